@@ -1,0 +1,5 @@
+"""Allow ``python -m sessiontui``."""
+
+from sessiontui.cli import main
+
+raise SystemExit(main())

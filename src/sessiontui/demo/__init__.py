@@ -1,0 +1,1 @@
+"""The embedded demo: simulated agents in a private tmux server."""

@@ -1,0 +1,1 @@
+"""The session model: registry, processes, watcher and the snapshot store (no Textual)."""

@@ -1,0 +1,374 @@
+"""The façade the UI and CLI use: keeps the store fed by threads and performs session actions."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sessiontui.errors import MuxUnavailable, NotApplicable, SessiontuiError, TargetNotFound
+from sessiontui.model import registry
+from sessiontui.model.processes import KillReport, kill_tree
+from sessiontui.model.store import SessionStore
+from sessiontui.model.targets import resolve_target
+from sessiontui.model.types import Session, Snapshot, SnapshotChange, Status
+from sessiontui.model.watcher import RegistryWatcher
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
+
+    from sessiontui.mux.tmux import TmuxBackend
+
+#: Default seconds between SIGTERM and SIGKILL in a kill cascade (SPEC 2.6).
+DEFAULT_GRACE_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class AttachPlan:
+    """How to show a session to the user.
+
+    Attributes:
+        switched: True when our own tmux client was switched to the pane (nothing left to do).
+        argv: Otherwise the command to run in the terminal (the UI suspends itself around it).
+        env: Environment for ``argv`` (``TMUX`` removed so a nested attach is allowed).
+    """
+
+    switched: bool
+    argv: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorTiming:
+    """How often the monitor does each kind of work, all in seconds.
+
+    Attributes:
+        debounce_s: Quiet time per registry file before it is re-read.
+        rescan_s: Safety rescan of the registry directory and PID liveness.
+        sample_s: CPU sampling and activity history.
+        tmux_poll_s: Periodic ``list-panes`` poll (also done at once after our own actions and
+            when a new agent appears outside every known pane).
+    """
+
+    debounce_s: float = 0.005
+    rescan_s: float = 2.0
+    sample_s: float = 2.0
+    tmux_poll_s: float = 5.0
+
+
+class Monitor:
+    """Watches the registry and tmux, publishes snapshots, and performs actions on sessions.
+
+    Data flows one way: watcher and timer events → :class:`SessionStore` (in one worker
+    thread) → subscribers get a :class:`SnapshotChange`. Actions (:meth:`attach`,
+    :meth:`detach`, :meth:`rename`, :meth:`kill`, :meth:`dismiss`) block on external programs
+    and are meant to be called from worker threads; they raise :class:`SessiontuiError`
+    subclasses with user-facing messages.
+
+    Args:
+        sessions_dir: The Claude Code registry directory.
+        tmux: The tmux backend, or ``None`` to ignore tmux.
+        clock: Wall clock, seconds since the epoch (tests freeze it).
+        timing: Intervals; see :class:`MonitorTiming`.
+        grace_s: Seconds between SIGTERM and SIGKILL for :meth:`kill`.
+    """
+
+    def __init__(
+        self,
+        *,
+        sessions_dir: Path,
+        tmux: TmuxBackend | None = None,
+        clock: Callable[[], float] = time.time,
+        timing: MonitorTiming | None = None,
+        grace_s: float = DEFAULT_GRACE_S,
+    ) -> None:
+        self.sessions_dir = sessions_dir
+        self.tmux = tmux
+        self.timing = timing or MonitorTiming()
+        self.grace_s = grace_s
+        self.store = SessionStore(sessions_dir, clock=clock)
+        self._cond = threading.Condition()
+        self._pending: set[Path] = set()
+        self._rescan = False
+        self._poll = False
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self._watcher: RegistryWatcher | None = None
+        self._tmux_ready = False
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The latest published snapshot (any thread)."""
+        return self.store.snapshot
+
+    def subscribe(self, callback: Callable[[SnapshotChange], None]) -> None:
+        """Call ``callback(change)`` from the monitor thread after every change."""
+        self.store.subscribe(callback)
+
+    def unsubscribe(self, callback: Callable[[SnapshotChange], None]) -> None:
+        """Stop calling ``callback``."""
+        self.store.unsubscribe(callback)
+
+    def refresh(self) -> Snapshot:
+        """Synchronously read everything once (registry, liveness, tmux, CPU) and publish.
+
+        Used before :meth:`start` and by the one-shot CLI commands.
+        """
+        self._poll_tmux()
+        self.store.rescan()
+        self.store.sample()
+        self.store.publish()
+        return self.store.snapshot
+
+    def start(self) -> None:
+        """Start the registry watcher and the worker thread (call :meth:`close` to stop)."""
+        if self._thread is not None:
+            return
+        self._watcher = RegistryWatcher(
+            self.sessions_dir,
+            self._on_registry_change,
+            debounce_s=self.timing.debounce_s,
+            rescan_s=self.timing.rescan_s,
+        )
+        self._watcher.start()
+        self._thread = threading.Thread(target=self._run, name="sessiontui-monitor", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the watcher and the worker thread; idempotent."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+        if self._watcher is not None:
+            self._watcher.close()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5.0)
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request_rescan(self, *, poll_tmux: bool = False) -> None:
+        """Ask the worker for a full registry rescan (and a tmux poll) as soon as possible."""
+        with self._cond:
+            self._rescan = True
+            self._poll = self._poll or poll_tmux
+            self._cond.notify_all()
+
+    def _on_registry_change(self, paths: frozenset[Path] | None) -> None:
+        """Watcher callback (watcher thread): queue the paths, or a rescan for ``None``."""
+        with self._cond:
+            if paths is None:
+                self._rescan = True
+            else:
+                self._pending.update(paths)
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        """Worker loop: one batch of work at a time, never overlapping."""
+        now = time.monotonic()
+        next_sample = now + self.timing.sample_s
+        next_poll = now + self.timing.tmux_poll_s
+        while True:
+            with self._cond:
+                while not (self._stopped or self._pending or self._rescan or self._poll):
+                    timeout = min(next_sample, next_poll) - time.monotonic()
+                    if timeout <= 0:
+                        break
+                    self._cond.wait(timeout)
+                if self._stopped:
+                    return
+                pending, self._pending = self._pending, set()
+                rescan, self._rescan = self._rescan, False
+                poll, self._poll = self._poll, False
+            try:
+                now = time.monotonic()
+                if poll or now >= next_poll:
+                    self._poll_tmux()
+                    next_poll = now + self.timing.tmux_poll_s
+                if rescan:
+                    self.store.rescan()
+                elif pending:
+                    self.store.refresh_paths(pending)
+                if self.store.take_new_unmapped():
+                    self._poll_tmux()
+                if now >= next_sample:
+                    self.store.sample()
+                    next_sample = now + self.timing.sample_s
+                self.store.publish()
+            except Exception:  # noqa: BLE001 - the monitor must outlive any one bad event
+                with contextlib.suppress(Exception):
+                    time.sleep(0.1)
+
+    def _poll_tmux(self) -> None:
+        """One ``list-panes -a`` call; marks tmux unreachable instead of raising."""
+        if self.tmux is None:
+            return
+        if not self._tmux_ready:
+            try:
+                socket = self.tmux.socket_path
+            except SessiontuiError:
+                socket = None
+            self.store.set_mux(socket, self.tmux.locate)
+            self._tmux_ready = socket is not None
+        try:
+            panes = self.tmux.list_panes()
+        except MuxUnavailable:
+            self.store.set_panes((), ok=False)
+            self._tmux_ready = False
+        except SessiontuiError:
+            self.store.set_panes((), ok=False)
+        else:
+            self.store.set_panes(panes, ok=True)
+
+    # -- actions (call from worker threads) ---------------------------------------------
+
+    def session(self, key: str) -> Session:
+        """Return the session with ``key`` from the latest snapshot.
+
+        Raises:
+            TargetNotFound: No such session (it ended or was dismissed).
+        """
+        session = self.snapshot.get(key)
+        if session is None:
+            raise TargetNotFound("that session is gone")
+        return session
+
+    def resolve(self, target: str) -> Session:
+        """Resolve a CLI TARGET (pid, sessionId or unique prefix, or name) to a session.
+
+        Raises:
+            TargetNotFound, AmbiguousTarget: As described by their names.
+        """
+        return resolve_target(self.snapshot.sessions, target)
+
+    def _tmux_for(self, session: Session) -> TmuxBackend:
+        """Return the tmux backend for a session that runs in a tmux pane."""
+        if session.mux is None or self.tmux is None:
+            raise NotApplicable(f"{session.name!r} does not run in a tmux pane")
+        return self.tmux
+
+    def attach(self, key: str) -> AttachPlan:
+        """Show the session's pane to the user.
+
+        Inside tmux (our process runs in a pane of the same server) our own client is switched
+        to the pane with ``switch-client -c``; otherwise the plan carries the ``tmux attach``
+        command for the caller to run in the terminal.
+
+        Raises:
+            NotApplicable: The session has no tmux pane. MuxError: tmux failed.
+        """
+        session = self.session(key)
+        tmux = self._tmux_for(session)
+        assert session.mux is not None
+        client = tmux.own_client()
+        if client is not None:
+            tmux.switch_client(client, session.mux.pane)
+            return AttachPlan(switched=True)
+        argv = tmux.attach_argv(session.mux.pane)
+        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+        return AttachPlan(switched=False, argv=tuple(argv), env=env)
+
+    def detach(self, key: str) -> int:
+        """Detach every client from the session's tmux session; it keeps running.
+
+        Returns:
+            How many clients were attached.
+
+        Raises:
+            NotApplicable: No tmux pane. MuxError: tmux failed.
+        """
+        session = self.session(key)
+        tmux = self._tmux_for(session)
+        assert session.mux is not None
+        count = tmux.detach_session(session.mux.session_id)
+        self.request_rescan(poll_tmux=True)
+        return count
+
+    def owns_tmux_session(self, session: Session) -> bool:
+        """True when the session is the only agent in a one-pane tmux session (made for it)."""
+        if session.mux is None:
+            return False
+        if session.mux.panes_in_session != 1 and session.mux.session_kind != "bg":
+            return False
+        mates = [
+            s
+            for s in self.snapshot.sessions
+            if s.mux is not None and s.mux.session_id == session.mux.session_id and s.alive
+        ]
+        return len(mates) == 1
+
+    def rename(self, key: str, name: str) -> None:
+        """Rename a session: its registry ``name`` and, if it owns one, its tmux session.
+
+        The tmux rename goes first (it can fail with a taken name) so nothing is half-renamed:
+        if the registry write then fails the tmux name is restored.
+
+        Raises:
+            InvalidName: Empty, control characters, over 100 characters.
+            NameTaken: The tmux session name is taken. NotApplicable: No registry file.
+            SessiontuiError: Any other failure, with its message.
+        """
+        clean = registry.validate_name(name)
+        session = self.session(key)
+        if session.registry_path is None or not session.alive:
+            raise NotApplicable(f"{session.name!r} has no live registry entry to rename")
+        old_tmux: str | None = None
+        if self.tmux is not None and session.mux is not None and self.owns_tmux_session(session):
+            if session.mux.session != clean:
+                self.tmux.rename_session(session.mux.session_id, clean)
+                old_tmux = session.mux.session
+        try:
+            registry.write_name(session.registry_path, clean)
+        except (OSError, SessiontuiError) as error:
+            if old_tmux is not None and self.tmux is not None and session.mux is not None:
+                with contextlib.suppress(SessiontuiError):
+                    self.tmux.rename_session(session.mux.session_id, old_tmux)
+            if isinstance(error, SessiontuiError):
+                raise
+            raise SessiontuiError(f"cannot write {session.registry_path}: {error}") from error
+        finally:
+            self.request_rescan(poll_tmux=old_tmux is not None)
+
+    def kill(self, key: str, *, grace_s: float | None = None) -> KillReport:
+        """End the session's process tree: SIGTERM, ``grace_s`` seconds, then SIGKILL.
+
+        The registry file is left to its owner; the row turns dead, then disappears when the
+        file goes. Blocks up to ``grace_s`` (+ a little).
+
+        Raises:
+            KillRefused: PID <= 1, ourselves, an ancestor, another user's, or a reused PID.
+        """
+        session = self.session(key)
+        try:
+            return kill_tree(
+                session.pid,
+                grace_s=self.grace_s if grace_s is None else grace_s,
+                proc_start=session.proc_start,
+            )
+        finally:
+            self.request_rescan(poll_tmux=True)
+
+    def dismiss(self, key: str) -> None:
+        """Forget a dead session: delete its ``<pid>.json`` after re-checking the PID is dead.
+
+        Raises:
+            NotApplicable: The session is alive. SessiontuiError: The process is alive after all.
+        """
+        session = self.session(key)
+        if session.status is not Status.DEAD or session.registry_path is None:
+            raise NotApplicable(f"{session.name!r} is not dead; only dead sessions are dismissed")
+        try:
+            registry.remove_dead_entry(session.registry_path, session.proc_start)
+        except FileNotFoundError:
+            pass
+        finally:
+            self.request_rescan()

@@ -1,0 +1,584 @@
+"""Read, validate and rewrite the Claude Code session registry (``<base>/sessions/<pid>.json``).
+
+The format is described in SPEC 2.1. Claude Code rewrites these files with a plain
+truncate-and-write, so a reader can see an empty or half-written file: :class:`RegistryReader`
+keeps the last good value and reports a problem only when reads keep failing. File contents
+are untrusted: every field is type-checked, and nothing but ``<pid>.json`` files is ever
+modified or deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import re
+import secrets
+import stat
+import time
+import types
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sessiontui.errors import InvalidName, SessiontuiError
+from sessiontui.model.processes import PID_MAX, is_alive
+from sessiontui.model.types import REGISTRY_STATUSES, RegistryEntry
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+#: Files larger than this many bytes are not read (real entries are well under 1 KiB).
+MAX_FILE_BYTES: int = 1 << 20
+
+#: Longest accepted session name, in characters.
+MAX_NAME_CHARS: int = 100
+
+#: How long :func:`write_name` retries a file that reads as empty or half-written, in seconds.
+WRITE_RETRY_S: float = 0.2
+
+_SESSION_FILE = re.compile(r"\d+\.json", re.ASCII)
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# A file modified this recently may be rewritten again within the same timestamp tick
+# (coarse file-system clocks), so its (mtime, size, inode) cannot prove it is unchanged.
+_RACY_NS = 2_000_000_000
+
+_STR_FIELDS: dict[str, str] = {
+    "sessionId": "session_id",
+    "cwd": "cwd",
+    "procStart": "proc_start",
+    "version": "version",
+    "kind": "kind",
+    "entrypoint": "entrypoint",
+    "name": "name",
+    "nameSource": "name_source",
+    "waitingFor": "waiting_for",
+    "jobId": "job_id",
+}
+_INT_FIELDS: dict[str, str] = {
+    "startedAt": "started_at_ms",
+    "updatedAt": "updated_at_ms",
+    "statusUpdatedAt": "status_updated_at_ms",
+}
+_KNOWN_KEYS = frozenset({"pid", "status", *_STR_FIELDS, *_INT_FIELDS})
+
+
+class RegistryParseError(SessiontuiError):
+    """A registry file could not be read or parsed; the message is a short reason."""
+
+
+def default_sessions_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Return the registry directory: ``$CLAUDE_CONFIG_DIR/sessions`` or ``~/.claude/sessions``.
+
+    ``CLAUDE_CONFIG_DIR`` replaces the ``~/.claude`` base (nothing is appended to it).
+
+    Args:
+        environ: Environment to read (default :data:`os.environ`); ``HOME`` in it gives ``~``.
+
+    Returns:
+        The directory (it may not exist).
+    """
+    env = os.environ if environ is None else environ
+    base = env.get("CLAUDE_CONFIG_DIR")
+    if base:
+        return Path(base) / "sessions"
+    home = env.get("HOME")
+    home_dir = Path(home) if home else Path("~").expanduser()
+    return home_dir / ".claude" / "sessions"
+
+
+def is_session_file(name: str) -> bool:
+    """True for names of the form ``<ASCII digits>.json`` (the only files we may touch)."""
+    return _SESSION_FILE.fullmatch(name) is not None
+
+
+def _file_pid(path: Path) -> int:
+    if not is_session_file(path.name):
+        raise RegistryParseError("not a session file name")
+    pid = int(path.name[: -len(".json")])
+    if not 0 < pid <= PID_MAX:
+        raise RegistryParseError("invalid pid")
+    return pid
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _decode(data: bytes) -> object:
+    """Decode strict JSON (no NaN/Infinity); raise RegistryParseError with a short reason."""
+    if not data.strip():
+        raise RegistryParseError("empty file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RegistryParseError("invalid UTF-8") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise RegistryParseError("not JSON") from None
+
+
+def _decode_object(data: bytes) -> dict[str, object]:
+    obj = _decode(data)
+    if not isinstance(obj, dict):
+        raise RegistryParseError("not a JSON object")
+    return obj
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_entry(path: Path, data: bytes) -> RegistryEntry:
+    """Parse the bytes of a ``<pid>.json`` file.
+
+    Optional fields of the wrong type become ``None`` (the file is still accepted); ``bool``
+    is not an int; ``status`` is kept only when it is one of :data:`REGISTRY_STATUSES`; unknown
+    keys go into a read-only ``extra`` mapping. Strings are kept verbatim (untrusted text).
+
+    Args:
+        path: The file; its name gives ``file_pid``.
+        data: The file's bytes.
+
+    Returns:
+        The entry.
+
+    Raises:
+        RegistryParseError: "empty file", "invalid UTF-8", "not JSON", "not a JSON object",
+            "invalid pid" (file name or ``pid`` field not in 1..:data:`PID_MAX`), or
+            "pid field N disagrees with file name M".
+    """
+    file_pid = _file_pid(path)
+    obj = _decode_object(data)
+    pid = file_pid
+    if "pid" in obj:
+        value = obj["pid"]
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= PID_MAX:
+            raise RegistryParseError("invalid pid")
+        if value != file_pid:
+            raise RegistryParseError(f"pid field {value} disagrees with file name {file_pid}")
+        pid = value
+    fields: dict[str, object] = {}
+    for key, attr in _STR_FIELDS.items():
+        value = obj.get(key)
+        fields[attr] = value if isinstance(value, str) else None
+    for key, attr in _INT_FIELDS.items():
+        value = obj.get(key)
+        fields[attr] = value if _is_int(value) else None
+    status = obj.get("status")
+    extra = {key: value for key, value in obj.items() if key not in _KNOWN_KEYS}
+    return RegistryEntry(
+        path=path,
+        pid=pid,
+        file_pid=file_pid,
+        status=status if isinstance(status, str) and status in REGISTRY_STATUSES else None,
+        extra=types.MappingProxyType(extra),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def _read_bytes(path: Path, max_bytes: int) -> tuple[bytes, os.stat_result]:
+    """Read a regular file without following symlinks; return its bytes and its fstat.
+
+    Raises:
+        FileNotFoundError: The file is gone.
+        RegistryParseError: Symlink, not a regular file, too large, permission denied, or
+            another I/O error.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.EMLINK):
+            raise RegistryParseError("symbolic link ignored") from None
+        if error.errno in (errno.EACCES, errno.EPERM):
+            raise RegistryParseError("permission denied") from None
+        raise RegistryParseError(f"cannot open: {error.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise RegistryParseError("not a regular file")
+        if st.st_size > max_bytes:
+            raise RegistryParseError(f"too large ({st.st_size / (1 << 20):.1f} MB)")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= max_bytes:
+            chunk = os.read(fd, max_bytes + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > max_bytes:
+            raise RegistryParseError(f"too large (over {max_bytes / (1 << 20):.1f} MB)")
+        return b"".join(chunks), st
+    except OSError as error:
+        if error.errno in (errno.EACCES, errno.EPERM):
+            raise RegistryParseError("permission denied") from None
+        raise RegistryParseError(f"cannot read: {error.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def read_entry(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> RegistryEntry:
+    """Read and parse one ``<pid>.json`` file, never following a symbolic link.
+
+    Args:
+        path: The file.
+        max_bytes: Larger files are rejected; at most ``max_bytes + 1`` bytes are read.
+
+    Returns:
+        The entry.
+
+    Raises:
+        FileNotFoundError: The file is gone (not an error: the caller drops the entry).
+        RegistryParseError: "symbolic link ignored", "not a regular file", "too large (… MB)",
+            "permission denied", or any :func:`parse_entry` reason.
+    """
+    data, _ = _read_bytes(path, max_bytes)
+    return parse_entry(path, data)
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+@dataclass(slots=True)
+class _FileState:
+    """What the reader knows about one session file."""
+
+    entry: RegistryEntry | None = None  # the last good entry
+    key: tuple[int, int, int] | None = None  # stat key of the last good read, if trustworthy
+    error: str | None = None  # the last failure, while reads keep failing
+    failing_since: float | None = None  # clock() of the first failure in the current run
+    reported: str | None = None  # the problem last reported as a change
+
+
+class RegistryReader:
+    """The state of one registry directory: the last good entry of every session file.
+
+    Not thread-safe: use it from one thread. Paths are always ``directory / name``.
+
+    Args:
+        directory: The registry directory (see :func:`default_sessions_dir`).
+        clock: Monotonic clock in seconds, used to time how long reads have failed.
+        unreadable_after_s: A file's :meth:`problem` shows only after its reads have failed
+            continuously for longer than this.
+        max_bytes: Larger files are rejected unread.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        unreadable_after_s: float = 2.0,
+        max_bytes: int = MAX_FILE_BYTES,
+    ) -> None:
+        self.directory = directory
+        self._clock = clock
+        self._unreadable_after_s = unreadable_after_s
+        self._max_bytes = max_bytes
+        self._files: dict[Path, _FileState] = {}
+        self._entries: dict[Path, RegistryEntry] = {}
+        self._directory_problem: str | None = None
+        #: Number of file reads performed so far (diagnostics and benchmarks).
+        self.reads = 0
+
+    @property
+    def entries(self) -> Mapping[Path, RegistryEntry]:
+        """The last good entry of every session file that has one (a live read-only view)."""
+        return types.MappingProxyType(self._entries)
+
+    @property
+    def directory_problem(self) -> str | None:
+        """Why the directory could not be listed on the last scan, or ``None``."""
+        return self._directory_problem
+
+    def paths(self) -> set[Path]:
+        """Every known session file, readable or failing."""
+        return set(self._files)
+
+    def problem(self, path: Path) -> str | None:
+        """Return the read failure of ``path`` once it has lasted over ``unreadable_after_s``.
+
+        Returns:
+            A short reason (e.g. ``"not JSON"``), or ``None`` while the file reads fine or has
+            failed only briefly (Claude Code's non-atomic rewrites).
+        """
+        state = self._files.get(path)
+        return None if state is None else self._visible_problem(state)
+
+    def _visible_problem(self, state: _FileState) -> str | None:
+        if state.failing_since is None or state.error is None:
+            return None
+        if self._clock() - state.failing_since > self._unreadable_after_s:
+            return state.error
+        return None
+
+    def scan(self) -> set[Path]:
+        """List the directory and refresh every session file; forget files that are gone.
+
+        Non-session names and symbolic links are ignored entirely. A missing directory leaves
+        no entries; a directory that cannot be listed keeps the last entries. Either way
+        :attr:`directory_problem` says why. Unchanged files (same mtime, size and inode as at
+        the last good read) are not re-read.
+
+        Returns:
+            The paths whose entry or visible problem changed, including forgotten ones.
+        """
+        changed: set[Path] = set()
+        seen: set[Path] = set()
+        try:
+            with os.scandir(self.directory) as it:
+                listing = list(it)
+        except FileNotFoundError:
+            self._directory_problem = f"{self.directory} does not exist"
+            return self._forget_all()
+        except NotADirectoryError:
+            self._directory_problem = f"{self.directory} is not a directory"
+            return self._forget_all()
+        except OSError as error:
+            self._directory_problem = f"cannot list {self.directory}: {error.strerror}"
+            return changed
+        self._directory_problem = None
+        for dir_entry in listing:
+            if not is_session_file(dir_entry.name):
+                continue
+            path = self.directory / dir_entry.name
+            try:
+                if dir_entry.is_symlink():
+                    continue
+                st = dir_entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            except OSError:
+                st = None
+            seen.add(path)
+            if self._refresh(path, st):
+                changed.add(path)
+        for path in set(self._files) - seen:
+            self._forget(path)
+            changed.add(path)
+        return changed
+
+    def refresh(self, path: Path) -> bool:
+        """Re-read one file (e.g. after a file-system event).
+
+        A path outside the directory or not named ``<pid>.json`` is ignored; a file that is
+        gone or has become a symbolic link is forgotten.
+
+        Returns:
+            True when its entry or visible problem changed (or it was forgotten).
+        """
+        if path.parent != self.directory or not is_session_file(path.name):
+            return False
+        try:
+            st: os.stat_result | None = path.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            return self._forget(path)
+        except OSError:
+            st = None
+        if st is not None and stat.S_ISLNK(st.st_mode):
+            return self._forget(path)
+        return self._refresh(path, st)
+
+    def _forget(self, path: Path) -> bool:
+        self._entries.pop(path, None)
+        return self._files.pop(path, None) is not None
+
+    def _forget_all(self) -> set[Path]:
+        gone = set(self._files)
+        self._files.clear()
+        self._entries.clear()
+        return gone
+
+    def _refresh(self, path: Path, st: os.stat_result | None) -> bool:
+        state = self._files.get(path)
+        known = state is not None
+        if state is None:
+            state = self._files[path] = _FileState()
+        elif st is not None and state.key is not None and state.key == _stat_key(st):
+            return False
+        old_entry = state.entry
+        self.reads += 1
+        try:
+            read_start_ns = time.time_ns()
+            data, fst = _read_bytes(path, self._max_bytes)
+            entry = parse_entry(path, data)
+        except FileNotFoundError:
+            self._forget(path)
+            return known
+        except RegistryParseError as error:
+            state.key = None
+            if state.failing_since is None:
+                state.failing_since = self._clock()
+            state.error = str(error)
+        else:
+            racy = read_start_ns - fst.st_mtime_ns < _RACY_NS
+            state.key = None if racy else _stat_key(fst)
+            state.entry = self._entries[path] = entry
+            state.error = state.failing_since = None
+        visible = self._visible_problem(state)
+        problem_changed = visible != state.reported
+        state.reported = visible
+        return problem_changed or state.entry != old_entry
+
+
+def validate_name(name: str) -> str:
+    """Clean and check a session name typed by the user.
+
+    Args:
+        name: The raw name.
+
+    Returns:
+        The name without surrounding whitespace.
+
+    Raises:
+        InvalidName: Empty, contains a control or format character (Unicode categories Cc,
+            Cf, e.g. ESC, newline, DEL, bidi overrides; also line/paragraph separators and
+            lone surrogates), or longer than :data:`MAX_NAME_CHARS` characters.
+    """
+    clean = name.strip()
+    if not clean:
+        raise InvalidName("the name is empty")
+    if any(unicodedata.category(ch) in _CONTROL_CATEGORIES for ch in clean):
+        raise InvalidName("the name contains control characters")
+    if len(clean) > MAX_NAME_CHARS:
+        raise InvalidName(f"the name is longer than {MAX_NAME_CHARS} characters")
+    return clean
+
+
+def _read_object_retrying(path: Path) -> tuple[bytes, dict[str, object], os.stat_result]:
+    """Read a JSON object, retrying for :data:`WRITE_RETRY_S` while it looks half-written.
+
+    Returns:
+        The bytes read, the object, and the file's fstat.
+    """
+    deadline = time.monotonic() + WRITE_RETRY_S
+    while True:
+        data, st = _read_bytes(path, MAX_FILE_BYTES)
+        try:
+            return data, _decode_object(data), st
+        except RegistryParseError as error:
+            if str(error) == "not a JSON object" or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.02)
+
+
+def _dump(obj: dict[str, object]) -> bytes:
+    """Compact JSON as Claude Code writes it (non-ASCII kept; escaped if not encodable)."""
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from \\udXXX escapes
+        return json.dumps(obj, separators=(",", ":")).encode("ascii")
+
+
+def _write_temp(directory: Path, file_pid: int, data: bytes, mode: int) -> Path:
+    """Write ``data`` to a new fsynced ``.<pid>.json.<random>.tmp`` (never a session name)."""
+    tmp = directory / f".{file_pid}.json.{secrets.token_hex(8)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(tmp, flags, mode)
+    try:
+        try:
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return tmp
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_name(path: Path, name: str) -> None:
+    """Set a session's ``name`` in its registry file, atomically, keeping everything else.
+
+    Reads the current object (retrying briefly while Claude Code's truncate-and-write leaves
+    it empty or half-written), sets ``name``, drops ``nameSource`` (the name is no longer
+    derived), keeps every other key in order, writes compact JSON to a temp file in the same
+    directory with the original's mode, fsyncs it and renames it over ``path``. If the file
+    changes while this runs, the update is redone on the new content.
+
+    Args:
+        path: A ``<pid>.json`` file.
+        name: The new name (checked with :func:`validate_name`).
+
+    Raises:
+        InvalidName: The name is rejected.
+        FileNotFoundError: The file is gone.
+        RegistryParseError: Not a ``<pid>.json`` file, a symlink, not a JSON object, still
+            unparseable after retrying, or unreadable.
+        OSError: The temp file could not be written or renamed (none is left behind).
+    """
+    clean = validate_name(name)
+    file_pid = _file_pid(path)
+    for _attempt in range(5):
+        data, obj, st = _read_object_retrying(path)
+        obj["name"] = clean
+        obj.pop("nameSource", None)
+        tmp = _write_temp(path.parent, file_pid, _dump(obj), stat.S_IMODE(st.st_mode))
+        try:
+            try:
+                now, _ = _read_bytes(path, MAX_FILE_BYTES)
+            except RegistryParseError:
+                now = b""
+            if now != data:
+                continue  # rewritten meanwhile: redo on the new content
+            tmp.replace(path)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        _fsync_dir(path.parent)
+        return
+    raise RegistryParseError("the file keeps changing; name not written")
+
+
+def remove_dead_entry(path: Path, proc_start: str | None) -> None:
+    """Delete the ``<pid>.json`` of a dead session ("dismiss").
+
+    Re-checks right before unlinking that the process is dead, both with the caller's
+    ``proc_start`` and with the ``procStart`` the file holds now (a new process with the same
+    PID may have rewritten it). Never touches any other file.
+
+    Args:
+        path: A ``<pid>.json`` file (not a symbolic link).
+        proc_start: The ``procStart`` the caller knows for this entry, or ``None``.
+
+    Raises:
+        FileNotFoundError: The file is already gone.
+        SessiontuiError: Not a session file, not a regular file, or "process N is still
+            alive; not removed".
+    """
+    if not is_session_file(path.name):
+        raise SessiontuiError(f"{path.name!r} is not a session file; not removed")
+    st = path.stat(follow_symlinks=False)
+    if not stat.S_ISREG(st.st_mode):
+        raise SessiontuiError(f"{path.name!r} is not a regular file; not removed")
+    pid = _file_pid(path)
+    starts = {proc_start}
+    with contextlib.suppress(RegistryParseError):
+        current = read_entry(path).proc_start
+        if current is not None:
+            starts.add(current)
+    if any(is_alive(pid, start) for start in starts):
+        raise SessiontuiError(f"process {pid} is still alive; not removed")
+    path.unlink()

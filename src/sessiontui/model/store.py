@@ -1,0 +1,365 @@
+"""Merges the registry, process and tmux sources into immutable snapshots and diffs them."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sessiontui.model.activity import ActivityTracker
+from sessiontui.model.processes import ProcessTable, is_alive, read_proc_start
+from sessiontui.model.registry import RegistryReader
+from sessiontui.model.types import (
+    MuxLocation,
+    PaneInfo,
+    RegistryEntry,
+    Session,
+    Snapshot,
+    SnapshotChange,
+    Status,
+    StatusSource,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from pathlib import Path
+
+#: CPU use (percent of one core) above which a session without a registry status is busy.
+CPU_BUSY_PERCENT = 5.0
+
+
+@dataclass(slots=True)
+class _Row:
+    """Mutable per-file state kept between snapshots (worker thread only)."""
+
+    path: Path
+    file_pid: int
+    key: str
+    proc_start: str | None
+    alive: bool
+    cpu_percent: float = 0.0
+    pane: PaneInfo | None = None
+    status: Status = Status.UNKNOWN
+    status_changed_at: float | None = None
+    pane_polled: bool = False
+
+
+def session_key(agent: str, pid: int, proc_start: str | None) -> str:
+    """Return the stable identity ``"<agent>:<pid>:<start>"`` of an agent process.
+
+    ``proc_start`` is the process start time in the registry's ``procStart`` format, or the one
+    read from ``/proc`` when the registry has none; ``"-"`` when unknown.
+    """
+    return f"{agent}:{pid}:{proc_start or '-'}"
+
+
+def registry_status(entry: RegistryEntry | None) -> Status | None:
+    """Return the registry's ``status`` as a :class:`Status`, or ``None`` when absent."""
+    if entry is None or entry.status is None:
+        return None
+    return Status(entry.status)
+
+
+class SessionStore:
+    """The model's state: registry entries, liveness, CPU, panes; builds and diffs snapshots.
+
+    Not thread-safe by itself: :class:`~sessiontui.model.monitor.Monitor` drives it from one
+    worker thread. Only :meth:`subscribe`, :meth:`unsubscribe` and :attr:`snapshot` may be
+    used from other threads.
+
+    Args:
+        sessions_dir: The registry directory (``<claude base>/sessions``).
+        clock: Wall-clock time in seconds since the epoch (injected so tests can freeze it).
+        activity: Activity tracker (injected for custom bucket sizes).
+    """
+
+    def __init__(
+        self,
+        sessions_dir: Path,
+        *,
+        clock: Callable[[], float],
+        activity: ActivityTracker | None = None,
+    ) -> None:
+        self.sessions_dir = sessions_dir
+        self._clock = clock
+        self.reader = RegistryReader(sessions_dir)
+        self.processes = ProcessTable()
+        self.activity = activity or ActivityTracker()
+        self._rows: dict[Path, _Row] = {}
+        self._panes: tuple[PaneInfo, ...] = ()
+        self._pane_counts: dict[str, int] = {}
+        self._tmux_ok = True
+        self._tmux_socket: str | None = None
+        self._locate: Callable[[int, Sequence[PaneInfo]], PaneInfo | None] | None = None
+        self._snapshot = Snapshot(taken_at=clock())
+        self._lock = threading.Lock()
+        self._subscribers: list[Callable[[SnapshotChange], None]] = []
+        self._messages: tuple[str, ...] = ()
+
+    # -- subscribers (any thread) -------------------------------------------------------
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The latest published snapshot."""
+        return self._snapshot
+
+    def subscribe(self, callback: Callable[[SnapshotChange], None]) -> None:
+        """Call ``callback(change)`` from the worker thread after every non-empty change."""
+        with self._lock:
+            self._subscribers.append(callback)
+
+    def unsubscribe(self, callback: Callable[[SnapshotChange], None]) -> None:
+        """Stop calling ``callback``; unknown callbacks are ignored."""
+        with self._lock:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+    # -- inputs (worker thread) ---------------------------------------------------------
+
+    def set_mux(
+        self,
+        socket: str | None,
+        locate: Callable[[int, Sequence[PaneInfo]], PaneInfo | None] | None,
+    ) -> None:
+        """Set the tmux server's socket path and the PID → pane mapping function."""
+        self._tmux_socket = socket
+        self._locate = locate
+
+    def set_panes(self, panes: Sequence[PaneInfo], *, ok: bool) -> None:
+        """Record the result of one tmux poll (``ok=False``: the server is unreachable)."""
+        self._panes = tuple(panes)
+        self._tmux_ok = ok
+        self._pane_counts = {}
+        for pane in self._panes:
+            self._pane_counts[pane.session_id] = self._pane_counts.get(pane.session_id, 0) + 1
+        for row in self._rows.values():
+            row.pane = self._find_pane(row) if row.alive else None
+
+    def rescan(self) -> None:
+        """Re-list the registry directory and re-check the liveness of every entry."""
+        self.reader.scan()
+        self._sync_rows(self.reader.paths())
+
+    def refresh_paths(self, paths: Iterable[Path]) -> None:
+        """Re-read the given registry files (from watcher events)."""
+        for path in paths:
+            self.reader.refresh(path)
+        self._sync_rows(self.reader.paths(), only=set(paths))
+
+    def sample(self) -> None:
+        """Sample CPU for live sessions and feed the activity history (every few seconds)."""
+        now = self._clock()
+        for row in self._rows.values():
+            if row.alive:
+                row.cpu_percent = round(self.processes.cpu_percent(row.file_pid))
+            else:
+                row.cpu_percent = 0.0
+            self._update_status(row, now)
+            self.activity.record(row.key, now, row.status, row.cpu_percent)
+        self.processes.prune(row.file_pid for row in self._rows.values() if row.alive)
+
+    def take_new_unmapped(self) -> bool:
+        """True once for each batch of new live sessions that have no pane yet.
+
+        A new agent in a new tmux pane is not in the last poll's pane list; the caller then
+        polls tmux once instead of waiting for the periodic poll. Sessions outside tmux are
+        asked about only once, so they never cause repeated polls.
+        """
+        found = False
+        for row in self._rows.values():
+            if row.alive and row.pane is None and not row.pane_polled:
+                row.pane_polled = True
+                found = True
+        return found and self._locate is not None
+
+    # -- merging ------------------------------------------------------------------------
+
+    def _sync_rows(self, paths: set[Path], only: set[Path] | None = None) -> None:
+        """Create, drop and refresh rows so they match the reader's known ``paths``."""
+        for path in [p for p in self._rows if p not in paths]:
+            del self._rows[path]
+        for path in paths:
+            if only is not None and path not in only and path in self._rows:
+                continue
+            entry = self.reader.entries.get(path)
+            row = self._rows.get(path)
+            file_pid = int(path.stem)
+            proc_start = entry.proc_start if entry is not None else None
+            if row is None:
+                start = proc_start or read_proc_start(file_pid)
+                row = _Row(
+                    path=path,
+                    file_pid=file_pid,
+                    key=session_key("claude", file_pid, start),
+                    proc_start=start,
+                    alive=False,
+                )
+                self._rows[path] = row
+            elif proc_start is not None and proc_start != row.proc_start:
+                # The file now names another process start: a new identity.
+                row.proc_start = proc_start
+                row.key = session_key("claude", file_pid, proc_start)
+            row.alive = is_alive(file_pid, row.proc_start)
+            row.pane = self._find_pane(row) if row.alive else None
+            self._update_status(row, self._clock())
+
+    def _find_pane(self, row: _Row) -> PaneInfo | None:
+        """Map a live row to its tmux pane with the backend's locate function."""
+        if self._locate is None or not self._panes:
+            return None
+        return self._locate(row.file_pid, self._panes)
+
+    def _update_status(self, row: _Row, now: float) -> None:
+        """Apply SPEC 3 precedence: dead > registry status > CPU."""
+        entry = self.reader.entries.get(row.path)
+        if not row.alive:
+            status = Status.DEAD
+        elif (reg := registry_status(entry)) is not None:
+            status = reg
+        elif row.cpu_percent >= CPU_BUSY_PERCENT:
+            status = Status.BUSY
+        else:
+            status = Status.IDLE if row.cpu_percent or entry is not None else Status.UNKNOWN
+        if status is not row.status:
+            row.status = status
+            row.status_changed_at = now
+
+    def _session(self, row: _Row, now: float) -> Session:
+        """Build the immutable :class:`Session` for one row."""
+        entry = self.reader.entries.get(row.path)
+        unreadable = self.reader.problem(row.path)
+        if not row.alive:
+            source = StatusSource.PROCESS
+        elif registry_status(entry) is not None:
+            source = StatusSource.REGISTRY
+        elif entry is not None or row.cpu_percent:
+            source = StatusSource.CPU
+        else:
+            source = StatusSource.NONE
+        mux = None
+        if row.pane is not None:
+            pane = row.pane
+            mux = MuxLocation(
+                type="tmux",
+                socket=self._tmux_socket or "",
+                session_id=pane.session_id,
+                session=pane.session_name,
+                window=pane.window_index,
+                pane=pane.pane_id,
+                pane_index=pane.pane_index,
+                attached_clients=pane.session_attached,
+                panes_in_session=self._pane_counts.get(pane.session_id, 1),
+                session_kind=pane.session_kind,
+            )
+        status_changed = row.status_changed_at
+        if entry is not None and entry.status_updated_at_ms and row.status is not Status.DEAD:
+            status_changed = entry.status_updated_at_ms / 1000.0
+        return Session(
+            key=row.key,
+            pid=row.file_pid,
+            agent="claude",
+            name=_display_name(entry, row),
+            status=row.status,
+            status_source=source,
+            alive=row.alive,
+            session_id=entry.session_id if entry else None,
+            kind=entry.kind if entry else None,
+            cwd=entry.cwd if entry else None,
+            waiting_for=entry.waiting_for if entry and row.status is Status.WAITING else None,
+            started_at=entry.started_at_ms / 1000.0 if entry and entry.started_at_ms else None,
+            updated_at=entry.updated_at_ms / 1000.0 if entry and entry.updated_at_ms else None,
+            status_changed_at=status_changed,
+            cpu_percent=row.cpu_percent,
+            activity=self.activity.series(row.key, now),
+            mux=mux,
+            registry_path=row.path,
+            version=entry.version if entry else None,
+            job_id=entry.job_id if entry else None,
+            unreadable=unreadable if entry is None or unreadable else None,
+            extra=entry.extra if entry else {},
+            proc_start=row.proc_start,
+        )
+
+    def build(self) -> Snapshot:
+        """Build a new snapshot from the current state (sorted, orphans collapsed)."""
+        now = self._clock()
+        sessions = [self._session(row, now) for row in self._rows.values()]
+        sessions = _collapse_pane_duplicates(sessions)
+        sessions.sort(key=_sort_key)
+        messages = []
+        if self.reader.directory_problem:
+            messages.append(self.reader.directory_problem)
+        if not self._tmux_ok:
+            messages.append("tmux server not reachable")
+        self.activity.forget({s.key for s in sessions})
+        return Snapshot(
+            sessions=tuple(sessions),
+            taken_at=now,
+            tmux_ok=self._tmux_ok,
+            messages=tuple(messages),
+        )
+
+    def publish(self) -> SnapshotChange:
+        """Build a snapshot, diff it against the last one and notify subscribers if changed.
+
+        Returns:
+            The change (possibly empty; subscribers are not called for an empty change unless
+            the messages or tmux state changed).
+        """
+        new = self.build()
+        change = diff(self._snapshot, new)
+        meta_changed = (new.messages, new.tmux_ok) != (self._snapshot.messages, self._snapshot.tmux_ok)
+        order_changed = [s.key for s in new.sessions] != [s.key for s in self._snapshot.sessions]
+        if change.empty and not meta_changed and not order_changed:
+            return change
+        self._snapshot = new
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            callback(change)
+        return change
+
+
+def _display_name(entry: RegistryEntry | None, row: _Row) -> str:
+    """The name to show: the registry ``name``, else the cwd's last part, else the file name."""
+    if entry is not None and entry.name:
+        return entry.name
+    if entry is not None and entry.cwd:
+        return entry.cwd.rstrip("/").rsplit("/", 1)[-1] or entry.cwd
+    return row.path.name
+
+
+def _sort_key(session: Session) -> tuple[int, float, str]:
+    """Waiting → busy → idle → unknown → dead; within a status the latest change first."""
+    return (session.status.sort_rank, -(session.status_changed_at or 0.0), session.key)
+
+
+def _collapse_pane_duplicates(sessions: list[Session]) -> list[Session]:
+    """Keep one session per tmux pane (a ``--resume`` orphan loses), SPEC 3.
+
+    Preference: the live process, then the newest registry update.
+    """
+    best: dict[str, Session] = {}
+    for session in sessions:
+        if session.mux is None:
+            continue
+        pane = session.mux.pane
+        current = best.get(pane)
+        if current is None or (session.alive, session.updated_at or 0.0) > (
+            current.alive,
+            current.updated_at or 0.0,
+        ):
+            best[pane] = session
+    return [s for s in sessions if s.mux is None or best[s.mux.pane] is s]
+
+
+def diff(old: Snapshot, new: Snapshot) -> SnapshotChange:
+    """Return what changed from ``old`` to ``new`` (keys added, changed, removed)."""
+    old_by_key = {s.key: s for s in old.sessions}
+    new_by_key = {s.key: s for s in new.sessions}
+    added = frozenset(new_by_key.keys() - old_by_key.keys())
+    removed = frozenset(old_by_key.keys() - new_by_key.keys())
+    changed = frozenset(
+        key for key in new_by_key.keys() & old_by_key.keys() if new_by_key[key] != old_by_key[key]
+    )
+    return SnapshotChange(snapshot=new, added=added, changed=changed, removed=removed)

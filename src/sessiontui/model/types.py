@@ -1,0 +1,282 @@
+"""Immutable value types shared by the model, the multiplexer backends and the UI.
+
+Everything here is frozen: the store builds new values and publishes them in a
+:class:`Snapshot`; nobody mutates a published value.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+
+class Status(enum.StrEnum):
+    """What a session is doing (SPEC 3). The string values are the ``ls --json`` values."""
+
+    WAITING = "waiting"
+    BUSY = "busy"
+    SHELL = "shell"
+    IDLE = "idle"
+    UNKNOWN = "unknown"
+    DEAD = "dead"
+
+    @property
+    def sort_rank(self) -> int:
+        """Position in the table: waiting first, then busy, idle (and shell), unknown, dead."""
+        return _SORT_RANK[self]
+
+
+_SORT_RANK: dict[Status, int] = {
+    Status.WAITING: 0,
+    Status.BUSY: 1,
+    Status.SHELL: 2,
+    Status.IDLE: 2,
+    Status.UNKNOWN: 3,
+    Status.DEAD: 4,
+}
+
+#: Registry ``status`` strings that map onto a :class:`Status` (SPEC 2.1).
+REGISTRY_STATUSES: frozenset[str] = frozenset({"busy", "idle", "waiting", "shell"})
+
+
+class StatusSource(enum.StrEnum):
+    """Which source decided a session's status (SPEC 3 precedence)."""
+
+    PROCESS = "process"  # dead: the PID is gone or reused
+    REGISTRY = "registry"  # the <pid>.json ``status`` field
+    CPU = "cpu"  # no registry status: guessed from CPU use
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryEntry:
+    """One parsed ``<pid>.json`` file of the Claude Code session registry (SPEC 2.1).
+
+    Field types are already validated: a field of the wrong type in the file is ``None`` here.
+    Times are milliseconds since the Unix epoch, as in the file.
+
+    Attributes:
+        path: The file, ``<registry dir>/<pid>.json``.
+        pid: The ``pid`` field (the file name's PID when the field is absent or invalid).
+        file_pid: The PID in the file name.
+        session_id: ``sessionId`` (a hint: it changes on ``--resume`` and ``/clear``).
+        cwd: ``cwd``.
+        started_at_ms: ``startedAt``, ms since the epoch.
+        proc_start: ``procStart``: on Linux field 22 of ``/proc/<pid>/stat`` as a string.
+        version: ``version`` of Claude Code.
+        kind: ``kind``: ``interactive``, ``bg``, ``daemon``, ``daemon-worker`` or another string.
+        entrypoint: ``entrypoint``.
+        name: ``name``.
+        name_source: ``nameSource`` (``derived`` while the name is automatic).
+        status: ``status`` when it is one of :data:`REGISTRY_STATUSES`, else ``None``.
+        waiting_for: ``waitingFor``.
+        updated_at_ms: ``updatedAt``, ms since the epoch.
+        status_updated_at_ms: ``statusUpdatedAt``, ms since the epoch.
+        job_id: ``jobId`` (Claude Code's own background jobs).
+        extra: Every other key, kept so a rewrite preserves it.
+    """
+
+    path: Path
+    pid: int
+    file_pid: int
+    session_id: str | None = None
+    cwd: str | None = None
+    started_at_ms: int | None = None
+    proc_start: str | None = None
+    version: str | None = None
+    kind: str | None = None
+    entrypoint: str | None = None
+    name: str | None = None
+    name_source: str | None = None
+    status: str | None = None
+    waiting_for: str | None = None
+    updated_at_ms: int | None = None
+    status_updated_at_ms: int | None = None
+    job_id: str | None = None
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PaneInfo:
+    """One tmux pane as reported by a single ``list-panes -a -F`` poll (SPEC 2.4).
+
+    Attributes:
+        pane_id: ``%N``, an exact target.
+        pane_pid: PID of the pane's first process (usually a shell).
+        pane_tty: The pane's terminal, e.g. ``/dev/pts/3``.
+        session_id: ``$N``, an exact target.
+        session_name: The tmux session name (untrusted text).
+        window_index: The window's index, as tmux prints it.
+        window_id: ``@N``.
+        pane_index: The pane's index in its window.
+        current_command: ``pane_current_command``.
+        session_attached: Number of clients attached to the session.
+        session_kind: The tmux user option ``@sessiontui-kind`` of the session, or ``None``.
+    """
+
+    pane_id: str
+    pane_pid: int
+    pane_tty: str
+    session_id: str
+    session_name: str
+    window_index: str
+    window_id: str
+    pane_index: str
+    current_command: str
+    session_attached: int
+    session_kind: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MuxLocation:
+    """Where a session runs in a terminal multiplexer.
+
+    Attributes:
+        type: ``"tmux"`` (``"zellij"`` later).
+        socket: The server's socket path.
+        session_id: Exact session target (``$N``).
+        session: Session name (untrusted text).
+        window: Window index.
+        pane: Exact pane target (``%N``).
+        pane_index: Pane index in its window.
+        attached_clients: Clients attached to the tmux session.
+        panes_in_session: Number of panes in that tmux session.
+        session_kind: The ``@sessiontui-kind`` user option of the tmux session, if set.
+    """
+
+    type: str
+    socket: str
+    session_id: str
+    session: str
+    window: str
+    pane: str
+    pane_index: str = "0"
+    attached_clients: int = 0
+    panes_in_session: int = 1
+    session_kind: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Short "where" text, e.g. ``tmux:work:2.1``."""
+        return f"{self.type}:{self.session}:{self.window}.{self.pane_index}"
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Everything the sources say about one agent process (SPEC 3).
+
+    Attributes:
+        key: Stable identity for the lifetime of the process: ``"<agent>:<pid>:<start>"``.
+            Never the name, so a rename keeps the table row.
+        pid: The agent's PID.
+        proc_start: The process start time in the registry's ``procStart`` format (on Linux
+            clock ticks since boot, as a decimal string), or ``None`` when unknown.
+        agent: ``"claude"`` (others later).
+        name: Display name (untrusted text; render as plain text).
+        status: Current :class:`Status`.
+        status_source: Which source decided ``status``.
+        alive: ``False`` when the PID is gone or reused.
+        session_id: The agent's conversation id, if known.
+        kind: Registry ``kind`` (``interactive``, ``bg`` …) or ``None``.
+        cwd: Working directory.
+        waiting_for: What a waiting session waits for.
+        started_at: Start time, seconds since the epoch (float), or ``None``.
+        updated_at: Last registry update, seconds since the epoch, or ``None``.
+        status_changed_at: Last status change, seconds since the epoch, or ``None``.
+        cpu_percent: CPU use of the process tree in percent of one core (0.0 before the
+            second sample).
+        activity: Sparkline values, oldest first, one per bucket, each in ``[0.0, 1.0]``.
+        mux: Where it runs in tmux, or ``None``.
+        registry_path: The ``<pid>.json`` file.
+        version: Agent version.
+        job_id: Claude Code background job id.
+        unreadable: A message when the registry file has been unreadable for a while.
+        extra: Unknown registry keys (display only).
+    """
+
+    key: str
+    pid: int
+    agent: str
+    name: str
+    status: Status
+    status_source: StatusSource = StatusSource.NONE
+    alive: bool = True
+    session_id: str | None = None
+    kind: str | None = None
+    cwd: str | None = None
+    waiting_for: str | None = None
+    started_at: float | None = None
+    updated_at: float | None = None
+    status_changed_at: float | None = None
+    cpu_percent: float = 0.0
+    activity: tuple[float, ...] = ()
+    mux: MuxLocation | None = None
+    registry_path: Path | None = None
+    version: str | None = None
+    job_id: str | None = None
+    unreadable: str | None = None
+    extra: Mapping[str, object] = field(default_factory=dict)
+    proc_start: str | None = None
+
+    @property
+    def is_background(self) -> bool:
+        """True for ``bg`` sessions, which are detached, never ended, when the user leaves."""
+        return self.kind == "bg" or (self.mux is not None and self.mux.session_kind == "bg")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The whole model at one instant; published to subscribers, never mutated.
+
+    Attributes:
+        sessions: Every session, in the stable display order (waiting, busy, idle, dead).
+        taken_at: Wall-clock time of the snapshot, seconds since the epoch.
+        tmux_ok: ``False`` when the tmux server could not be reached on the last poll.
+        messages: Human-readable problems worth showing (registry unreadable, tmux gone …).
+    """
+
+    sessions: tuple[Session, ...] = ()
+    taken_at: float = 0.0
+    tmux_ok: bool = True
+    messages: tuple[str, ...] = ()
+
+    def get(self, key: str) -> Session | None:
+        """Return the session with ``key``, or ``None``."""
+        for session in self.sessions:
+            if session.key == key:
+                return session
+        return None
+
+    def counts(self) -> dict[Status, int]:
+        """Number of sessions per status (statuses with none are absent)."""
+        out: dict[Status, int] = {}
+        for session in self.sessions:
+            out[session.status] = out.get(session.status, 0) + 1
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotChange:
+    """What changed between two snapshots; what subscribers receive.
+
+    Attributes:
+        snapshot: The new snapshot.
+        added: Keys of sessions new in ``snapshot``.
+        changed: Keys of sessions present in both whose value differs.
+        removed: Keys of sessions that are gone.
+    """
+
+    snapshot: Snapshot
+    added: frozenset[str] = frozenset()
+    changed: frozenset[str] = frozenset()
+    removed: frozenset[str] = frozenset()
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing about any session changed."""
+        return not (self.added or self.changed or self.removed)

@@ -1,0 +1,1 @@
+"""Multiplexer backends (tmux through libtmux) behind one interface."""

@@ -1,0 +1,1 @@
+"""The Textual user interface: renders snapshots and sends actions to the monitor."""

@@ -1,0 +1,379 @@
+"""The Textual application: renders monitor snapshots and sends the user's actions back."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import App, SuspendNotSupported
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Input, Static
+
+from sessiontui.errors import SessiontuiError
+from sessiontui.model.text import printable
+from sessiontui.model.types import Session, Snapshot, SnapshotChange, Status
+from sessiontui.ui import render
+from sessiontui.ui.messages import SnapshotChanged
+from sessiontui.ui.screens.confirm import ConfirmScreen
+from sessiontui.ui.screens.help import HelpScreen
+from sessiontui.ui.screens.rename import RenameScreen
+from sessiontui.ui.widgets.detail import DetailPanel
+from sessiontui.ui.widgets.session_table import SessionTable
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from textual.app import ComposeResult
+    from textual.events import Resize
+
+    from sessiontui.model.monitor import AttachPlan, Monitor
+
+#: Below this many columns the table shows glyph, name and sparkline only.
+NARROW_WIDTH = 60
+
+
+class MainTable(SessionTable):
+    """The session table with the session keys; its bindings call the app's actions."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "app.attach", "Attach", id="attach"),
+        Binding("d", "app.detach", "Detach", id="detach"),
+        Binding("r", "app.rename", "Rename", id="rename"),
+        Binding("x", "app.end", "End", id="end"),
+        Binding("K", "app.kill", "Kill", id="kill"),
+        Binding("D", "app.dismiss", "Dismiss", id="dismiss", show=False),
+    ]
+
+
+class SessionTUI(App[None]):
+    """sessiontui's app. Build it with :func:`make_app`.
+
+    Args:
+        monitor: The model façade (started on mount unless ``watch`` is false).
+        clock: Wall clock for ages, seconds since the epoch (tests freeze it).
+        watch: Start the monitor's watcher threads (false for fixed-data snapshot tests).
+        title: Text at the left of the header line.
+    """
+
+    CSS_PATH = "sessiontui.tcss"
+    TITLE = "sessiontui"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(
+        self,
+        monitor: Monitor,
+        *,
+        clock: Callable[[], float] = time.time,
+        watch: bool = True,
+        title: str = "sessiontui",
+    ) -> None:
+        super().__init__()
+        self.monitor = monitor
+        self.clock = clock
+        self.watch = watch
+        self.header_title = title
+        self.snapshot: Snapshot = monitor.snapshot
+        """The latest snapshot received from the monitor."""
+        self.filter_text = ""
+        """Case-insensitive filter on name, cwd and agent ("" shows everything)."""
+
+    # -- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        """Header line, table, filter input, detail panel, footer."""
+        yield Static(id="summary")
+        yield MainTable(id="sessions")
+        yield Input(placeholder="filter: name, cwd or agent (escape clears)", id="filter")
+        yield DetailPanel(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Lay out for the terminal width, show the first snapshot, start the monitor."""
+        table = self.query_one(MainTable)
+        table.set_layout(narrow=self.size.width < NARROW_WIDTH)
+        self.set_class(self.size.width < NARROW_WIDTH, "-narrow")
+        table.focus()
+        self.monitor.subscribe(self._on_change)
+        self._show()
+        self.set_interval(30.0, self._show)
+        if self.watch:
+            self._start_monitor()
+
+    @work(thread=True, exit_on_error=False)
+    def _start_monitor(self) -> None:
+        """First full read and the watcher threads, off the UI thread."""
+        self.monitor.refresh()
+        self.monitor.start()
+
+    def on_unmount(self) -> None:
+        """Stop the monitor's threads."""
+        self.monitor.unsubscribe(self._on_change)
+        self.monitor.close()
+
+    def on_resize(self, event: Resize) -> None:
+        """Switch to the narrow layout under 60 columns."""
+        narrow = event.size.width < NARROW_WIDTH
+        self.set_class(narrow, "-narrow")
+        self.query_one(MainTable).set_layout(narrow=narrow)
+        self._show()
+
+    # -- snapshots ----------------------------------------------------------------------
+
+    def _on_change(self, change: SnapshotChange) -> None:
+        """Monitor-thread callback: hand the snapshot to the UI thread (coalesced)."""
+        self.post_message(SnapshotChanged(change.snapshot))
+
+    def on_snapshot_changed(self, message: SnapshotChanged) -> None:
+        """Render a new snapshot."""
+        self.snapshot = message.snapshot
+        self._show()
+
+    def _visible(self) -> list[Session]:
+        """The snapshot's sessions that pass the filter, in display order."""
+        needle = self.filter_text.casefold()
+        if not needle:
+            return list(self.snapshot.sessions)
+        return [
+            s
+            for s in self.snapshot.sessions
+            if needle in s.name.casefold()
+            or needle in (s.cwd or "").casefold()
+            or needle in s.agent.casefold()
+        ]
+
+    def _show(self) -> None:
+        """Render header, table and detail from the current snapshot."""
+        now = self.clock()
+        table = self.query_one(MainTable)
+        with self.batch_update():
+            table.show(self._visible(), now)
+            header = Text(f" {printable(self.header_title)} ", style="bold reverse")
+            header.append_text(render.summary(self.snapshot))
+            if self.filter_text:
+                header.append(f"  filter: {printable(self.filter_text)}", style="italic")
+            self.query_one("#summary", Static).update(header)
+            self.query_one(DetailPanel).show(table.session_at_cursor(), now)
+        self.refresh_bindings()
+
+    def on_data_table_row_highlighted(self) -> None:
+        """Follow the cursor in the detail panel and the footer."""
+        self.query_one(DetailPanel).show(self.query_one(MainTable).session_at_cursor(), self.clock())
+        self.refresh_bindings()
+
+    # -- selection and footer -----------------------------------------------------------
+
+    @property
+    def selected(self) -> Session | None:
+        """The session under the cursor, at its newest state."""
+        key = self.query_one(MainTable).selected_key
+        return self.snapshot.get(key) if key else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Dim (``None``) footer keys that do not apply to the selected session."""
+        session_actions = {"attach", "detach", "rename", "end", "kill", "dismiss"}
+        if action not in session_actions:
+            return True
+        session = self.selected
+        if session is None:
+            return None
+        applies = {
+            "attach": session.mux is not None and session.alive,
+            "detach": session.mux is not None and session.alive,
+            "rename": session.alive and session.registry_path is not None,
+            "end": session.alive,
+            "kill": session.alive,
+            "dismiss": session.status is Status.DEAD,
+        }[action]
+        return True if applies else None
+
+    # -- actions ------------------------------------------------------------------------
+
+    def _report(self, message: str, *, error: bool = False) -> None:
+        """Show a notification (callable from worker threads)."""
+        severity = "error" if error else "information"
+        self.call_from_thread(self.notify, printable(message), severity=severity)
+
+    def action_attach(self) -> None:
+        """``enter``: jump to the session's pane."""
+        if (session := self.selected) is not None:
+            self._attach(session.key)
+
+    @work(thread=True, exclusive=True, group="attach", exit_on_error=False)
+    def _attach(self, key: str) -> None:
+        """Switch our tmux client, or suspend and run ``tmux attach`` in the terminal."""
+        try:
+            plan = self.monitor.attach(key)
+        except SessiontuiError as error:
+            self._report(str(error), error=True)
+            return
+        if not plan.switched:
+            self.call_from_thread(self._attach_in_terminal, plan)
+
+    def _attach_in_terminal(self, plan: AttachPlan) -> None:
+        """Suspend the TUI, run the attach command, resume when the user detaches."""
+        try:
+            with self.suspend():
+                subprocess.call(list(plan.argv), env=dict(plan.env))
+        except SuspendNotSupported:
+            self.notify("cannot suspend this terminal to attach", severity="error")
+        self.monitor.request_rescan(poll_tmux=True)
+
+    def action_detach(self) -> None:
+        """``d``: detach every client from the selected session; it keeps running."""
+        if (session := self.selected) is not None:
+            self._detach(session.key, session.name)
+
+    @work(thread=True, exit_on_error=False)
+    def _detach(self, key: str, name: str) -> None:
+        """Detach in a worker thread and report."""
+        try:
+            count = self.monitor.detach(key)
+        except SessiontuiError as error:
+            self._report(str(error), error=True)
+            return
+        self._report(f"detached {count} client(s) from {name}" if count else f"{name}: no client was attached")
+
+    def action_rename(self) -> None:
+        """``r``: ask for a new name, then rename."""
+        session = self.selected
+        if session is None:
+            return
+        key = session.key
+
+        def done(name: str | None) -> None:
+            if name is not None:
+                self._rename(key, name)
+
+        self.push_screen(RenameScreen(session.name), done)
+
+    @work(thread=True, exit_on_error=False)
+    def _rename(self, key: str, name: str) -> None:
+        """Rename in a worker thread and report failures."""
+        try:
+            self.monitor.rename(key, name)
+        except SessiontuiError as error:
+            self._report(str(error), error=True)
+
+    def action_end(self) -> None:
+        """``x``: a background session is detached (kept running); others: confirm a kill."""
+        session = self.selected
+        if session is None:
+            return
+        if session.is_background:
+            self._detach(session.key, session.name)
+        else:
+            self.action_kill()
+
+    def action_kill(self) -> None:
+        """``K``: confirm, then SIGTERM the session's processes, SIGKILL after the grace period."""
+        session = self.selected
+        if session is None or not session.alive:
+            return
+        key, label = session.key, f"{printable(session.name)} (pid {session.pid})"
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self._kill(key, label)
+
+        question = f"Kill {label} and its child processes?"
+        if session.is_background:
+            question += " It is a background session."
+        self.push_screen(ConfirmScreen(question, yes_label="Kill"), done)
+
+    @work(thread=True, exit_on_error=False)
+    def _kill(self, key: str, label: str) -> None:
+        """Kill in a worker thread and report."""
+        try:
+            report = self.monitor.kill(key)
+        except SessiontuiError as error:
+            self._report(str(error), error=True)
+            return
+        if report.already_gone:
+            self._report(f"{label} had already ended")
+        elif report.killed:
+            self._report(f"{label}: {len(report.killed)} process(es) needed SIGKILL")
+        else:
+            self._report(f"{label} ended")
+
+    def action_dismiss(self) -> None:
+        """``D``: forget a dead session (its registry file is removed once verified dead)."""
+        if (session := self.selected) is not None:
+            self._dismiss(session.key)
+
+    @work(thread=True, exit_on_error=False)
+    def _dismiss(self, key: str) -> None:
+        """Dismiss in a worker thread."""
+        try:
+            self.monitor.dismiss(key)
+        except SessiontuiError as error:
+            self._report(str(error), error=True)
+
+    def action_help(self) -> None:
+        """``?``: the help screen, listing the keys as currently bound."""
+        keys = [("↑ ↓ pgup pgdn", "Move the selection")]
+        bindings = [b for b in (*MainTable.BINDINGS, *self.BINDINGS) if isinstance(b, Binding)]
+        keys += [(self.get_key_display(b), _HELP.get(b.action, b.description)) for b in bindings]
+        keys.append(("ctrl+p", "Command palette"))
+        self.push_screen(HelpScreen(keys))
+
+    def action_filter(self) -> None:
+        """``/``: show and focus the filter input."""
+        box = self.query_one("#filter", Input)
+        box.add_class("-shown")
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Filter as the user types."""
+        if event.input.id == "filter":
+            self.filter_text = event.value.strip()
+            self._show()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter keeps the filter and returns to the table."""
+        if event.input.id == "filter":
+            if not event.value.strip():
+                event.input.remove_class("-shown")
+            self.query_one(MainTable).focus()
+
+    def on_key(self, event: object) -> None:
+        """Escape in the filter clears it and returns to the table."""
+        from textual.events import Key
+
+        if isinstance(event, Key) and event.key == "escape":
+            box = self.query_one("#filter", Input)
+            if box.has_focus:
+                box.value = ""
+                box.remove_class("-shown")
+                self.query_one(MainTable).focus()
+                event.stop()
+
+
+_HELP = {
+    "app.attach": "Attach: jump to the session's tmux pane",
+    "app.detach": "Detach every client from the session's tmux session (it keeps running)",
+    "app.rename": "Rename the session (and its own tmux session)",
+    "app.end": "End: detach a background session; confirm a kill for others",
+    "app.kill": "Kill, confirmed: SIGTERM, grace period, then SIGKILL",
+    "app.dismiss": "Dismiss a dead session (removes its registry file once verified dead)",
+    "filter": "Filter by name, cwd or agent (escape clears)",
+    "help": "This help",
+    "quit": "Quit",
+}
+
+
+def make_app(
+    monitor: Monitor,
+    *,
+    clock: Callable[[], float] = time.time,
+    watch: bool = True,
+    title: str = "sessiontui",
+) -> SessionTUI:
+    """Build the app; the one factory shared by the CLI, the tests and the benchmarks."""
+    return SessionTUI(monitor, clock=clock, watch=watch, title=title)

@@ -1,0 +1,92 @@
+"""Turn model values into plain-text cells: glyphs, words, sparklines, ages (no markup)."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from rich.color import Color
+from rich.text import Text
+from textual.renderables.sparkline import Sparkline
+
+from sessiontui.model.text import format_age, printable, shorten_home
+from sessiontui.model.types import Status
+
+if TYPE_CHECKING:
+    from sessiontui.model.types import Session, Snapshot
+
+GLYPHS: dict[Status, str] = {
+    Status.WAITING: "◆",
+    Status.BUSY: "●",
+    Status.SHELL: "◐",
+    Status.IDLE: "○",
+    Status.UNKNOWN: "?",
+    Status.DEAD: "✕",
+}
+
+STYLES: dict[Status, str] = {
+    Status.WAITING: "bold black on yellow",
+    Status.BUSY: "bold green",
+    Status.SHELL: "cyan",
+    Status.IDLE: "",
+    Status.UNKNOWN: "dim",
+    Status.DEAD: "dim red",
+}
+
+_SPARK_MIN = Color.parse("#3a3a3a")
+_SPARK_MAX = Color.parse("#5fd75f")
+HOME = os.path.expanduser("~")
+
+
+def status_cell(status: Status, *, word: bool = True) -> Text:
+    """Glyph (and word) for a status; ``waiting`` stands out."""
+    label = f"{GLYPHS[status]} {status.value}" if word else GLYPHS[status]
+    return Text(label, style=STYLES[status])
+
+
+def plain(text: str | None, *, max_len: int | None = None, dim: bool = False) -> Text:
+    """Untrusted text as a plain :class:`Text` (escapes made visible, never markup)."""
+    return Text(printable(text or "", max_len=max_len), style="dim" if dim else "")
+
+
+def quantize(values: tuple[float, ...]) -> list[float]:
+    """Round activity to eighths so noise below one bar step draws as a flat line."""
+    return [round(v * 8) / 8 for v in values]
+
+
+def sparkline(values: tuple[float, ...], width: int) -> Sparkline[float]:
+    """Textual's sparkline renderable for a session's activity, ``width`` cells wide."""
+    data = quantize(values) or [0.0]
+    return Sparkline(data, width=width, min_color=_SPARK_MIN, max_color=_SPARK_MAX)
+
+
+def where(session: Session) -> str:
+    """``tmux:work:2.1``, or ``-`` when the session is not in a multiplexer pane."""
+    return printable(session.mux.label) if session.mux else "-"
+
+
+def age(session: Session, now: float) -> str:
+    """Time since the session started (``""`` when unknown)."""
+    return format_age(now - session.started_at if session.started_at else None)
+
+
+def cwd(session: Session) -> str:
+    """The working directory with the home directory shown as ``~``."""
+    return printable(shorten_home(session.cwd, HOME))
+
+
+def summary(snapshot: Snapshot) -> Text:
+    """Header text counting each status, plus any model messages."""
+    counts = snapshot.counts()
+    text = Text()
+    for status in (Status.WAITING, Status.BUSY, Status.IDLE, Status.SHELL, Status.UNKNOWN, Status.DEAD):
+        n = counts.get(status, 0)
+        if n or status in (Status.WAITING, Status.BUSY, Status.IDLE):
+            style = STYLES[status] if n else "dim"
+            text.append(f" {GLYPHS[status]} {n} {status.value} ", style=style)
+    if not snapshot.sessions:
+        text.append("  no agent sessions", style="dim")
+    for message in snapshot.messages:
+        text.append(f"  ⚠ {printable(message)}", style="yellow")
+    return text
+

@@ -1,0 +1,1 @@
+"""Modal screens: rename, confirm, help."""

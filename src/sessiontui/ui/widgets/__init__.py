@@ -1,0 +1,1 @@
+"""Widgets: the session table and the detail panel."""

@@ -1,0 +1,73 @@
+"""The detail panel: every field of the selected session, and a larger activity sparkline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+from rich.text import Text
+from textual.containers import Vertical
+from textual.widgets import Sparkline, Static
+
+from sessiontui.model.text import format_age, printable
+from sessiontui.ui import render
+
+if TYPE_CHECKING:
+    from textual.app import ComposeResult
+
+    from sessiontui.model.types import Session
+
+
+def _when(seconds: float | None, now: float) -> str:
+    """``2026-11-21 14:03:07Z (5m ago)`` for an epoch time in seconds."""
+    if seconds is None:
+        return ""
+    stamp = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return f"{stamp} ({format_age(now - seconds)} ago)"
+
+
+class DetailPanel(Vertical):
+    """Shows one session in full; empty text when nothing is selected."""
+
+    def compose(self) -> ComposeResult:
+        """A field table and a sparkline."""
+        yield Static(id="detail-fields")
+        yield Sparkline([], id="detail-spark")
+
+    def show(self, session: Session | None, now: float) -> None:
+        """Render ``session`` (or a hint when ``None``); ``now`` is epoch seconds."""
+        fields = self.query_one("#detail-fields", Static)
+        spark = self.query_one("#detail-spark", Sparkline)
+        if session is None:
+            fields.update(Text("No session selected.", style="dim"))
+            spark.data = []
+            return
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        status = render.status_cell(session.status)
+        if session.waiting_for:
+            status.append(f" — {printable(session.waiting_for)}")
+        rows: list[tuple[str, Text | str]] = [
+            ("name", render.plain(session.name)),
+            ("status", status),
+            ("why", f"{session.status_source.value}" + (" (process gone)" if not session.alive else "")),
+            ("where", render.plain(render.where(session))),
+            ("cwd", render.plain(session.cwd)),
+            ("pid", f"{session.pid}  start {session.proc_start or '?'}  cpu {session.cpu_percent:.0f}%"),
+            ("kind", render.plain(session.kind or "")),
+            ("session", render.plain(session.session_id or "")),
+            ("started", _when(session.started_at, now)),
+            ("changed", _when(session.status_changed_at, now)),
+            ("registry", render.plain(str(session.registry_path or ""))),
+        ]
+        if session.version:
+            rows.append(("version", render.plain(session.version)))
+        if session.unreadable:
+            rows.append(("problem", Text(printable(session.unreadable), style="yellow")))
+        for label, value in rows:
+            if value:
+                grid.add_row(label, value)
+        fields.update(grid)
+        spark.data = render.quantize(session.activity)

@@ -1,0 +1,138 @@
+"""The session table: one row per session, keyed by session identity, updated cell by cell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual.widgets import DataTable
+
+from sessiontui.ui import render
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from sessiontui.model.types import Session, Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One table column: key, header, width (``None`` = auto) and its cell function."""
+
+    key: str
+    label: str
+    width: int | None
+    cell: Callable[[Session, float], RenderableType]
+
+
+SPARK_WIDTH = 12
+NARROW_SPARK_WIDTH = 10
+
+WIDE: tuple[Column, ...] = (
+    Column("status", "STATUS", 9, lambda s, now: render.status_cell(s.status)),
+    Column("name", "NAME", None, lambda s, now: render.plain(s.name, max_len=32, dim=not s.alive)),
+    Column("agent", "AGENT", 6, lambda s, now: render.plain(s.agent)),
+    Column("where", "WHERE", None, lambda s, now: render.plain(render.where(s), max_len=24)),
+    Column("cwd", "CWD", None, lambda s, now: render.plain(render.cwd(s), max_len=30)),
+    Column("age", "AGE", 4, lambda s, now: Text(render.age(s, now))),
+    Column("activity", "ACTIVITY", SPARK_WIDTH, lambda s, now: render.sparkline(s.activity, SPARK_WIDTH)),
+    Column("cpu", "CPU", 4, lambda s, now: Text(f"{s.cpu_percent:.0f}%", justify="right")),
+)
+
+NARROW: tuple[Column, ...] = (
+    Column("status", " ", 1, lambda s, now: render.status_cell(s.status, word=False)),
+    Column("name", "NAME", None, lambda s, now: render.plain(s.name, max_len=40, dim=not s.alive)),
+    Column(
+        "activity",
+        "ACTIVITY",
+        NARROW_SPARK_WIDTH,
+        lambda s, now: render.sparkline(s.activity, NARROW_SPARK_WIDTH),
+    ),
+)
+
+
+class SessionTable(DataTable[RenderableType]):
+    """A :class:`DataTable` that shows a :class:`Snapshot`.
+
+    Rows are keyed by :attr:`Session.key`, so a rename or an update never moves the cursor
+    off its session; when the order changes (a status change), the rows are re-laid and the
+    cursor follows the session it was on. Only changed cells are updated otherwise.
+    """
+
+    DEFAULT_CSS: ClassVar[str] = ""
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self.narrow = False
+        self._columns_spec: tuple[Column, ...] = ()
+        self._shown: dict[str, Session] = {}
+        self._order: list[str] = []
+        self._now = 0.0
+
+    @property
+    def selected_key(self) -> str | None:
+        """Key of the session under the cursor, or ``None`` when the table is empty."""
+        if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):
+            return None
+        return self._order[self.cursor_row]
+
+    def set_layout(self, *, narrow: bool) -> None:
+        """Switch between the wide and the narrow (< 60 columns) column sets."""
+        if self._columns_spec and narrow == self.narrow:
+            return
+        self.narrow = narrow
+        self._columns_spec = NARROW if narrow else WIDE
+        selected = self.selected_key
+        self.clear(columns=True)
+        for column in self._columns_spec:
+            self.add_column(column.label, key=column.key, width=column.width)
+        shown = list(self._shown.values())
+        self._shown, self._order = {}, []
+        self.show(shown, self._now, keep=selected)
+
+    def show(self, sessions: Sequence[Session], now: float, *, keep: str | None = None) -> None:
+        """Make the table show ``sessions`` in that order, touching as little as possible.
+
+        Args:
+            sessions: The rows to show, in display order.
+            now: Wall-clock seconds for the age column.
+            keep: Session key to keep the cursor on (default: the current one).
+        """
+        keep = keep or self.selected_key
+        order = [s.key for s in sessions]
+        age_due = int(now // 30) != int(self._now // 30)
+        self._now = now
+        if order != self._order:
+            self._relayout(sessions, now, keep)
+            return
+        for session in sessions:
+            old = self._shown.get(session.key)
+            if old is session or (old == session and not age_due):
+                continue
+            for column in self._columns_spec:
+                self.update_cell(session.key, column.key, column.cell(session, now))
+            self._shown[session.key] = session
+
+    def _relayout(self, sessions: Sequence[Session], now: float, keep: str | None) -> None:
+        """Re-add every row in the new order and put the cursor back on ``keep``."""
+        old_row = self.cursor_row
+        self.clear(columns=False)
+        self._shown = {}
+        self._order = []
+        for session in sessions:
+            self.add_row(*(c.cell(session, now) for c in self._columns_spec), key=session.key)
+            self._shown[session.key] = session
+            self._order.append(session.key)
+        if not self._order:
+            return
+        if keep is not None and keep in self._shown:
+            self.move_cursor(row=self._order.index(keep), animate=False, scroll=True)
+        else:
+            self.move_cursor(row=min(max(old_row, 0), len(self._order) - 1), animate=False)
+
+    def session_at_cursor(self) -> Session | None:
+        """The session under the cursor as last shown."""
+        key = self.selected_key
+        return self._shown.get(key) if key else None

@@ -1,0 +1,46 @@
+"""Shared fixtures: isolated HOME, tmux environment, snapshots under the top-level snapshots/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import pytest_textual_snapshot
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+TESTS_DIR = Path(__file__).parent
+
+
+class RootSnapshotsExtension(pytest_textual_snapshot.SVGImageExtension):
+    """Store SVG snapshots in the top-level ``snapshots/`` directory, mirroring ``tests/``."""
+
+    @classmethod
+    def dirname(cls, *, test_location):  # type: ignore[no-untyped-def]
+        """Return ``tests/../snapshots/<sub>/<module>`` (keeps the tests path as a prefix)."""
+        test_dir = Path(test_location.filepath).parent
+        sub = test_dir.relative_to(TESTS_DIR)
+        back = Path(*[".."] * len(sub.parts))
+        return str(test_dir / back / ".." / "snapshots" / sub / test_location.basename)
+
+
+pytest_textual_snapshot.SVGImageExtension = RootSnapshotsExtension  # type: ignore[misc]
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(
+    monkeypatch: pytest.MonkeyPatch, user_path: Path, tmp_path: Path
+) -> Iterator[None]:
+    """Run every test with a temporary HOME (no ~/.tmux.conf), outside any tmux client.
+
+    ``CLAUDE_CONFIG_DIR`` points into the test's tmp_path so nothing reads the real registry.
+    """
+    monkeypatch.setenv("HOME", str(user_path))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude-home"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    for var in ("TMUX", "TMUX_PANE", "SESSIONTUI_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    yield
