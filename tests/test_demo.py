@@ -368,3 +368,12 @@ def test_agent_keeps_working_when_its_stdout_is_gone(
     assert not path.exists()
     assert proc.stderr is not None
     assert proc.stderr.read() == b""
+
+
+def test_killing_the_tmux_server_ends_the_agents_cleanly(demo: DemoEnvironment) -> None:
+    demo.server.kill()  # the panes hang up: the agents get SIGHUP and lose their terminal
+    wait_until(lambda: all(has_exited(a.pid) for a in demo.agents), 5, "the agents to exit")
+    assert list(demo.sessions_dir.iterdir()) == []
+    tmp_dir = demo.tmp_dir
+    demo.close()  # still fine with everything already gone
+    assert not tmp_dir.exists()

@@ -138,7 +138,9 @@ def session_json(session: Session) -> dict[str, object]:
             "pane": session.mux.pane,
         }
     started = (
-        datetime.fromtimestamp(session.started_at, tz=UTC).isoformat().replace("+00:00", "Z")
+        datetime.fromtimestamp(session.started_at, tz=UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
         if session.started_at is not None
         else None
     )

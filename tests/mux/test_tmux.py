@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
     from libtmux import Server
 
-    from sessiontui.model.types import PaneInfo
 
 TMUX = shutil.which("tmux") or "tmux"
 SCRIPT = shutil.which("script")
@@ -152,10 +152,8 @@ def pids_to_kill() -> Iterator[list[int]]:
     pids: list[int] = []
     yield pids
     for pid in pids:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             psutil.Process(pid).kill()
-        except psutil.NoSuchProcess:
-            pass
 
 
 # --------------------------------------------------------------------------- list_panes
@@ -167,9 +165,14 @@ def test_list_panes_returns_every_pane_with_true_fields(
     s1 = new_session(server, "s1")
     s2 = new_session(server, "s2", "sleep 300")
     second = new_window(server, s2, "sleep 301")
-    split = tmux(
-        server, "split-window", "-d", "-P", "-F", "#{pane_id}", "-t", second, "sleep 302"
-    )[0]
+    split_args = ["split-window", "-d", "-P", "-F", "#{pane_id}", "-t", second, "sleep 302"]
+    split = tmux(server, *split_args)[0]
+    # Until exec, a pane's command is still the shell running `sleep …`.
+    wait_until(
+        lambda: (
+            tmux(server, "list-panes", "-a", "-F", "#{pane_current_command}").count("sleep") == 3
+        )
+    )
 
     panes = backend.list_panes()
 
@@ -234,13 +237,15 @@ def test_list_panes_untrusted_text_cannot_shift_fields(
         ids["[bold]x[/bold]"],
         shlex.join(["bash", "-c", 'exec -a "$(printf "evil\\tcmd\\nline")" sleep 300']),
     )
-    wait_until(lambda: "evil" in tmux(server, "display", "-p", "-t", evil, "#{pane_current_command}")[0])
+    wait_until(
+        lambda: "evil" in tmux(server, "display", "-p", "-t", evil, "#{pane_current_command}")[0]
+    )
 
     panes = backend.list_panes()
 
     assert len(panes) == len(names) + 2
     by_session = {p.session_id: p for p in panes if p.pane_id != evil}
-    for name, sid in ids.items():
+    for sid in ids.values():
         reported = tmux(server, "display-message", "-p", "-t", sid, "#{session_name}")[0]
         assert by_session[sid].session_name == reported
     assert by_session[ids["with space"]].session_name == "with space"
@@ -318,9 +323,9 @@ def test_locate_pane_process_and_grandchild(server: Server, backend: TmuxBackend
     pane1 = next(p for p in panes if p.session_id == s1)
     pane2 = next(p for p in panes if p.session_id == s2)
     bash = psutil.Process(pane2.pane_pid)
-    wait_until(lambda: bash.children())
+    # The child is a forked bash until it has exec'd sleep.
+    wait_until(lambda: [c.name() for c in bash.children()] == ["sleep"])
     (grandchild,) = bash.children()
-    assert grandchild.name() == "sleep"
 
     assert backend.locate(pane1.pane_pid, panes) == pane1
     assert backend.locate(grandchild.pid, panes) == pane2
@@ -381,16 +386,18 @@ def test_locate_by_controlling_terminal(
     )
     pid_file = tmp_path / "orphan.pid"
     # env -i: no TMUX/TMUX_PANE; the fork orphans it, so no pane_pid among its ancestors.
-    send_line(server, pane_id, shlex.join(["env", "-i", sys.executable, str(script), str(pid_file)]))
+    send_line(
+        server, pane_id, shlex.join(["env", "-i", sys.executable, str(script), str(pid_file)])
+    )
     wait_until(pid_file.exists)
     orphan = int(pid_file.read_text(encoding="utf-8"))
     pids_to_kill.append(orphan)
     panes = backend.list_panes()
     target = next(p for p in panes if p.pane_id == pane_id)
     proc = psutil.Process(orphan)
-    wait_until(lambda: proc.ppid() != target.pane_pid)
+    pane_pids = {p.pane_pid for p in panes}
+    wait_until(lambda: not {p.pid for p in proc.parents()} & pane_pids)  # its parent exited
     assert "TMUX" not in proc.environ()
-    assert not {p.pid for p in proc.parents()} & {p.pane_pid for p in panes}
     assert tty_of(orphan) == target.pane_tty
 
     assert backend.locate(orphan, panes) == target
@@ -557,14 +564,15 @@ def test_capture_pane_plain_text(server: Server, backend: TmuxBackend) -> None:
     pane = first_pane(server, new_session(server, "s1"))
     send_line(server, pane, r"printf '\033[31mred\033[0m-text\n'; seq 101 150")
 
-    wait_until(lambda: "150" in backend.capture_pane(pane))
+    # Wait for the output line "150" (the echoed command line also contains "150").
+    wait_until(lambda: "150" in backend.capture_pane(pane, lines=100).splitlines())
     text = backend.capture_pane(pane, lines=5)
 
     assert "\x1b" not in backend.capture_pane(pane, lines=100)
     assert "red-text" in backend.capture_pane(pane, lines=100)
     assert len(text.splitlines()) == 5
-    assert "150" in text
-    assert "140" not in text
+    assert "150" in text.splitlines()
+    assert "140" not in text.splitlines()
     assert backend.capture_pane(pane, lines=0) == ""
     with pytest.raises(MuxError, match="can't find pane"):
         backend.capture_pane("%999")

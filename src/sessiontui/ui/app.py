@@ -97,7 +97,7 @@ class SessionTUI(App[None]):
     def on_mount(self) -> None:
         """Lay out for the terminal width, show the first snapshot, start the monitor."""
         table = self.query_one(MainTable)
-        table.set_layout(narrow=self.size.width < NARROW_WIDTH)
+        table.set_layout(narrow=self.size.width < NARROW_WIDTH, width=self.size.width)
         self.set_class(self.size.width < NARROW_WIDTH, "-narrow")
         table.focus()
         self.monitor.subscribe(self._on_change)
@@ -121,7 +121,7 @@ class SessionTUI(App[None]):
         """Switch to the narrow layout under 60 columns."""
         narrow = event.size.width < NARROW_WIDTH
         self.set_class(narrow, "-narrow")
-        self.query_one(MainTable).set_layout(narrow=narrow)
+        self.query_one(MainTable).set_layout(narrow=narrow, width=event.size.width)
         self._show()
 
     # -- snapshots ----------------------------------------------------------------------
@@ -154,8 +154,9 @@ class SessionTUI(App[None]):
         table = self.query_one(MainTable)
         with self.batch_update():
             table.show(self._visible(), now)
-            header = Text(f" {printable(self.header_title)} ", style="bold reverse")
-            header.append_text(render.summary(self.snapshot))
+            title = "sessiontui" if table.narrow else printable(self.header_title)
+            header = Text(f" {title} ", style="bold reverse")
+            header.append_text(render.summary(self.snapshot, compact=table.narrow))
             if self.filter_text:
                 header.append(f"  filter: {printable(self.filter_text)}", style="italic")
             self.query_one("#summary", Static).update(header)

@@ -75,15 +75,19 @@ def cwd(session: Session) -> str:
     return printable(shorten_home(session.cwd, HOME))
 
 
-def summary(snapshot: Snapshot) -> Text:
-    """Header text counting each status, plus any model messages."""
+def summary(snapshot: Snapshot, *, compact: bool = False) -> Text:
+    """Header text counting each status, plus any model messages.
+
+    ``compact`` (narrow layout) shows glyphs and counts only.
+    """
     counts = snapshot.counts()
     text = Text()
     for status in (Status.WAITING, Status.BUSY, Status.IDLE, Status.SHELL, Status.UNKNOWN, Status.DEAD):
         n = counts.get(status, 0)
         if n or status in (Status.WAITING, Status.BUSY, Status.IDLE):
             style = STYLES[status] if n else "dim"
-            text.append(f" {GLYPHS[status]} {n} {status.value} ", style=style)
+            label = f" {GLYPHS[status]}{n}" if compact else f" {GLYPHS[status]} {n} {status.value} "
+            text.append(label, style=style)
     if not snapshot.sessions:
         text.append("  no agent sessions", style="dim")
     for message in snapshot.messages:

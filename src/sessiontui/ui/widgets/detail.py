@@ -31,9 +31,9 @@ class DetailPanel(Vertical):
     """Shows one session in full; empty text when nothing is selected."""
 
     def compose(self) -> ComposeResult:
-        """A field table and a sparkline."""
-        yield Static(id="detail-fields")
+        """A sparkline (last 30 minutes) above a table of fields."""
         yield Sparkline([], id="detail-spark")
+        yield Static(id="detail-fields")
 
     def show(self, session: Session | None, now: float) -> None:
         """Render ``session`` (or a hint when ``None``); ``now`` is epoch seconds."""

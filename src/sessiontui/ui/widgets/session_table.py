@@ -41,16 +41,29 @@ WIDE: tuple[Column, ...] = (
     Column("cpu", "CPU", 4, lambda s, now: Text(f"{s.cpu_percent:.0f}%", justify="right")),
 )
 
-NARROW: tuple[Column, ...] = (
-    Column("status", " ", 1, lambda s, now: render.status_cell(s.status, word=False)),
-    Column("name", "NAME", None, lambda s, now: render.plain(s.name, max_len=40, dim=not s.alive)),
-    Column(
-        "activity",
-        "ACTIVITY",
-        NARROW_SPARK_WIDTH,
-        lambda s, now: render.sparkline(s.activity, NARROW_SPARK_WIDTH),
-    ),
-)
+#: Cells of padding DataTable adds per column, plus room for a vertical scrollbar.
+_PADDING_PER_COLUMN = 2
+_SCROLLBAR = 2
+
+
+def narrow_columns(width: int) -> tuple[Column, ...]:
+    """Glyph, name and sparkline; the name takes what the terminal ``width`` leaves."""
+    name_width = max(8, width - 1 - NARROW_SPARK_WIDTH - 3 * _PADDING_PER_COLUMN - _SCROLLBAR)
+    return (
+        Column("status", " ", 1, lambda s, now: render.status_cell(s.status, word=False)),
+        Column(
+            "name",
+            "NAME",
+            name_width,
+            lambda s, now: render.plain(s.name, max_len=name_width, dim=not s.alive),
+        ),
+        Column(
+            "activity",
+            "ACTIVITY",
+            NARROW_SPARK_WIDTH,
+            lambda s, now: render.sparkline(s.activity, NARROW_SPARK_WIDTH),
+        ),
+    )
 
 
 class SessionTable(DataTable[RenderableType]):
@@ -78,12 +91,13 @@ class SessionTable(DataTable[RenderableType]):
             return None
         return self._order[self.cursor_row]
 
-    def set_layout(self, *, narrow: bool) -> None:
-        """Switch between the wide and the narrow (< 60 columns) column sets."""
-        if self._columns_spec and narrow == self.narrow:
+    def set_layout(self, *, narrow: bool, width: int) -> None:
+        """Switch between the wide and the narrow column sets for a terminal ``width``."""
+        spec = narrow_columns(width) if narrow else WIDE
+        if self._columns_spec and [c.width for c in spec] == [c.width for c in self._columns_spec]:
             return
         self.narrow = narrow
-        self._columns_spec = NARROW if narrow else WIDE
+        self._columns_spec = spec
         selected = self.selected_key
         self.clear(columns=True)
         for column in self._columns_spec:

@@ -1,0 +1,163 @@
+"""The command line as a user runs it: real subprocesses, real registry files, real tmux."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import TYPE_CHECKING
+
+import psutil
+import pytest
+
+from tests.helpers import run_cli, wait_until, write_entry
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    import libtmux
+
+
+@pytest.fixture
+def sleeper() -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(["sleep", "300"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Path:
+    directory = tmp_path / "sessions"
+    directory.mkdir()
+    return directory
+
+
+def test_version():
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("sessiontui ")
+
+
+def test_ls_json_fields(registry, sleeper):
+    write_entry(
+        registry,
+        sleeper.pid,
+        sessionId="534ded02-9aa5-4594-8426-d954ad357ae6",
+        cwd="/tmp/proj",
+        startedAt=1795271260638,
+        status="waiting",
+        waitingFor="permission prompt",
+        name="alpha",
+        kind="interactive",
+        futureKey={"kept": True},
+    )
+    result = run_cli("ls", "--json", "--sessions-dir", str(registry), "-L", "sessiontui-none")
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(result.stdout)
+    assert row["pid"] == sleeper.pid
+    assert row["session_id"] == "534ded02-9aa5-4594-8426-d954ad357ae6"
+    assert row["name"] == "alpha"
+    assert row["status"] == "waiting"
+    assert row["waiting_for"] == "permission prompt"
+    assert row["kind"] == "interactive"
+    assert row["agent"] == "claude"
+    assert row["cwd"] == "/tmp/proj"
+    assert row["started_at"] == "2026-11-21T14:27:40.638Z"
+    assert row["alive"] is True
+    assert row["registry_path"] == str(registry / f"{sleeper.pid}.json")
+    assert row["mux"] is None
+
+
+def test_ls_all_includes_dead(registry, sleeper):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    write_entry(registry, dead.pid, procStart="1", name="gone")
+    write_entry(registry, sleeper.pid, name="here")
+    live = json.loads(run_cli("ls", "--json", "--sessions-dir", str(registry)).stdout)
+    every = json.loads(run_cli("ls", "--json", "--all", "--sessions-dir", str(registry)).stdout)
+    assert [r["name"] for r in live] == ["here"]
+    assert sorted(r["name"] for r in every) == ["gone", "here"]
+    assert next(r for r in every if r["name"] == "gone")["status"] == "dead"
+
+
+def test_ls_maps_tmux_pane(registry, server: libtmux.Server):
+    session = server.new_session("work", window_command="sleep 300")
+    pane = session.active_window.active_pane
+    assert pane is not None
+    pane_pid = int(pane.pane_pid or 0)
+    wait_until(lambda: psutil.Process(pane_pid).name() == "sleep")
+    write_entry(registry, pane_pid, name="in-tmux", status="busy")
+    result = run_cli("ls", "--json", "--sessions-dir", str(registry), "-L", server.socket_name or "")
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(result.stdout)
+    assert row["mux"]["type"] == "tmux"
+    assert row["mux"]["pane"] == pane.pane_id
+    assert row["mux"]["session"] == "work"
+    # global options after or before the subcommand mean the same
+    before = run_cli("-L", server.socket_name or "", "ls", "--json", "--sessions-dir", str(registry))
+    assert json.loads(before.stdout)[0]["mux"]["pane"] == pane.pane_id
+
+
+def test_ls_text_escapes_hostile_names(registry, sleeper):
+    write_entry(registry, sleeper.pid, name="bad\x1b]0;owned\x07[bold]x")
+    result = run_cli("ls", "--sessions-dir", str(registry))
+    assert result.returncode == 0
+    assert "\x1b" not in result.stdout
+    assert "\\x1b]0;owned\\x07[bold]x" in result.stdout
+
+
+def test_rename_by_pid_keeps_unknown_keys(registry, sleeper):
+    path = write_entry(registry, sleeper.pid, name="old", nameSource="derived", futureKey=7)
+    result = run_cli("rename", str(sleeper.pid), "new name", "--sessions-dir", str(registry))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(path.read_text())
+    assert data["name"] == "new name"
+    assert "nameSource" not in data
+    assert data["futureKey"] == 7
+
+
+def test_rename_rejects_bad_name_with_usage_error(registry, sleeper):
+    path = write_entry(registry, sleeper.pid, name="old")
+    result = run_cli("rename", str(sleeper.pid), "a\x1bb", "--sessions-dir", str(registry))
+    assert result.returncode == 2
+    assert "control" in result.stderr
+    assert json.loads(path.read_text())["name"] == "old"
+
+
+def test_unknown_target_is_a_runtime_failure(registry):
+    result = run_cli("rename", "nobody", "x", "--sessions-dir", str(registry))
+    assert result.returncode == 1
+    assert "no session matches 'nobody'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_errors_exit_2():
+    assert run_cli("ls", "--bogus").returncode == 2
+    assert run_cli("rename", "only-one-arg").returncode == 2
+    assert run_cli("frobnicate").returncode == 2
+
+
+def test_kill_needs_confirmation_without_tty(registry, sleeper):
+    write_entry(registry, sleeper.pid, name="victim")
+    result = run_cli("kill", "victim", "--sessions-dir", str(registry))
+    assert result.returncode == 2
+    assert "--force" in result.stderr
+    assert sleeper.poll() is None
+
+
+def test_kill_force_ends_process_tree(registry):
+    tree = subprocess.Popen(["bash", "-c", "sleep 300 & sleep 300 & wait"])
+    kids = wait_until(lambda: psutil.Process(tree.pid).children())
+    write_entry(registry, tree.pid, name="tree", sessionId="feedface-0000")
+    result = run_cli("kill", "feed", "--force", "--sessions-dir", str(registry))
+    assert result.returncode == 0, result.stderr
+    assert tree.wait(timeout=10) is not None
+    for kid in kids:  # type: ignore[union-attr]
+        wait_until(lambda kid=kid: not kid.is_running() or kid.status() == psutil.STATUS_ZOMBIE)
+
+
+def test_missing_registry_dir_is_not_an_error(tmp_path):
+    result = run_cli("ls", "--json", "--sessions-dir", str(tmp_path / "nope"))
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == []

@@ -1,0 +1,128 @@
+"""Fixed sessions and a frozen clock for deterministic snapshots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sessiontui.model.types import MuxLocation, Session, Snapshot, Status, StatusSource
+
+#: 2026-11-21 12:00:00 UTC, seconds since the epoch.
+NOW = 1795262400.0
+HOME = str(Path.home())
+
+
+def _mux(session: str, window: str, pane: str, kind: str | None = None) -> MuxLocation:
+    return MuxLocation(
+        type="tmux",
+        socket="/tmp/tmux-0/default",
+        session_id="$1",
+        session=session,
+        window=window,
+        pane=pane,
+        pane_index="0",
+        session_kind=kind,
+    )
+
+
+def _activity(*pattern: float) -> tuple[float, ...]:
+    return tuple(pattern[i % len(pattern)] for i in range(30))
+
+
+def fixed_snapshot() -> Snapshot:
+    """Six sessions covering every status, a hostile name and a background session."""
+    sessions = (
+        Session(
+            key="claude:101:1",
+            pid=101,
+            agent="claude",
+            name="api-refactor",
+            status=Status.WAITING,
+            status_source=StatusSource.REGISTRY,
+            session_id="534ded02-9aa5-4594-8426-d954ad357ae6",
+            kind="interactive",
+            cwd=f"{HOME}/src/api",
+            waiting_for="permission prompt",
+            started_at=NOW - 3 * 3600,
+            status_changed_at=NOW - 12,
+            cpu_percent=1.0,
+            activity=_activity(0.0, 0.25, 0.75, 1.0, 0.5),
+            mux=_mux("work", "1", "%1"),
+            registry_path=Path(f"{HOME}/.claude/sessions/101.json"),
+            version="2.1.197",
+            proc_start="34661",
+        ),
+        Session(
+            key="claude:102:1",
+            pid=102,
+            agent="claude",
+            name="flaky-tests",
+            status=Status.BUSY,
+            status_source=StatusSource.REGISTRY,
+            kind="interactive",
+            cwd=f"{HOME}/src/ci",
+            started_at=NOW - 40 * 60,
+            status_changed_at=NOW - 30,
+            cpu_percent=23.0,
+            activity=_activity(0.5, 1.0, 0.875),
+            mux=_mux("work", "2", "%2"),
+            registry_path=Path(f"{HOME}/.claude/sessions/102.json"),
+        ),
+        Session(
+            key="claude:103:1",
+            pid=103,
+            agent="claude",
+            name="nightly-bg",
+            status=Status.BUSY,
+            status_source=StatusSource.REGISTRY,
+            kind="bg",
+            cwd="/srv/nightly",
+            started_at=NOW - 26 * 3600,
+            status_changed_at=NOW - 90,
+            cpu_percent=8.0,
+            activity=_activity(0.125, 0.25),
+            mux=_mux("nightly-bg", "0", "%7", kind="bg"),
+            registry_path=Path(f"{HOME}/.claude/sessions/103.json"),
+        ),
+        Session(
+            key="claude:104:1",
+            pid=104,
+            agent="claude",
+            name="evil\x1b]0;pwned\x07[bold red]markup[/]",
+            status=Status.IDLE,
+            status_source=StatusSource.REGISTRY,
+            cwd=f"{HOME}/tmp",
+            started_at=NOW - 5 * 60,
+            status_changed_at=NOW - 200,
+            activity=_activity(0.0),
+            registry_path=Path(f"{HOME}/.claude/sessions/104.json"),
+        ),
+        Session(
+            key="claude:105:1",
+            pid=105,
+            agent="claude",
+            name="docs-site",
+            status=Status.SHELL,
+            status_source=StatusSource.REGISTRY,
+            cwd=f"{HOME}/src/docs",
+            started_at=NOW - 50,
+            status_changed_at=NOW - 20,
+            activity=_activity(0.0, 0.0, 0.25),
+            mux=_mux("work", "3", "%3"),
+            registry_path=Path(f"{HOME}/.claude/sessions/105.json"),
+        ),
+        Session(
+            key="claude:106:1",
+            pid=106,
+            agent="claude",
+            name="old-spike",
+            status=Status.DEAD,
+            status_source=StatusSource.PROCESS,
+            alive=False,
+            cwd=f"{HOME}/src/spike",
+            started_at=NOW - 2 * 86400,
+            status_changed_at=NOW - 3600,
+            activity=_activity(0.0),
+            registry_path=Path(f"{HOME}/.claude/sessions/106.json"),
+        ),
+    )
+    return Snapshot(sessions=sessions, taken_at=NOW)

@@ -1,0 +1,71 @@
+"""SVG snapshots of the main view (40/80/120 columns), the modals and the help screen."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from sessiontui.model.monitor import Monitor
+from sessiontui.ui.app import make_app
+from sessiontui.ui.messages import SnapshotChanged
+from tests.ui.fixed_data import NOW, fixed_snapshot
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from textual.pilot import Pilot
+
+    from sessiontui.ui.app import SessionTUI
+
+
+def fixed_app(tmp_path: Path) -> SessionTUI:
+    """The app on fixed data: a monitor that is never started, a frozen clock."""
+    monitor = Monitor(sessions_dir=tmp_path / "sessions")
+    return make_app(monitor, clock=lambda: NOW, watch=False)
+
+
+async def show_fixed(pilot: Pilot[None]) -> None:
+    pilot.app.post_message(SnapshotChanged(fixed_snapshot()))
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("width", [40, 80, 120])
+def test_main_view(snap_compare, tmp_path, width):
+    assert snap_compare(fixed_app(tmp_path), terminal_size=(width, 30), run_before=show_fixed)
+
+
+def test_rename_modal(snap_compare, tmp_path):
+    async def run_before(pilot: Pilot[None]) -> None:
+        await show_fixed(pilot)
+        await pilot.press("r")
+        await pilot.pause()
+
+    assert snap_compare(fixed_app(tmp_path), terminal_size=(80, 30), run_before=run_before)
+
+
+def test_rename_modal_rejects_empty_name(snap_compare, tmp_path):
+    async def run_before(pilot: Pilot[None]) -> None:
+        await show_fixed(pilot)
+        await pilot.press("r", "ctrl+a", "ctrl+k")
+        await pilot.pause()
+
+    assert snap_compare(fixed_app(tmp_path), terminal_size=(80, 30), run_before=run_before)
+
+
+def test_confirm_kill_modal(snap_compare, tmp_path):
+    async def run_before(pilot: Pilot[None]) -> None:
+        await show_fixed(pilot)
+        await pilot.press("K")
+        await pilot.pause()
+
+    assert snap_compare(fixed_app(tmp_path), terminal_size=(80, 30), run_before=run_before)
+
+
+def test_help_screen(snap_compare, tmp_path):
+    async def run_before(pilot: Pilot[None]) -> None:
+        await show_fixed(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(fixed_app(tmp_path), terminal_size=(100, 34), run_before=run_before)
