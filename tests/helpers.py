@@ -50,3 +50,30 @@ def run_cli(*args: str, timeout_s: float = 30.0, stdin: int | None = subprocess.
         stdin=stdin,
         check=False,
     )
+
+
+def attach_client(socket_name: str, target: str) -> subprocess.Popen[bytes]:
+    """Start a real tmux client attached to ``target`` (under ``script`` for a pty).
+
+    The caller must wait until ``list-clients`` shows it, and kill it at teardown.
+    """
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+    env["TERM"] = "xterm-256color"
+    command = f"tmux -L {socket_name} attach-session -t {target}"
+    return subprocess.Popen(
+        ["script", "-qfec", command, "/dev/null"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+
+
+def client_sessions(server_cmd: Callable[..., object]) -> list[str]:
+    """Session names of the attached (non-control) clients, via ``list-clients``."""
+    result = server_cmd("list-clients", "-F", "#{client_control_mode} #{session_name}")
+    lines: list[str] = getattr(result, "stdout", [])
+    return [line.split(" ", 1)[1] for line in lines if line.startswith("0 ")]

@@ -192,7 +192,7 @@ class ClaudeHome:
                 dirs.add(Path(sock).parent.parent)
         return sorted(dirs)
 
-    def stop_everything(self, grace_s: float = 2.0) -> list[str]:
+    def stop_everything(self, grace_s: float = 1.5) -> list[str]:
         """End the daemon (``claude daemon stop --any``) and every process of this home.
 
         Survivors of SIGTERM get SIGKILL after ``grace_s`` seconds.
@@ -202,7 +202,7 @@ class ClaudeHome:
         """
         socket_dirs = self.daemon_socket_dirs()
         if (self.config_dir / "daemon.lock").exists() or any(
-            "daemon" in proc.cmdline() for proc in _alive(self.processes())
+            "daemon" in _cmdline(proc) for proc in self.processes()
         ):
             with contextlib.suppress(subprocess.TimeoutExpired, OSError):
                 self.run_claude("daemon", "stop", "--any", timeout_s=15.0)
@@ -215,21 +215,23 @@ class ClaudeHome:
                     else:
                         proc.kill()
             with contextlib.suppress(AssertionError):
-                wait_until(lambda procs=procs: all(_is_gone(p) for p in procs), grace_s)
+                wait_until(_all_gone(procs), grace_s, f"{signal_name} to end {procs}")
         for folder in socket_dirs:
             shutil.rmtree(folder, ignore_errors=True)
-        return [f"{proc.pid} {' '.join(proc.cmdline())[:120]}" for proc in _alive(self.processes())]
+        return [f"{proc.pid} {' '.join(_cmdline(proc))[:120]}" for proc in self.processes()]
 
 
-def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
-    """Return the processes of ``procs`` that still run and can be inspected."""
-    alive = []
-    for proc in procs:
-        with contextlib.suppress(psutil.Error):
-            proc.cmdline()
-            if not _is_gone(proc):
-                alive.append(proc)
-    return alive
+def _all_gone(procs: list[psutil.Process]) -> Callable[[], bool]:
+    """Return a predicate telling whether every process of ``procs`` has exited."""
+    return lambda: all(_is_gone(proc) for proc in procs)
+
+
+def _cmdline(proc: psutil.Process) -> list[str]:
+    """Return the command line of ``proc``, or an empty list when it is gone or hidden."""
+    try:
+        return proc.cmdline()
+    except psutil.Error:
+        return []
 
 
 @dataclass

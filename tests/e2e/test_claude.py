@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from conftest import ClaudeHome, ClaudePane
+    from conftest import ClaudeHome, ClaudePane  # type: ignore[import-not-found,unused-ignore]
 
 pytestmark = pytest.mark.claude
 
@@ -190,6 +190,7 @@ def test_ls_lists_claude_background_session(claude_home: ClaudeHome, tmp_path: P
     assert entry["alive"] is True
     assert entry["agent"] == "claude"
     assert entry["cwd"] == str(claude_home.project)
+    assert entry["mux"] is None
     registry = json.loads((claude_home.sessions_dir / f"{entry['pid']}.json").read_text())
     job_id = registry["jobId"]
     assert registry["kind"] == "bg"

@@ -97,6 +97,21 @@ def write(path: Path, text: str = '{"pid": 1}') -> None:
         f.write(text)
 
 
+def write_until_reported(rec: Recorder, path: Path, timeout_s: float = 5.0) -> bool:
+    """Rewrite ``path`` until a call names it.
+
+    For watchers with a short ``rescan_s``: a periodic ``None`` supersedes the paths pending at
+    that moment (the caller rescans everything), so a single write may never be named.
+    """
+    mark = rec.mark()
+
+    def attempt() -> bool:
+        write(path)
+        return wait_until(lambda: rec.saw_path_since(mark, path), timeout_s=0.05)
+
+    return wait_until(attempt, timeout_s=timeout_s)
+
+
 def test_session_file_names() -> None:
     assert is_session_file_name("123.json")
     assert is_session_file_name("0.json")
@@ -246,12 +261,9 @@ def test_directory_renamed_away_is_rewatched_by_the_safety_rescan(
     registry.mkdir()
     new_file = registry / "4.json"
     # Rewrite until the watch on the new directory picks it up (after a safety rescan).
-    assert wait_until(lambda: (write(new_file), rec.saw_path_since(0, new_file))[1])
-    mark = rec.mark()
+    assert write_until_reported(rec, new_file)
     write(old / "5.json")
-    barrier = registry / "6.json"
-    write(barrier)
-    assert wait_until(lambda: rec.saw_path_since(mark, barrier))
+    assert write_until_reported(rec, registry / "6.json")  # barrier: events arrive in order
     assert old / "5.json" not in rec.paths()
     assert registry / "5.json" not in rec.paths()
 
@@ -268,8 +280,7 @@ def test_close_stops_threads_and_callbacks(make_watcher, registry: Path) -> None
     watcher = RegistryWatcher(registry, rec, rescan_s=0.05)
     watcher.start()
     assert len(threading.enumerate()) > len(baseline)
-    write(registry / "1.json")
-    assert wait_until(lambda: rec.saw_path_since(0, registry / "1.json"))
+    assert write_until_reported(rec, registry / "1.json")
 
     watcher.close()
     watcher.close()  # idempotent
@@ -278,8 +289,7 @@ def test_close_stops_threads_and_callbacks(make_watcher, registry: Path) -> None
 
     # A second, live watcher proves time passed and events flowed after the close.
     _other, other_rec = make_watcher(registry, rescan_s=0.05)
-    write(registry / "2.json")
-    assert wait_until(lambda: other_rec.saw_path_since(0, registry / "2.json"))
+    assert write_until_reported(other_rec, registry / "2.json")
     assert wait_until(lambda: other_rec.calls.count(None) >= 3)
     assert rec.mark() == calls_at_close
     with pytest.raises(RuntimeError):
@@ -378,8 +388,13 @@ for fd in fillers:
 resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 out["recovered"] = wait_until(lambda: watcher.degraded is None)
 mark = len(calls)
-(directory / "1.json").write_text("{}")
-out["reported_after_recovery"] = wait_until(lambda: ["1.json"] in calls[mark:])
+
+def attempt():
+    # Rewrite until named: a periodic None supersedes the paths pending at that moment.
+    (directory / "1.json").write_text("{}")
+    return wait_until(lambda: ["1.json"] in calls[mark:], timeout_s=0.05)
+
+out["reported_after_recovery"] = wait_until(attempt)
 watcher.close()
 print(json.dumps(out))
 """
@@ -399,8 +414,8 @@ def test_observer_start_failure_degrades_to_rescans(registry: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert out["degraded"]
+    assert out["degraded"], out
     assert "rescanning only" in out["degraded"]
-    assert out["rescans_while_degraded"]
-    assert out["recovered"]
-    assert out["reported_after_recovery"]
+    assert out["rescans_while_degraded"], out
+    assert out["recovered"], out
+    assert out["reported_after_recovery"], out

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual import work
 from textual.app import App, SuspendNotSupported
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Input, Static
 
 from sessiontui.errors import SessiontuiError
@@ -151,7 +152,10 @@ class SessionTUI(App[None]):
     def _show(self) -> None:
         """Render header, table and detail from the current snapshot."""
         now = self.clock()
-        table = self.query_one(MainTable)
+        try:
+            table = self.query_one(MainTable)
+        except NoMatches:  # a snapshot that arrives while the app shuts down
+            return
         with self.batch_update():
             table.show(self._visible(), now)
             title = "sessiontui" if table.narrow else printable(self.header_title)
@@ -165,7 +169,11 @@ class SessionTUI(App[None]):
 
     def on_data_table_row_highlighted(self) -> None:
         """Follow the cursor in the detail panel and the footer."""
-        self.query_one(DetailPanel).show(self.query_one(MainTable).session_at_cursor(), self.clock())
+        try:
+            session = self.query_one(MainTable).session_at_cursor()
+            self.query_one(DetailPanel).show(session, self.clock())
+        except NoMatches:
+            return
         self.refresh_bindings()
 
     # -- selection and footer -----------------------------------------------------------

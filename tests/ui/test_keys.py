@@ -1,0 +1,307 @@
+"""Every key and modal, driven with Textual's Pilot against real tmux, processes and files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import TYPE_CHECKING
+
+import psutil
+import pytest
+
+from sessiontui.model.monitor import Monitor, MonitorTiming
+from sessiontui.model.types import Status
+from sessiontui.mux.tmux import TmuxBackend
+from sessiontui.ui.app import MainTable, make_app
+from sessiontui.ui.screens.confirm import ConfirmScreen
+from sessiontui.ui.screens.help import HelpScreen
+from sessiontui.ui.screens.rename import RenameScreen
+from tests.helpers import attach_client, client_sessions, wait_until, write_entry
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    import libtmux
+    from textual.pilot import Pilot
+
+    from sessiontui.ui.app import SessionTUI
+
+FAST = MonitorTiming(debounce_s=0.005, rescan_s=0.5, sample_s=0.5, tmux_poll_s=0.5)
+
+
+class World:
+    """A real tmux server with agent-like processes in panes and their registry files."""
+
+    def __init__(self, server: libtmux.Server, registry: Path) -> None:
+        self.server = server
+        self.registry = registry
+        self.clients: list[subprocess.Popen[bytes]] = []
+        self.pids: dict[str, int] = {}
+
+    def agent(self, session_name: str, **fields: object) -> int:
+        """A ``sleep`` in its own tmux session, with a registry entry."""
+        session = self.server.new_session(session_name, window_command="sleep 300")
+        pane = session.active_window.active_pane
+        assert pane is not None
+        pid = int(pane.pane_pid or 0)
+        wait_until(lambda: psutil.Process(pid).name() == "sleep")
+        fields.setdefault("name", session_name)
+        write_entry(self.registry, pid, cwd=f"/work/{session_name}", **fields)
+        self.pids[session_name] = pid
+        return pid
+
+    def client(self, target: str) -> subprocess.Popen[bytes]:
+        before = len(client_sessions(self.server.cmd))
+        proc = attach_client(self.server.socket_name or "", target)
+        self.clients.append(proc)
+        wait_until(lambda: len(client_sessions(self.server.cmd)) > before)
+        return proc
+
+    def close(self) -> None:
+        for proc in self.clients:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def world(server: libtmux.Server, tmp_path: Path) -> Iterator[World]:
+    w = World(server, tmp_path / "sessions")
+    w.registry.mkdir()
+    yield w
+    w.close()
+
+
+def app_for(world: World, environ: dict[str, str] | None = None) -> SessionTUI:
+    tmux = TmuxBackend(socket_name=world.server.socket_name, environ=environ or {})
+    monitor = Monitor(sessions_dir=world.registry, tmux=tmux, timing=FAST, grace_s=1.0)
+    return make_app(monitor)
+
+
+async def wait_for(pilot: Pilot[None], predicate, timeout_s: float = 10.0) -> None:
+    """Let the app run until ``predicate()`` holds."""
+    for _ in range(int(timeout_s / 0.05)):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def select(pilot: Pilot[None], name: str) -> None:
+    """Put the cursor on the row whose session is called ``name`` (as a click would)."""
+    app: SessionTUI = pilot.app  # type: ignore[assignment]
+    table = app.query_one(MainTable)
+
+    def row_index() -> int | None:
+        for index in range(table.row_count):
+            table_key = table.coordinate_to_cell_key((index, 0)).row_key.value
+            session = app.snapshot.get(table_key or "")
+            if session is not None and session.name == name:
+                return index
+        return None
+
+    await wait_for(pilot, lambda: row_index() is not None)
+    table.move_cursor(row=row_index())
+    await pilot.pause()
+    assert table.session_at_cursor() is not None
+    assert table.session_at_cursor().name == name  # type: ignore[union-attr]
+
+
+async def test_status_write_reaches_the_table(world):
+    pid = world.agent("alpha", status="idle")
+    app = app_for(world)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select(pilot, "alpha")
+        write_entry(world.registry, pid, name="alpha", status="waiting", waitingFor="dialog open")
+        await wait_for(pilot, lambda: app.selected is not None and app.selected.status is Status.WAITING)
+        table = app.query_one(MainTable)
+        assert "waiting" in str(table.get_cell(app.selected.key, "status"))
+        assert app.selected.mux is not None
+        assert app.selected.mux.session == "alpha"
+
+
+async def test_rename_writes_registry_and_own_tmux_session(world):
+    pid = world.agent("alpha", status="idle", nameSource="derived", futureKey=1)
+    world.agent("beta", status="busy")
+    app = app_for(world)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select(pilot, "alpha")
+        key = app.selected.key  # type: ignore[union-attr]
+        await pilot.press("r")
+        assert isinstance(app.screen, RenameScreen)
+        await pilot.press("ctrl+a", "ctrl+k", *"renamed")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.snapshot.get(key) and app.snapshot.get(key).name == "renamed")
+        data = json.loads((world.registry / f"{pid}.json").read_text())
+        assert data["name"] == "renamed"
+        assert "nameSource" not in data
+        assert data["futureKey"] == 1
+        assert world.server.has_session("renamed")
+        assert not world.server.has_session("alpha")
+        assert app.query_one(MainTable).selected_key == key
+
+
+async def test_rename_taken_tmux_name_changes_nothing(world):
+    pid = world.agent("alpha", status="idle")
+    world.agent("beta", status="idle")
+    app = app_for(world)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select(pilot, "alpha")
+        await pilot.press("r", "ctrl+a", "ctrl+k", *"beta", "enter")
+        await wait_for(pilot, lambda: any("already named" in n.message for n in app._notifications))
+        assert json.loads((world.registry / f"{pid}.json").read_text())["name"] == "alpha"
+        assert world.server.has_session("alpha")
+
+
+async def test_rename_rejects_invalid_names_in_the_modal(world):
+    world.agent("alpha", status="idle")
+    app = app_for(world)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select(pilot, "alpha")
+        await pilot.press("r", "ctrl+a", "ctrl+k", "enter")
+        assert isinstance(app.screen, RenameScreen)
+        assert "empty" in str(app.screen.query_one("#message").render()).lower()
+        await pilot.press(*("x" * 101), "enter")
+        assert isinstance(app.screen, RenameScreen)
+        assert "100" in str(app.screen.query_one("#message").render())
+        await pilot.press("escape")
+        assert not isinstance(app.screen, RenameScreen)
+
+
+async def test_kill_asks_first_and_cancel_keeps_it(world):
+    pid = world.agent("alpha", status="idle")
+    app = app_for(world)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select(pilot, "alpha")
+        await pilot.press("K")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert not isinstance(app.screen, ConfirmScreen)
+        await pilot.pause(0.3)
+        assert psutil.pid_exists(pid)
+        await pilot.press("K", "y")
+        await wait_for(pilot, lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+        await wait_for(pilot, lambda: app.selected is not None and app.selected.status is Status.DEAD)
+
+
+async def test_x_on_interactive_asks_to_kill(world):
+    pid = world.agent("alpha", status="idle", kind="interactive")
+    app = app_for(world)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select(pilot, "alpha")
+        await pilot.press("x")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")
+        assert psutil.pid_exists(pid)
+
+
+async def test_x_on_bg_detaches_and_keeps_it_running(world):
+    pid = world.agent("nightly", status="busy", kind="bg")
+    client = world.client("=nightly")
+    app = app_for(world)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select(pilot, "nightly")
+        await pilot.press("x")
+        assert not isinstance(app.screen, ConfirmScreen)
+        await wait_for(pilot, lambda: client.poll() is not None)
+        assert client_sessions(world.server.cmd) == []
+        assert world.server.has_session("nightly")
+        assert psutil.pid_exists(pid)
+
+
+async def test_d_detaches_every_client(world):
+    pid = world.agent("alpha", status="busy")
+    first, second = world.client("=alpha"), world.client("=alpha")
+    app = app_for(world)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select(pilot, "alpha")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: first.poll() is not None and second.poll() is not None)
+        assert world.server.has_session("alpha")
+        assert psutil.pid_exists(pid)
+
+
+async def test_enter_inside_tmux_switches_our_client(world):
+    world.agent("target", status="waiting")
+    home = world.server.new_session("home")
+    our_pane = home.active_window.active_pane
+    assert our_pane is not None
+    world.client("=home")
+    socket = world.server.cmd("display-message", "-p", "#{socket_path}").stdout[0]
+    environ = {"TMUX": f"{socket},1,0", "TMUX_PANE": our_pane.pane_id or ""}
+    app = app_for(world, environ)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select(pilot, "target")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: client_sessions(world.server.cmd) == ["target"])
+
+
+async def test_dismiss_removes_only_verified_dead_entries(world):
+    world.agent("alpha", status="idle")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead_path = write_entry(world.registry, gone.pid, name="ghost", procStart="1")
+    app = app_for(world)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select(pilot, "alpha")
+        await pilot.press("D")  # not applicable to a live session: nothing happens
+        await pilot.pause(0.2)
+        assert (world.registry / f"{world.pids['alpha']}.json").exists()
+        await select(pilot, "ghost")
+        assert app.selected is not None and app.selected.status is Status.DEAD
+        await pilot.press("D")
+        await wait_for(pilot, lambda: not dead_path.exists())
+        await wait_for(pilot, lambda: all(s.name != "ghost" for s in app.snapshot.sessions))
+
+
+async def test_footer_dims_keys_that_do_not_apply(world):
+    world.agent("alpha", status="idle")
+    outside = subprocess.Popen(["sleep", "300"])
+    try:
+        write_entry(world.registry, outside.pid, name="no-pane", status="idle")
+        app = app_for(world)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await select(pilot, "no-pane")
+            bindings = app.screen.active_bindings
+            assert bindings["enter"].enabled is False
+            assert bindings["d"].enabled is False
+            assert bindings["r"].enabled is True
+            await select(pilot, "alpha")
+            assert app.screen.active_bindings["enter"].enabled is True
+    finally:
+        outside.kill()
+        outside.wait()
+
+
+async def test_filter_help_and_quit(world):
+    world.agent("alpha", status="idle")
+    world.agent("beta", status="busy")
+    app = app_for(world)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: len(app.snapshot.sessions) == 2)
+        table = app.query_one(MainTable)
+        await wait_for(pilot, lambda: table.row_count == 2)
+        await pilot.press("slash", *"bet")
+        assert table.row_count == 1
+        assert table.session_at_cursor().name == "beta"  # type: ignore[union-attr]
+        await pilot.press("escape")
+        assert table.row_count == 2
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_cursor_follows_its_session_when_rows_reorder(world):
+    world.agent("alpha", status="idle")
+    beta = world.agent("beta", status="idle")
+    app = app_for(world)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select(pilot, "alpha")
+        key = app.selected.key  # type: ignore[union-attr]
+        write_entry(world.registry, beta, name="beta", status="waiting")
+        await wait_for(pilot, lambda: app.snapshot.sessions[0].name == "beta")
+        assert app.query_one(MainTable).selected_key == key
