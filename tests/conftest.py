@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 import pytest_textual_snapshot
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 TESTS_DIR = Path(__file__).parent
 
@@ -30,9 +26,7 @@ pytest_textual_snapshot.SVGImageExtension = RootSnapshotsExtension  # type: igno
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(
-    monkeypatch: pytest.MonkeyPatch, user_path: Path, tmp_path: Path
-) -> Iterator[None]:
+def isolated_env(monkeypatch: pytest.MonkeyPatch, user_path: Path, tmp_path: Path) -> None:
     """Run every test with a temporary HOME (no ~/.tmux.conf), outside any tmux client.
 
     ``CLAUDE_CONFIG_DIR`` points into the test's tmp_path so nothing reads the real registry.
@@ -43,4 +37,3 @@ def isolated_env(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     for var in ("TMUX", "TMUX_PANE", "SESSIONTUI_CONFIG"):
         monkeypatch.delenv(var, raising=False)
-    yield

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def wait_until(predicate: Callable[[], object], timeout_s: float = 10.0, interval_s: float = 0.02) -> object:
+def wait_until(
+    predicate: Callable[[], object], timeout_s: float = 10.0, interval_s: float = 0.02
+) -> object:
     """Poll ``predicate`` until it returns a truthy value; fail the test after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -40,7 +42,9 @@ def write_entry(directory: Path, pid: int, **fields: object) -> Path:
     return path
 
 
-def run_cli(*args: str, timeout_s: float = 30.0, stdin: int | None = subprocess.DEVNULL) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, timeout_s: float = 30.0, stdin: int | None = subprocess.DEVNULL
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m sessiontui ARGS`` as a real subprocess."""
     return subprocess.run(
         [sys.executable, "-m", "sessiontui", *args],

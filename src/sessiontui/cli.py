@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -38,15 +37,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _global_options() -> argparse.ArgumentParser:
+def _global_options() -> _Parser:
     """Options accepted before or after a subcommand (defaults are applied after parsing)."""
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = _Parser(add_help=False)
     group = parent.add_argument_group("global options")
     group.add_argument(
         "--sessions-dir",
         type=Path,
         default=argparse.SUPPRESS,
-        help="Claude Code registry directory (default: $CLAUDE_CONFIG_DIR/sessions or ~/.claude/sessions)",
+        help="registry directory (default: $CLAUDE_CONFIG_DIR/sessions or ~/.claude/sessions)",
     )
     group.add_argument(
         "-L", "--tmux-socket", default=argparse.SUPPRESS, metavar="NAME", help="tmux socket name"
@@ -78,12 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="run the TUI on simulated agents in a private tmux server",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     ls = sub.add_parser("ls", parents=[common], help="list sessions once and exit")
     ls.add_argument("--json", action="store_true", help="print a JSON array")
     ls.add_argument("--all", action="store_true", help="include dead sessions")
     rename = sub.add_parser("rename", parents=[common], help="rename a session")
-    rename.add_argument("target", metavar="TARGET", help="pid, sessionId (or unique prefix) or name")
+    rename.add_argument(
+        "target", metavar="TARGET", help="pid, sessionId (or unique prefix) or name"
+    )
     rename.add_argument("name", metavar="NAME", help="the new name")
     kill = sub.add_parser(
         "kill", parents=[common], help="end a session (SIGTERM, grace period, SIGKILL)"
@@ -93,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="do not ask for confirmation (needed without a tty)"
     )
     attach = sub.add_parser("attach", parents=[common], help="jump to a session's tmux pane")
-    attach.add_argument("target", metavar="TARGET", help="pid, sessionId (or unique prefix) or name")
+    attach.add_argument(
+        "target", metavar="TARGET", help="pid, sessionId (or unique prefix) or name"
+    )
     return parser
 
 
@@ -173,7 +176,7 @@ def _ls(args: argparse.Namespace) -> int:
         json.dump([session_json(s) for s in sessions], sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
-    home = os.path.expanduser("~")
+    home = str(Path.home())
     rows = [("STATUS", "NAME", "WHERE", "PID", "AGE", "CWD")]
     for s in sessions:
         age = snapshot.taken_at - s.started_at if s.started_at else None

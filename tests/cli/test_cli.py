@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 import psutil
 import pytest
-
 from tests.helpers import run_cli, wait_until, write_entry
 
 if TYPE_CHECKING:
@@ -88,14 +87,18 @@ def test_ls_maps_tmux_pane(registry, server: libtmux.Server):
     pane_pid = int(pane.pane_pid or 0)
     wait_until(lambda: psutil.Process(pane_pid).name() == "sleep")
     write_entry(registry, pane_pid, name="in-tmux", status="busy")
-    result = run_cli("ls", "--json", "--sessions-dir", str(registry), "-L", server.socket_name or "")
+    result = run_cli(
+        "ls", "--json", "--sessions-dir", str(registry), "-L", server.socket_name or ""
+    )
     assert result.returncode == 0, result.stderr
     (row,) = json.loads(result.stdout)
     assert row["mux"]["type"] == "tmux"
     assert row["mux"]["pane"] == pane.pane_id
     assert row["mux"]["session"] == "work"
     # global options after or before the subcommand mean the same
-    before = run_cli("-L", server.socket_name or "", "ls", "--json", "--sessions-dir", str(registry))
+    before = run_cli(
+        "-L", server.socket_name or "", "ls", "--json", "--sessions-dir", str(registry)
+    )
     assert json.loads(before.stdout)[0]["mux"]["pane"] == pane.pane_id
 
 

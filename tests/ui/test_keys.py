@@ -79,6 +79,18 @@ def app_for(world: World, environ: dict[str, str] | None = None) -> SessionTUI:
     return make_app(monitor)
 
 
+def dead_pid() -> int:
+    """The PID of a process that has exited (and been reaped)."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def spawn_sleep() -> subprocess.Popen[bytes]:
+    """A live process outside tmux."""
+    return subprocess.Popen(["sleep", "300"])
+
+
 async def wait_for(pilot: Pilot[None], predicate, timeout_s: float = 10.0) -> None:
     """Let the app run until ``predicate()`` holds."""
     for _ in range(int(timeout_s / 0.05)):
@@ -114,7 +126,9 @@ async def test_status_write_reaches_the_table(world):
     async with app.run_test(size=(120, 30)) as pilot:
         await select(pilot, "alpha")
         write_entry(world.registry, pid, name="alpha", status="waiting", waitingFor="dialog open")
-        await wait_for(pilot, lambda: app.selected is not None and app.selected.status is Status.WAITING)
+        await wait_for(
+            pilot, lambda: app.selected is not None and app.selected.status is Status.WAITING
+        )
         table = app.query_one(MainTable)
         assert "waiting" in str(table.get_cell(app.selected.key, "status"))
         assert app.selected.mux is not None
@@ -132,7 +146,9 @@ async def test_rename_writes_registry_and_own_tmux_session(world):
         assert isinstance(app.screen, RenameScreen)
         await pilot.press("ctrl+a", "ctrl+k", *"renamed")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.snapshot.get(key) and app.snapshot.get(key).name == "renamed")
+        await wait_for(
+            pilot, lambda: app.snapshot.get(key) and app.snapshot.get(key).name == "renamed"
+        )
         data = json.loads((world.registry / f"{pid}.json").read_text())
         assert data["name"] == "renamed"
         assert "nameSource" not in data
@@ -181,8 +197,15 @@ async def test_kill_asks_first_and_cancel_keeps_it(world):
         await pilot.pause(0.3)
         assert psutil.pid_exists(pid)
         await pilot.press("K", "y")
-        await wait_for(pilot, lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
-        await wait_for(pilot, lambda: app.selected is not None and app.selected.status is Status.DEAD)
+        await wait_for(
+            pilot,
+            lambda: (
+                not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+            ),
+        )
+        await wait_for(
+            pilot, lambda: app.selected is not None and app.selected.status is Status.DEAD
+        )
 
 
 async def test_x_on_interactive_asks_to_kill(world):
@@ -239,9 +262,8 @@ async def test_enter_inside_tmux_switches_our_client(world):
 
 async def test_dismiss_removes_only_verified_dead_entries(world):
     world.agent("alpha", status="idle")
-    gone = subprocess.Popen(["true"])
-    gone.wait()
-    dead_path = write_entry(world.registry, gone.pid, name="ghost", procStart="1")
+    gone = dead_pid()
+    dead_path = write_entry(world.registry, gone, name="ghost", procStart="1")
     app = app_for(world)
     async with app.run_test(size=(120, 30)) as pilot:
         await select(pilot, "alpha")
@@ -249,7 +271,8 @@ async def test_dismiss_removes_only_verified_dead_entries(world):
         await pilot.pause(0.2)
         assert (world.registry / f"{world.pids['alpha']}.json").exists()
         await select(pilot, "ghost")
-        assert app.selected is not None and app.selected.status is Status.DEAD
+        assert app.selected is not None
+        assert app.selected.status is Status.DEAD
         await pilot.press("D")
         await wait_for(pilot, lambda: not dead_path.exists())
         await wait_for(pilot, lambda: all(s.name != "ghost" for s in app.snapshot.sessions))
@@ -257,7 +280,7 @@ async def test_dismiss_removes_only_verified_dead_entries(world):
 
 async def test_footer_dims_keys_that_do_not_apply(world):
     world.agent("alpha", status="idle")
-    outside = subprocess.Popen(["sleep", "300"])
+    outside = spawn_sleep()
     try:
         write_entry(world.registry, outside.pid, name="no-pane", status="idle")
         app = app_for(world)

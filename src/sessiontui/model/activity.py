@@ -76,13 +76,14 @@ class ActivityTracker:
             del history.values[index]
 
     def series(self, key: str, now: float) -> tuple[float, ...]:
-        """Return ``buckets`` values in ``[0, 1]``, oldest first, the last bucket holding ``now``."""
+        """Return ``buckets`` values in ``[0, 1]``, oldest first; the last bucket holds ``now``."""
         history = self._histories.get(key)
         current = int(now // self._bucket_s)
         if history is None:
             return (0.0,) * self._buckets
         return tuple(
-            history.values.get(index, 0.0) for index in range(current - self._buckets + 1, current + 1)
+            history.values.get(index, 0.0)
+            for index in range(current - self._buckets + 1, current + 1)
         )
 
     def forget(self, keep: set[str]) -> None:

@@ -204,7 +204,7 @@ class Monitor:
                     self.store.sample()
                     next_sample = now + self.timing.sample_s
                 self.store.publish()
-            except Exception:  # noqa: BLE001 - the monitor must outlive any one bad event
+            except Exception:
                 with contextlib.suppress(Exception):
                     time.sleep(0.1)
 
@@ -322,10 +322,14 @@ class Monitor:
         if session.registry_path is None or not session.alive:
             raise NotApplicable(f"{session.name!r} has no live registry entry to rename")
         old_tmux: str | None = None
-        if self.tmux is not None and session.mux is not None and self.owns_tmux_session(session):
-            if session.mux.session != clean:
-                self.tmux.rename_session(session.mux.session_id, clean)
-                old_tmux = session.mux.session
+        if (
+            self.tmux is not None
+            and session.mux is not None
+            and self.owns_tmux_session(session)
+            and session.mux.session != clean
+        ):
+            self.tmux.rename_session(session.mux.session_id, clean)
+            old_tmux = session.mux.session
         try:
             registry.write_name(session.registry_path, clean)
         except (OSError, SessiontuiError) as error:

@@ -308,7 +308,10 @@ class SessionStore:
         """
         new = self.build()
         change = diff(self._snapshot, new)
-        meta_changed = (new.messages, new.tmux_ok) != (self._snapshot.messages, self._snapshot.tmux_ok)
+        meta_changed = (new.messages, new.tmux_ok) != (
+            self._snapshot.messages,
+            self._snapshot.tmux_ok,
+        )
         order_changed = [s.key for s in new.sessions] != [s.key for s in self._snapshot.sessions]
         if change.empty and not meta_changed and not order_changed:
             return change

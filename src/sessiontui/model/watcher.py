@@ -313,7 +313,7 @@ class RegistryWatcher:
                     if self._closed:
                         return
                     now = time.monotonic()
-                    tick = False
+                    tick = now >= self._next_tick
                     if self._reestablish or tick:
                         reestablish = True
                         self._reestablish = False

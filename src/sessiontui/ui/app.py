@@ -78,7 +78,7 @@ class SessionTUI(App[None]):
         super().__init__()
         self.monitor = monitor
         self.clock = clock
-        self.watch = watch
+        self.start_monitor = watch
         self.header_title = title
         self.snapshot: Snapshot = monitor.snapshot
         """The latest snapshot received from the monitor."""
@@ -104,7 +104,7 @@ class SessionTUI(App[None]):
         self.monitor.subscribe(self._on_change)
         self._show()
         self.set_interval(30.0, self._show)
-        if self.watch:
+        if self.start_monitor:
             self._start_monitor()
 
     @work(thread=True, exit_on_error=False)
@@ -212,10 +212,10 @@ class SessionTUI(App[None]):
     def action_attach(self) -> None:
         """``enter``: jump to the session's pane."""
         if (session := self.selected) is not None:
-            self._attach(session.key)
+            self._attach_worker(session.key)
 
     @work(thread=True, exclusive=True, group="attach", exit_on_error=False)
-    def _attach(self, key: str) -> None:
+    def _attach_worker(self, key: str) -> None:
         """Switch our tmux client, or suspend and run ``tmux attach`` in the terminal."""
         try:
             plan = self.monitor.attach(key)
@@ -237,17 +237,21 @@ class SessionTUI(App[None]):
     def action_detach(self) -> None:
         """``d``: detach every client from the selected session; it keeps running."""
         if (session := self.selected) is not None:
-            self._detach(session.key, session.name)
+            self._detach_worker(session.key, session.name)
 
     @work(thread=True, exit_on_error=False)
-    def _detach(self, key: str, name: str) -> None:
+    def _detach_worker(self, key: str, name: str) -> None:
         """Detach in a worker thread and report."""
         try:
             count = self.monitor.detach(key)
         except SessiontuiError as error:
             self._report(str(error), error=True)
             return
-        self._report(f"detached {count} client(s) from {name}" if count else f"{name}: no client was attached")
+        self._report(
+            f"detached {count} client(s) from {name}"
+            if count
+            else f"{name}: no client was attached"
+        )
 
     def action_rename(self) -> None:
         """``r``: ask for a new name, then rename."""
@@ -258,12 +262,12 @@ class SessionTUI(App[None]):
 
         def done(name: str | None) -> None:
             if name is not None:
-                self._rename(key, name)
+                self._rename_worker(key, name)
 
         self.push_screen(RenameScreen(session.name), done)
 
     @work(thread=True, exit_on_error=False)
-    def _rename(self, key: str, name: str) -> None:
+    def _rename_worker(self, key: str, name: str) -> None:
         """Rename in a worker thread and report failures."""
         try:
             self.monitor.rename(key, name)
@@ -276,7 +280,7 @@ class SessionTUI(App[None]):
         if session is None:
             return
         if session.is_background:
-            self._detach(session.key, session.name)
+            self._detach_worker(session.key, session.name)
         else:
             self.action_kill()
 
@@ -289,7 +293,7 @@ class SessionTUI(App[None]):
 
         def done(yes: bool | None) -> None:
             if yes:
-                self._kill(key, label)
+                self._kill_worker(key, label)
 
         question = f"Kill {label} and its child processes?"
         if session.is_background:
@@ -297,7 +301,7 @@ class SessionTUI(App[None]):
         self.push_screen(ConfirmScreen(question, yes_label="Kill"), done)
 
     @work(thread=True, exit_on_error=False)
-    def _kill(self, key: str, label: str) -> None:
+    def _kill_worker(self, key: str, label: str) -> None:
         """Kill in a worker thread and report."""
         try:
             report = self.monitor.kill(key)
@@ -314,10 +318,10 @@ class SessionTUI(App[None]):
     def action_dismiss(self) -> None:
         """``D``: forget a dead session (its registry file is removed once verified dead)."""
         if (session := self.selected) is not None:
-            self._dismiss(session.key)
+            self._dismiss_worker(session.key)
 
     @work(thread=True, exit_on_error=False)
-    def _dismiss(self, key: str) -> None:
+    def _dismiss_worker(self, key: str) -> None:
         """Dismiss in a worker thread."""
         try:
             self.monitor.dismiss(key)

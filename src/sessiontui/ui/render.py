@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.color import Color
@@ -35,7 +35,7 @@ STYLES: dict[Status, str] = {
 
 _SPARK_MIN = Color.parse("#3a3a3a")
 _SPARK_MAX = Color.parse("#5fd75f")
-HOME = os.path.expanduser("~")
+HOME = str(Path.home())
 
 
 def status_cell(status: Status, *, word: bool = True) -> Text:
@@ -82,7 +82,14 @@ def summary(snapshot: Snapshot, *, compact: bool = False) -> Text:
     """
     counts = snapshot.counts()
     text = Text()
-    for status in (Status.WAITING, Status.BUSY, Status.IDLE, Status.SHELL, Status.UNKNOWN, Status.DEAD):
+    for status in (
+        Status.WAITING,
+        Status.BUSY,
+        Status.IDLE,
+        Status.SHELL,
+        Status.UNKNOWN,
+        Status.DEAD,
+    ):
         n = counts.get(status, 0)
         if n or status in (Status.WAITING, Status.BUSY, Status.IDLE):
             style = STYLES[status] if n else "dim"
@@ -93,4 +100,3 @@ def summary(snapshot: Snapshot, *, compact: bool = False) -> Text:
     for message in snapshot.messages:
         text.append(f"  ⚠ {printable(message)}", style="yellow")
     return text
-

@@ -52,10 +52,16 @@ class DetailPanel(Vertical):
         rows: list[tuple[str, Text | str]] = [
             ("name", render.plain(session.name)),
             ("status", status),
-            ("why", f"{session.status_source.value}" + (" (process gone)" if not session.alive else "")),
+            (
+                "why",
+                f"{session.status_source.value}" + (" (process gone)" if not session.alive else ""),
+            ),
             ("where", render.plain(render.where(session))),
             ("cwd", render.plain(session.cwd)),
-            ("pid", f"{session.pid}  start {session.proc_start or '?'}  cpu {session.cpu_percent:.0f}%"),
+            (
+                "pid",
+                f"{session.pid}  start {session.proc_start or '?'}  cpu {session.cpu_percent:.0f}%",
+            ),
             ("kind", render.plain(session.kind or "")),
             ("session", render.plain(session.session_id or "")),
             ("started", _when(session.started_at, now)),

@@ -14,7 +14,7 @@ from sessiontui.ui import render
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from sessiontui.model.types import Session, Snapshot
+    from sessiontui.model.types import Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,12 @@ WIDE: tuple[Column, ...] = (
     Column("where", "WHERE", None, lambda s, now: render.plain(render.where(s), max_len=24)),
     Column("cwd", "CWD", None, lambda s, now: render.plain(render.cwd(s), max_len=30)),
     Column("age", "AGE", 4, lambda s, now: Text(render.age(s, now))),
-    Column("activity", "ACTIVITY", SPARK_WIDTH, lambda s, now: render.sparkline(s.activity, SPARK_WIDTH)),
+    Column(
+        "activity",
+        "ACTIVITY",
+        SPARK_WIDTH,
+        lambda s, now: render.sparkline(s.activity, SPARK_WIDTH),
+    ),
     Column("cpu", "CPU", 4, lambda s, now: Text(f"{s.cpu_percent:.0f}%", justify="right")),
 )
 
