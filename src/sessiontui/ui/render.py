@@ -49,6 +49,14 @@ def plain(text: str | None, *, max_len: int | None = None, dim: bool = False) ->
     return Text(printable(text or "", max_len=max_len), style="dim" if dim else "")
 
 
+def plain_tail(text: str, max_len: int) -> Text:
+    """Like :func:`plain` but cut from the left (``…/projects/api``): a path's tail matters."""
+    safe = printable(text)
+    if len(safe) > max_len:
+        safe = "…" + safe[len(safe) - max_len + 1 :]
+    return Text(safe)
+
+
 def quantize(values: tuple[float, ...]) -> list[float]:
     """Round activity to eighths so noise below one bar step draws as a flat line."""
     return [round(v * 8) / 8 for v in values]

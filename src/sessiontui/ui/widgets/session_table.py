@@ -30,25 +30,48 @@ class Column:
 SPARK_WIDTH = 12
 NARROW_SPARK_WIDTH = 10
 
-WIDE: tuple[Column, ...] = (
-    Column("status", "STATUS", 9, lambda s, now: render.status_cell(s.status)),
-    Column("name", "NAME", None, lambda s, now: render.plain(s.name, max_len=32, dim=not s.alive)),
-    Column("agent", "AGENT", 6, lambda s, now: render.plain(s.agent)),
-    Column("where", "WHERE", None, lambda s, now: render.plain(render.where(s), max_len=24)),
-    Column("cwd", "CWD", None, lambda s, now: render.plain(render.cwd(s), max_len=30)),
-    Column("age", "AGE", 4, lambda s, now: Text(render.age(s, now))),
-    Column(
-        "activity",
-        "ACTIVITY",
-        SPARK_WIDTH,
-        lambda s, now: render.sparkline(s.activity, SPARK_WIDTH),
-    ),
-    Column("cpu", "CPU", 4, lambda s, now: Text(f"{s.cpu_percent:.0f}%", justify="right")),
-)
-
+#: Terminal width from which the wide layout also shows the agent column.
+AGENT_COLUMN_MIN_WIDTH = 100
 #: Cells of padding DataTable adds per column, plus room for a vertical scrollbar.
 _PADDING_PER_COLUMN = 2
 _SCROLLBAR = 2
+
+
+def wide_columns(width: int) -> tuple[Column, ...]:
+    """Every column; name, where and cwd share what the fixed columns leave of ``width``.
+
+    Below :data:`AGENT_COLUMN_MIN_WIDTH` columns the agent column is left out (the detail
+    panel still shows it) so the rest stays readable.
+    """
+    with_agent = width >= AGENT_COLUMN_MIN_WIDTH
+    count = 8 if with_agent else 7
+    fixed = 9 + (6 if with_agent else 0) + 4 + SPARK_WIDTH + 4
+    spare = max(24, width - fixed - count * _PADDING_PER_COLUMN - _SCROLLBAR)
+    name_w, where_w = spare * 7 // 20, spare * 3 // 10
+    cwd_w = spare - name_w - where_w
+    agent = Column("agent", "AGENT", 6, lambda s, now: render.plain(s.agent))
+    return (
+        Column("status", "STATUS", 9, lambda s, now: render.status_cell(s.status)),
+        Column(
+            "name",
+            "NAME",
+            name_w,
+            lambda s, now: render.plain(s.name, max_len=name_w, dim=not s.alive),
+        ),
+        *((agent,) if with_agent else ()),
+        Column(
+            "where", "WHERE", where_w, lambda s, now: render.plain(render.where(s), max_len=where_w)
+        ),
+        Column("cwd", "CWD", cwd_w, lambda s, now: render.plain_tail(render.cwd(s), cwd_w)),
+        Column("age", "AGE", 4, lambda s, now: Text(render.age(s, now))),
+        Column(
+            "activity",
+            "ACTIVITY",
+            SPARK_WIDTH,
+            lambda s, now: render.sparkline(s.activity, SPARK_WIDTH),
+        ),
+        Column("cpu", "CPU", 4, lambda s, now: Text(f"{s.cpu_percent:.0f}%", justify="right")),
+    )
 
 
 def narrow_columns(width: int) -> tuple[Column, ...]:
@@ -98,7 +121,7 @@ class SessionTable(DataTable[RenderableType]):
 
     def set_layout(self, *, narrow: bool, width: int) -> None:
         """Switch between the wide and the narrow column sets for a terminal ``width``."""
-        spec = narrow_columns(width) if narrow else WIDE
+        spec = narrow_columns(width) if narrow else wide_columns(width)
         if self._columns_spec and [c.width for c in spec] == [c.width for c in self._columns_spec]:
             return
         self.narrow = narrow
