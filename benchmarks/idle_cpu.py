@@ -1,0 +1,250 @@
+"""Benchmark: idle CPU of the real TUI watching 50 live sessions in 50 tmux panes.
+
+Setup: a private tmux server "agents" (``-f /dev/null``) with 10 sessions x 5 windows, each pane
+running ``sleep 3600``; one registry entry per pane process (status idle, never rewritten). The
+real ``sessiontui --sessions-dir DIR -L <agents>`` runs in a 120x40 pane of a second private
+tmux server "ui", i.e. in a real terminal. Once its screen shows the 50 sessions mapped to their
+panes, and after a settling pause, CPU time is measured over the window (60 s; ``--quick`` 10 s):
+
+* the sessiontui process: user + system time of the process and of its reaped children (the
+  short-lived ``tmux`` clients it runs), psutil ``cpu_times``;
+* the "agents" tmux server (the tmux side of our polls) and the "ui" server (the terminal);
+* the tmux commands sessiontui ran, counted by a tiny ``/bin/sh`` wrapper named ``tmux`` first
+  on its PATH (its own cost, < 1 ms per call, is included in the figure; ``--no-count`` drops it).
+
+Baseline: after the TUI quits, the same process-CPU measure over the same duration for a bare
+libtmux poll, ``libtmux.Server(...).panes`` (a ``list-panes -a`` with every field, building
+Pane objects) once per second, in the benchmark process itself.
+
+Run: ``/work/venv/bin/python benchmarks/idle_cpu.py [--quick] [--seconds S]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import libtmux
+import psutil
+from benchlib import Cleanup, TmuxServer, banner, clean_env, registry_entry, verdict, write_like_claude
+
+from sessiontui.model.processes import read_proc_start
+
+N_SESSIONS = 50
+TMUX_SESSIONS = 10
+TERMINAL = (120, 40)
+TARGET_PERCENT = 1.0
+SETTLE_S = 5.0
+
+
+def cpu_s(proc: psutil.Process) -> float:
+    """User + system seconds of ``proc`` and its reaped children (psutil ``cpu_times``)."""
+    t = proc.cpu_times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def count_lines(path: Path) -> int:
+    """Number of lines in ``path`` (0 when missing)."""
+    try:
+        return path.read_bytes().count(b"\n")
+    except OSError:
+        return 0
+
+
+def start_agents(agents: TmuxServer) -> list[int]:
+    """Start the agents server: ``TMUX_SESSIONS`` sessions with ``N_SESSIONS`` panes in all."""
+    per = N_SESSIONS // TMUX_SESSIONS
+    args: list[str] = []
+    for s in range(TMUX_SESSIONS):
+        if args:
+            args.append(";")
+        args += ["new-session", "-d", "-s", f"agents-{s}", "-x", "120", "-y", "30", "sleep", "3600"]
+        for _ in range(per - 1):
+            args += [";", "new-window", "-d", "-t", f"agents-{s}:", "sleep", "3600"]
+    agents.cmd(*args)
+    agents.remember_socket()
+    pids = agents.pane_pids()
+    if len(pids) != N_SESSIONS:
+        raise RuntimeError(f"expected {N_SESSIONS} panes, got {len(pids)}")
+    return pids
+
+
+def write_registry(directory: Path, pids: list[int]) -> None:
+    """One static ``idle`` entry per pane process."""
+    for i, pid in enumerate(pids):
+        start = read_proc_start(pid)
+        if start is None:
+            raise RuntimeError(f"pane process {pid} is gone")
+        entry = registry_entry(
+            pid, name=f"idle-{i:02d}", status="idle", proc_start=start, cwd=f"/home/dev/src/p{i:02d}"
+        )
+        write_like_claude(directory / f"{pid}.json", entry)
+
+
+def tmux_wrapper(directory: Path, count_file: Path) -> Path:
+    """A ``tmux`` shell wrapper that appends a line to ``count_file`` and execs the real tmux."""
+    real = shutil.which("tmux")
+    if real is None:
+        raise RuntimeError("tmux is not installed")
+    wrapper = directory / "tmux"
+    wrapper.write_text(f'#!/bin/sh\necho >> "{count_file}"\nexec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    return directory
+
+
+def sessiontui_argv() -> list[str]:
+    """The venv's ``sessiontui`` entry point, else ``python -m sessiontui``."""
+    exe = Path(sys.executable).with_name("sessiontui")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "sessiontui"]
+
+
+def shows_all(screen: str) -> bool:
+    """True when the TUI's screen shows 50 idle sessions placed in tmux panes."""
+    return f"{N_SESSIONS} idle" in screen and "tmux:agents-" in screen
+
+
+def libtmux_baseline(label: str, seconds: float, server_pid: int) -> tuple[float, float, int]:
+    """Poll ``Server.panes`` once a second for ``seconds``.
+
+    Returns:
+        (our CPU seconds incl. tmux clients, tmux server CPU seconds, polls made).
+    """
+    server = libtmux.Server(socket_name=label)
+    me = psutil.Process()
+    tmux_server = psutil.Process(server_pid)
+    polls = 0
+    srv0, cpu0 = cpu_s(tmux_server), cpu_s(me)
+    start = time.monotonic()
+    while True:
+        due = start + polls
+        now = time.monotonic()
+        if due >= start + seconds:
+            break
+        if due > now:
+            time.sleep(due - now)
+        panes = server.panes
+        if len(panes) != N_SESSIONS:
+            raise RuntimeError(f"libtmux saw {len(panes)} panes")
+        polls += 1
+    remaining = start + seconds - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)
+    return cpu_s(me) - cpu0, cpu_s(tmux_server) - srv0, polls
+
+
+def pct(cpu_seconds: float, wall_s: float) -> float:
+    """Percent of one core."""
+    return 100.0 * cpu_seconds / wall_s
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="10 s windows (smoke test)")
+    parser.add_argument("--seconds", type=float, default=None, help="window length (default 60)")
+    parser.add_argument("--no-count", action="store_true", help="no tmux wrapper, no command count")
+    args = parser.parse_args(argv)
+    seconds = args.seconds or (10.0 if args.quick else 60.0)
+
+    with Cleanup() as cleanup:
+        work = cleanup.tempdir("stui-bench-idle-")
+        registry = work / "sessions"
+        registry.mkdir(mode=0o700)
+        count_file = work / "tmux-calls"
+        agents = cleanup.tmux(prefix="stui-bench-agents")
+        pids = start_agents(agents)
+        write_registry(registry, pids)
+
+        path = os.environ.get("PATH", "")
+        if not args.no_count:
+            bindir = work / "bin"
+            bindir.mkdir()
+            path = f"{tmux_wrapper(bindir, count_file)}:{path}"
+        ui_env = clean_env(PATH=path, HOME=os.environ.get("HOME", str(work)))
+        ui = cleanup.tmux(prefix="stui-bench-ui", env=ui_env)
+        width, height = TERMINAL
+        ui.cmd(
+            "start-server", ";",
+            "set-option", "-g", "remain-on-exit", "on", ";",
+            "new-session", "-d", "-s", "ui", "-x", str(width), "-y", str(height),
+            *sessiontui_argv(), "--sessions-dir", str(registry), "-L", agents.label,
+        )  # fmt: skip
+        ui.remember_socket()
+        tui_pid = int(ui.cmd("display-message", "-p", "-t", "ui", "#{pane_pid}").strip())
+        cleanup.track_pid(tui_pid)
+        tui = psutil.Process(tui_pid)
+
+        def screen() -> str:
+            return ui.cmd("capture-pane", "-p", "-t", "ui")
+
+        banner("idle CPU with 50 live sessions in 50 tmux panes")
+        print(
+            f"{N_SESSIONS} panes running 'sleep 3600' in {TMUX_SESSIONS} sessions of a private tmux "
+            f"server; static idle registry entries; TUI: {' '.join(Path(a).name for a in sessiontui_argv())} "
+            f"in a {width}x{height} tmux pane; load average at start: "
+            + " ".join(f"{x:.2f}" for x in os.getloadavg())
+        )
+        try:
+            startup_t0 = time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                while not shows_all(screen()):
+                    if time.monotonic() - startup_t0 > 30 or not tui.is_running():
+                        raise TimeoutError
+                    time.sleep(0.1)
+            if not shows_all(screen()):
+                print("the TUI never showed the 50 sessions; its screen:\n" + screen(), file=sys.stderr)
+                return 1
+            print(f"TUI shows all {N_SESSIONS} sessions with their panes after {time.monotonic() - startup_t0:.1f} s")
+            time.sleep(SETTLE_S)
+
+            agents_srv = psutil.Process(agents.pid)
+            ui_srv = psutil.Process(ui.pid)
+            c0, a0, u0, n0 = cpu_s(tui), cpu_s(agents_srv), cpu_s(ui_srv), count_lines(count_file)
+            w0 = time.monotonic()
+            time.sleep(seconds)
+            wall = time.monotonic() - w0
+            c1, a1, u1, n1 = cpu_s(tui), cpu_s(agents_srv), cpu_s(ui_srv), count_lines(count_file)
+            threads = tui.num_threads()
+            rss_mb = tui.memory_info().rss / 1e6
+            still_ok = shows_all(screen())
+        finally:
+            with contextlib.suppress(RuntimeError):
+                ui.cmd("send-keys", "-t", "ui", "q", check=False)
+            with contextlib.suppress(psutil.Error):
+                tui.wait(timeout=5)
+
+        tui_pct = pct(c1 - c0, wall)
+        print(f"\nwindow: {wall:.1f} s (after {SETTLE_S:g} s settling); screen still correct: {still_ok}")
+        print(f"sessiontui process + reaped children: {c1 - c0:.3f} s CPU = {tui_pct:.2f} % of one core")
+        print(f"  (threads: {threads}, RSS {rss_mb:.0f} MB)")
+        print(f"agents tmux server (answers our polls): {a1 - a0:.3f} s = {pct(a1 - a0, wall):.2f} %")
+        print(f"ui tmux server (the terminal drawing the TUI): {u1 - u0:.3f} s = {pct(u1 - u0, wall):.2f} %")
+        if args.no_count:
+            print("tmux commands run by sessiontui: not counted (--no-count)")
+        else:
+            calls = n1 - n0
+            print(f"tmux commands run by sessiontui: {calls} ({calls / wall * 60:.1f} per minute)")
+        print(
+            f"target: sessiontui <= {TARGET_PERCENT:g} % of one core ... "
+            f"{verdict(tui_pct <= TARGET_PERCENT)} ({tui_pct:.2f} %)"
+        )
+
+        banner("baseline: libtmux Server.panes once per second")
+        base_cpu, base_srv, polls = libtmux_baseline(agents.label, seconds, agents.pid)
+        base_pct = pct(base_cpu, seconds)
+        print(f"{polls} polls in {seconds:g} s: {base_cpu:.3f} s CPU = {base_pct:.2f} % of one core")
+        print(f"  agents tmux server meanwhile: {base_srv:.3f} s = {pct(base_srv, seconds):.2f} %")
+        if tui_pct > 0:
+            print(
+                f"ratio: sessiontui (whole app) uses {tui_pct / base_pct:.2f}x the CPU of the bare "
+                f"1 s libtmux poll ({base_pct / tui_pct:.2f}x the other way round)"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
