@@ -40,12 +40,26 @@ TMUX_SESSIONS = 10
 TERMINAL = (120, 40)
 TARGET_PERCENT = 1.0
 SETTLE_S = 5.0
+QUICK_SETTLE_S = 2.0
+QUICK_BASELINE_S = 3.0
 
 
 def cpu_s(proc: psutil.Process) -> float:
     """User + system seconds of ``proc`` and its reaped children (psutil ``cpu_times``)."""
     t = proc.cpu_times()
     return t.user + t.system + t.children_user + t.children_system
+
+
+def thread_split(proc: psutil.Process) -> tuple[float, float, float]:
+    """CPU seconds of (the main thread, the other live threads, reaped children)."""
+    main = other = 0.0
+    for thread in proc.threads():
+        if thread.id == proc.pid:
+            main += thread.user_time + thread.system_time
+        else:
+            other += thread.user_time + thread.system_time
+    t = proc.cpu_times()
+    return main, other, t.children_user + t.children_system
 
 
 def count_lines(path: Path) -> int:
@@ -149,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-count", action="store_true", help="no tmux wrapper, no command count")
     args = parser.parse_args(argv)
     seconds = args.seconds or (10.0 if args.quick else 60.0)
+    settle_s = QUICK_SETTLE_S if args.quick else SETTLE_S
+    baseline_s = QUICK_BASELINE_S if args.quick else seconds
 
     with Cleanup() as cleanup:
         work = cleanup.tempdir("stui-bench-idle-")
@@ -199,15 +215,17 @@ def main(argv: list[str] | None = None) -> int:
                 print("the TUI never showed the 50 sessions; its screen:\n" + screen(), file=sys.stderr)
                 return 1
             print(f"TUI shows all {N_SESSIONS} sessions with their panes after {time.monotonic() - startup_t0:.1f} s")
-            time.sleep(SETTLE_S)
+            time.sleep(settle_s)
 
             agents_srv = psutil.Process(agents.pid)
             ui_srv = psutil.Process(ui.pid)
             c0, a0, u0, n0 = cpu_s(tui), cpu_s(agents_srv), cpu_s(ui_srv), count_lines(count_file)
+            split0 = thread_split(tui)
             w0 = time.monotonic()
             time.sleep(seconds)
             wall = time.monotonic() - w0
             c1, a1, u1, n1 = cpu_s(tui), cpu_s(agents_srv), cpu_s(ui_srv), count_lines(count_file)
+            split1 = thread_split(tui)
             threads = tui.num_threads()
             rss_mb = tui.memory_info().rss / 1e6
             still_ok = shows_all(screen())
@@ -218,9 +236,14 @@ def main(argv: list[str] | None = None) -> int:
                 tui.wait(timeout=5)
 
         tui_pct = pct(c1 - c0, wall)
-        print(f"\nwindow: {wall:.1f} s (after {SETTLE_S:g} s settling); screen still correct: {still_ok}")
+        print(f"\nwindow: {wall:.1f} s (after {settle_s:g} s settling); screen still correct: {still_ok}")
         print(f"sessiontui process + reaped children: {c1 - c0:.3f} s CPU = {tui_pct:.2f} % of one core")
-        print(f"  (threads: {threads}, RSS {rss_mb:.0f} MB)")
+        main_t, other_t, kids_t = (b - a for a, b in zip(split0, split1, strict=True))
+        print(
+            f"  main thread (Textual event loop) {pct(main_t, wall):.2f} %, other threads (monitor, "
+            f"watcher; {threads - 1} threads) {pct(other_t, wall):.2f} %, tmux clients "
+            f"{pct(kids_t, wall):.2f} %; RSS {rss_mb:.0f} MB"
+        )
         print(f"agents tmux server (answers our polls): {a1 - a0:.3f} s = {pct(a1 - a0, wall):.2f} %")
         print(f"ui tmux server (the terminal drawing the TUI): {u1 - u0:.3f} s = {pct(u1 - u0, wall):.2f} %")
         if args.no_count:
@@ -234,10 +257,10 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         banner("baseline: libtmux Server.panes once per second")
-        base_cpu, base_srv, polls = libtmux_baseline(agents.label, seconds, agents.pid)
-        base_pct = pct(base_cpu, seconds)
-        print(f"{polls} polls in {seconds:g} s: {base_cpu:.3f} s CPU = {base_pct:.2f} % of one core")
-        print(f"  agents tmux server meanwhile: {base_srv:.3f} s = {pct(base_srv, seconds):.2f} %")
+        base_cpu, base_srv, polls = libtmux_baseline(agents.label, baseline_s, agents.pid)
+        base_pct = pct(base_cpu, baseline_s)
+        print(f"{polls} polls in {baseline_s:g} s: {base_cpu:.3f} s CPU = {base_pct:.2f} % of one core")
+        print(f"  agents tmux server meanwhile: {base_srv:.3f} s = {pct(base_srv, baseline_s):.2f} %")
         if tui_pct > 0:
             print(
                 f"ratio: sessiontui (whole app) uses {tui_pct / base_pct:.2f}x the CPU of the bare "

@@ -6,6 +6,7 @@ import contextlib
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -84,13 +85,13 @@ def send_line(server: Server, pane_id: str, text: str) -> None:
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a process we started (SIGKILL: `script` lingers ~2 s on SIGTERM) and reap it.
+
+    A killed `script` closes its pty, so the tmux client under it gets SIGHUP and exits.
+    """
     if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        proc.kill()
+        proc.wait(timeout=10)
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         if stream is not None:
             stream.close()
@@ -142,7 +143,6 @@ def attach(
 
 
 def attach_argv(backend: TmuxBackend, target: str) -> list[str]:
-    assert backend.socket_path is not None
     return [TMUX, "-S", backend.socket_path, "attach-session", "-t", target]
 
 
@@ -293,7 +293,6 @@ def test_unavailable_when_never_started(server: Server) -> None:
     assert absent.has_session("anything") is False
     assert absent.own_client() is None
     # No server: the path tmux would use, from TMUX_TMPDIR / uid / label.
-    assert absent.socket_path is not None
     assert absent.socket_path.endswith(f"/tmux-{os.getuid()}/{absent.server.socket_name}")
 
 
@@ -310,6 +309,19 @@ def test_unavailable_after_server_killed(server: Server, backend: TmuxBackend) -
     with pytest.raises(MuxUnavailable):
         backend.detach_session(sid)
     assert backend.has_session("s1") is False
+
+
+def test_hung_server_times_out(server: Server) -> None:
+    new_session(server, "s1")
+    server_pid = int(tmux(server, "display-message", "-p", "#{pid}")[0])
+    backend = TmuxBackend(socket_name=server.socket_name, environ={}, timeout_s=0.3)
+    os.kill(server_pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(MuxUnavailable, match="did not answer"):
+            backend.list_panes()
+    finally:
+        os.kill(server_pid, signal.SIGCONT)
+    assert len(backend.list_panes()) == 1
 
 
 # --------------------------------------------------------------------------- locate
@@ -527,6 +539,14 @@ def test_exact_targets_never_prefix_match(server: Server, backend: TmuxBackend) 
 
     assert backend.has_session("al")
     assert not backend.has_session("alp")
+    assert not backend.has_session("alpha:0")  # "=alpha:0" would name alpha's window 0
+    assert not backend.has_session("alpha.0")
+    new_session(server, "d.e")  # tmux stores it as "d_e"
+    assert backend.has_session("d.e")
+    assert backend.has_session("d_e")
+    backend.kill_session("=d_e")
+    with pytest.raises(ValueError, match="exact tmux session"):
+        backend.kill_session("=alpha:0")
 
     backend.rename_session("=al", "al2")
     assert sorted(tmux(server, "list-sessions", "-F", "#{session_name}")) == ["al2", "alpha"]

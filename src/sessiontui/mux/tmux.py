@@ -12,6 +12,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -146,7 +147,8 @@ def _check_pane(pane_id: str) -> str:
 def _check_session(target: str) -> str:
     if _SESSION_ID.fullmatch(target):
         return target
-    if target.startswith("=") and len(target) > 1:
+    # tmux reads "=a:b" / "=a.b" as session "a" plus a window / pane: not exact.
+    if target.startswith("=") and len(target) > 1 and not set(target) & {":", "."}:
         return _literal(target)
     raise ValueError(f"not an exact tmux session target ($N or =name): {target!r}")
 
@@ -198,8 +200,8 @@ class TmuxBackend:
     expiry the client is killed and :class:`~sessiontui.errors.MuxUnavailable` is raised.
     tmux children get ``os.environ`` without ``TMUX``/``TMUX_PANE``.
 
-    Methods may be called from several worker threads; the only state is a few caches whose
-    updates are single assignments.
+    Methods may be called from several worker threads; the only state is a few small
+    caches (guarded by a lock).
 
     Args:
         socket_name: tmux ``-L`` label.
@@ -232,7 +234,8 @@ class TmuxBackend:
         self._socket_path: str | None = None
         self._server_pid: int | None = None
         self._facts: dict[tuple[int, float], _ProcFacts] = {}
-        self._tty_devices: dict[str, tuple[int, int] | None] = {}
+        self._tty_devices: dict[str, tuple[int, int]] = {}
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ plumbing
 
@@ -311,7 +314,7 @@ class TmuxBackend:
         return str(directory / str(self._server.socket_name or "default"))
 
     @property
-    def socket_path(self) -> str | None:
+    def socket_path(self) -> str:
         """The server's socket path, as the server reports it (``#{socket_path}``).
 
         Resolved once with ``display-message -p`` (or by :meth:`list_panes`) and cached.
@@ -332,8 +335,6 @@ class TmuxBackend:
 
     def _is_our_socket(self, path: str) -> bool:
         ours = self.socket_path
-        if ours is None:
-            return False
         if path == ours:
             return True
         try:
@@ -398,6 +399,10 @@ class TmuxBackend:
     def has_session(self, name: str) -> bool:
         """Return whether a session is named exactly ``name`` (target ``=name``).
 
+        tmux stores ``:`` and ``.`` in session names as ``_`` (and would read them in a
+        target as window / pane separators), so they are mapped to ``_`` first: the answer
+        says whether creating a session called ``name`` would collide.
+
         Args:
             name: Session name (``al`` never matches ``alpha``).
 
@@ -408,7 +413,8 @@ class TmuxBackend:
             MuxUnavailable: tmux is missing or did not answer in time.
             MuxError: Any other tmux failure.
         """
-        result = self._run("has-session", "-t", _literal(f"={name}"), check=False)
+        exact = "=" + name.replace(":", "_").replace(".", "_")
+        result = self._run("has-session", "-t", _literal(exact), check=False)
         if result.returncode == 0:
             return True
         error = self._error(result)
@@ -448,22 +454,26 @@ class TmuxBackend:
             lineage=lineage,
             tty_device=tty_device,
         )
-        if len(self._facts) >= _MAX_CACHED_PROCESSES:
-            self._facts.pop(next(iter(self._facts)))
-        self._facts[key] = facts
+        with self._lock:
+            if len(self._facts) >= _MAX_CACHED_PROCESSES:
+                del self._facts[next(iter(self._facts))]  # the oldest entry
+            self._facts[key] = facts
         return facts
 
     def _tty_device(self, path: str) -> tuple[int, int] | None:
         """``(major, minor)`` of a pane tty path, cached (a path's device number is fixed)."""
-        if path not in self._tty_devices:
-            if len(self._tty_devices) >= _MAX_CACHED_PROCESSES:
-                self._tty_devices.clear()
+        device = self._tty_devices.get(path)
+        if device is None:
             try:
                 rdev = Path(path).stat().st_rdev
             except OSError:
                 return None
-            self._tty_devices[path] = (os.major(rdev), os.minor(rdev))
-        return self._tty_devices[path]
+            device = (os.major(rdev), os.minor(rdev))
+            with self._lock:
+                if len(self._tty_devices) >= _MAX_CACHED_PROCESSES:
+                    self._tty_devices.clear()
+                self._tty_devices[path] = device
+        return device
 
     def locate(self, pid: int, panes: Sequence[PaneInfo]) -> PaneInfo | None:
         """Return the pane in which process ``pid`` runs (SPEC 2.4), or ``None``.
