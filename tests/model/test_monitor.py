@@ -9,11 +9,11 @@ import threading
 from typing import TYPE_CHECKING
 
 import pytest
+from tests.helpers import wait_until, write_entry
 
 from sessiontui.model.monitor import Monitor, MonitorTiming
 from sessiontui.model.store import diff
 from sessiontui.model.types import Snapshot, SnapshotChange, Status, StatusSource
-from tests.helpers import wait_until, write_entry
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
