@@ -14,6 +14,7 @@ import os
 import secrets
 import shutil
 import signal
+import stat
 import statistics
 import subprocess
 import tempfile
@@ -215,9 +216,15 @@ class TmuxServer:
         if pid is not None:
             with contextlib.suppress(psutil.Error):
                 psutil.Process(pid).wait(timeout=5)
-        if self._socket_path:
-            with contextlib.suppress(OSError):
-                Path(self._socket_path).unlink()
+        socket = Path(self._socket_path) if self._socket_path else self._default_socket()
+        with contextlib.suppress(OSError):
+            if stat.S_ISSOCK(socket.lstat().st_mode):
+                socket.unlink()
+
+    def _default_socket(self) -> Path:
+        """Where tmux puts a ``-L`` socket: ``${TMUX_TMPDIR:-/tmp}/tmux-<uid>/<label>``."""
+        base = self.env.get("TMUX_TMPDIR") or "/tmp"
+        return Path(base, f"tmux-{os.getuid()}", self.label)
 
 
 class Cleanup:

@@ -139,7 +139,7 @@ def child_app(directory: Path, socket: str, expect: int) -> None:
             "full_s": t_full - t0,
             "paint_s": t_paint - t0,
             "rss_mb": rss_mb,
-            "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6,
             "alive": alive,
             "dead": len(sessions) - alive,
         }
@@ -181,7 +181,7 @@ def run_cli(directory: Path, socket: str, expect: int) -> tuple[float, float]:
     rows = json.loads(out_path.read_text())
     if len(rows) != expect:
         raise RuntimeError(f"sessiontui ls listed {len(rows)} sessions, expected {expect}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_maxrss * 1024 / 1e6
 
 
 def main(argv: list[str] | None = None) -> int:

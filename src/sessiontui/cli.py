@@ -1,9 +1,10 @@
-"""Command line: the TUI by default, plus ``ls``, ``rename``, ``kill`` and ``attach``."""
+"""Command line: the TUI by default, plus ``ls``, ``new``, ``rename``, ``kill`` and ``attach``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -11,11 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from sessiontui import __version__
+from sessiontui.config import ConfigError
 from sessiontui.errors import InvalidName, SessiontuiError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from sessiontui.config import Config
     from sessiontui.model.monitor import Monitor
     from sessiontui.model.types import Session
 
@@ -26,7 +29,15 @@ _GLOBAL_DEFAULTS: dict[str, Any] = {
     "tmux_socket": None,
     "tmux_socket_path": None,
     "demo": False,
+    "bg": False,
+    "config": None,
+    "no_zellij": False,
 }
+
+#: Name of the tmux session that ``sessiontui --bg`` runs the monitor in.
+BG_MONITOR_SESSION = "sessiontui"
+#: Environment variable telling the TUI it runs as the ``--bg`` monitor.
+BG_ENV = "SESSIONTUI_BG"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,6 +69,19 @@ def _global_options() -> _Parser:
         help="tmux socket path",
     )
     group.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="configuration file (default: $SESSIONTUI_CONFIG or the user config dir)",
+    )
+    group.add_argument(
+        "--no-zellij",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="do not query Zellij (accepted; the Zellij backend is not built yet)",
+    )
+    group.add_argument(
         "--version", action="version", version=f"sessiontui {__version__}", help="print the version"
     )
     return parent
@@ -77,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="run the TUI on simulated agents in a private tmux server",
     )
+    parser.add_argument(
+        "--bg",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="run (or re-attach to) the monitor in its own tmux session; q detaches from it",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     ls = sub.add_parser("ls", parents=[common], help="list sessions once and exit")
     ls.add_argument("--json", action="store_true", help="print a JSON array")
@@ -95,8 +125,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     attach = sub.add_parser("attach", parents=[common], help="jump to a session's tmux pane")
     attach.add_argument(
-        "target", metavar="TARGET", help="pid, sessionId (or unique prefix) or name"
+        "target", metavar="TARGET", nargs="?", help="pid, sessionId (or unique prefix) or name"
     )
+    attach.add_argument(
+        "--waiting",
+        action="store_true",
+        help="jump to the next session waiting for input (for a tmux key binding)",
+    )
+    new = sub.add_parser(
+        "new",
+        parents=[common],
+        help="start a tmux-hosted background session: new [--name N] [--cwd DIR] -- CMD [ARGS]",
+    )
+    new.add_argument("--name", help="tmux session name (default: from the directory and command)")
+    new.add_argument("--cwd", type=Path, help="working directory (default: the current one)")
+    new.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
     return parser
 
 
@@ -112,20 +155,48 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             setattr(args, name, value)
     if args.tmux_socket is not None and args.tmux_socket_path is not None:
         build_parser().error("-L/--tmux-socket and -S/--tmux-socket-path are mutually exclusive")
-    if args.demo and args.command is not None:
-        build_parser().error("--demo runs the TUI; it takes no subcommand")
+    if (args.demo or args.bg) and args.command is not None:
+        build_parser().error("--demo and --bg run the TUI; they take no subcommand")
+    if args.command == "attach" and bool(args.target) == bool(args.waiting):
+        build_parser().error("attach takes a TARGET or --waiting (one of them)")
+    if args.command == "new" and args.argv and args.argv[0] == "--":
+        args.argv = args.argv[1:]
     return args
 
 
-def make_monitor(args: argparse.Namespace, *, sessions_dir: Path | None = None) -> Monitor:
-    """Build the :class:`Monitor` the options describe (not started)."""
+def load_settings(args: argparse.Namespace) -> Config:
+    """The configuration ``--config``, ``$SESSIONTUI_CONFIG`` or the default file gives.
+
+    Raises:
+        ConfigError: The file is invalid (the message names the key and line).
+    """
+    from sessiontui.config import load_config
+
+    return load_config(args.config)
+
+
+def make_monitor(
+    args: argparse.Namespace, *, sessions_dir: Path | None = None, config: Config | None = None
+) -> Monitor:
+    """Build the :class:`Monitor` the options and configuration describe (not started)."""
+    from sessiontui.model.claude_jobs import ClaudeJobs, find_claude
     from sessiontui.model.monitor import Monitor
+    from sessiontui.model.names import NameStore, default_names_path
     from sessiontui.model.registry import default_sessions_dir
     from sessiontui.mux.tmux import TmuxBackend
 
+    config = config or load_settings(args)
     directory = sessions_dir or args.sessions_dir or default_sessions_dir()
     tmux = TmuxBackend(socket_name=args.tmux_socket, socket_path=args.tmux_socket_path)
-    return Monitor(sessions_dir=Path(directory).expanduser(), tmux=tmux)
+    claude = find_claude(config.claude_executable)
+    return Monitor(
+        sessions_dir=Path(directory).expanduser(),
+        tmux=tmux,
+        grace_s=config.grace_period_s,
+        claude=ClaudeJobs(claude) if claude else None,
+        popup=config.tmux_popup,
+        names=NameStore(default_names_path()),
+    )
 
 
 def session_json(session: Session) -> dict[str, object]:
@@ -244,32 +315,121 @@ def _attach(args: argparse.Namespace) -> int:
     """``sessiontui attach TARGET``: switch our tmux client, or run ``tmux attach``."""
     with make_monitor(args) as monitor:
         monitor.refresh()
-        session = monitor.resolve(args.target)
+        if args.waiting:
+            found = _next_waiting_after_focus(monitor)
+            if found is None:
+                print("sessiontui: no session is waiting for input", file=sys.stderr)
+                return EXIT_FAILURE
+            session = found
+        else:
+            session = monitor.resolve(args.target)
         plan = monitor.attach(session.key)
     if plan.switched:
         return EXIT_OK
     return subprocess.call(list(plan.argv), env=dict(plan.env))
 
 
+def _next_waiting_after_focus(monitor: Monitor) -> Session | None:
+    """The waiting session after the one our tmux client shows now (cycling), for ``w``."""
+    from sessiontui.model.types import Status
+
+    waiting = [s for s in monitor.snapshot.sessions if s.status is Status.WAITING]
+    if not waiting:
+        return None
+    shown = monitor.focused_pane()
+    panes = [s.mux.pane if s.mux else None for s in waiting]
+    start = panes.index(shown) + 1 if shown in panes else 0
+    return waiting[start % len(waiting)]
+
+
+def _new(args: argparse.Namespace) -> int:
+    """``sessiontui new [--name N] [--cwd DIR] -- COMMAND [ARGS...]``."""
+    command = list(args.argv) or ["claude"]
+    cwd = (args.cwd or Path.cwd()).expanduser().resolve()
+    if not cwd.is_dir():
+        print(f"sessiontui: {cwd} is not a directory", file=sys.stderr)
+        return EXIT_USAGE
+    with make_monitor(args) as monitor:
+        name = args.name or default_bg_name(monitor, cwd, command)
+        session_id = monitor.new_session(name, command, cwd=str(cwd))
+    print(f"{name}\t{session_id}")
+    return EXIT_OK
+
+
+def default_bg_name(monitor: Monitor, cwd: Path, command: Sequence[str]) -> str:
+    """Return ``<dir>-<command>``, made unique among tmux sessions with ``-2``, ``-3``."""
+    import re
+
+    base = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{cwd.name or 'root'}-{Path(command[0]).name}")
+    base = base.strip("-")[:60] or "bg"
+    name, n = base, 1
+    while monitor.tmux is not None and monitor.tmux.has_session(name):
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def _bg_monitor(args: argparse.Namespace) -> int:
+    """``sessiontui --bg``: run the monitor in its own tmux session, or go back to it."""
+    from sessiontui.mux.tmux import TmuxBackend, child_env
+
+    tmux = TmuxBackend(socket_name=args.tmux_socket, socket_path=args.tmux_socket_path)
+    if not tmux.has_session(BG_MONITOR_SESSION):
+        argv = [sys.executable, "-m", "sessiontui", *_forwarded_options(args)]
+        tmux.new_session(
+            BG_MONITOR_SESSION,
+            command=argv,
+            cwd=str(Path.home()),
+            env={BG_ENV: "1"},
+            kind="monitor",
+        )
+    panes = [p for p in tmux.list_panes() if p.session_name == BG_MONITOR_SESSION]
+    if not panes:
+        print("sessiontui: the monitor session ended at once", file=sys.stderr)
+        return EXIT_FAILURE
+    client = tmux.own_client()
+    if client is not None:
+        tmux.switch_client(client, panes[0].pane_id)
+        return EXIT_OK
+    return subprocess.call(tmux.attach_argv(panes[0].pane_id), env=child_env())
+
+
+def _forwarded_options(args: argparse.Namespace) -> list[str]:
+    """The global options to pass on to the monitor started by ``--bg``."""
+    out: list[str] = []
+    if args.sessions_dir:
+        out += ["--sessions-dir", str(Path(args.sessions_dir).expanduser().resolve())]
+    if args.tmux_socket:
+        out += ["-L", args.tmux_socket]
+    if args.tmux_socket_path:
+        out += ["-S", args.tmux_socket_path]
+    if args.config:
+        out += ["--config", str(Path(args.config).expanduser().resolve())]
+    return out
+
+
 def _tui(args: argparse.Namespace) -> int:
     """Run the TUI (on the demo environment with ``--demo``)."""
     from sessiontui.ui.app import make_app
 
+    if args.bg:
+        return _bg_monitor(args)
+    config = load_settings(args)
     if args.demo:
         from sessiontui.demo.environment import DemoEnvironment
 
         with DemoEnvironment() as demo:
             args.tmux_socket, args.tmux_socket_path = demo.socket_name, None
-            monitor = make_monitor(args, sessions_dir=demo.sessions_dir)
-            app = make_app(monitor, title="sessiontui — demo")
-            app.run()
+            monitor = make_monitor(args, sessions_dir=demo.sessions_dir, config=config)
+            make_app(monitor, config=config, title="sessiontui — demo").run()
         return EXIT_OK
-    monitor = make_monitor(args)
-    make_app(monitor).run()
+    monitor = make_monitor(args, config=config)
+    bg = os.environ.get(BG_ENV) == "1"
+    make_app(monitor, config=config, background=bg).run()
     return EXIT_OK
 
 
-_COMMANDS = {"ls": _ls, "rename": _rename, "kill": _kill, "attach": _attach}
+_COMMANDS = {"ls": _ls, "new": _new, "rename": _rename, "kill": _kill, "attach": _attach}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -285,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = _COMMANDS.get(args.command or "", _tui)
     try:
         return handler(args)
-    except InvalidName as error:
+    except (InvalidName, ConfigError) as error:
         print(f"sessiontui: {error}", file=sys.stderr)
         return EXIT_USAGE
     except SessiontuiError as error:

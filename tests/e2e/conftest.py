@@ -439,3 +439,99 @@ def claude_in_tmux(server: libtmux.Server, claude_home: ClaudeHome) -> Iterator[
         with contextlib.suppress(psutil.Error, AssertionError):
             proc = psutil.Process(pid)
             wait_until(lambda: _is_gone(proc), 5.0, f"claude {pid} to exit")
+
+
+@dataclass
+class ClaudeBgJob:
+    """A live ``claude --bg`` job hosted by Claude's daemon (not by tmux), registered.
+
+    Attributes:
+        home: The temporary Claude user it runs as.
+        job_id: ``jobId`` (the first 8 hex digits of ``sessionId``).
+        name: ``--name`` given at the start.
+        pid: The job's Claude process (the registry file is ``<pid>.json``).
+        registry_path: ``<sessions_dir>/<pid>.json``.
+        registry: The first registry content seen with ``kind: "bg"`` and a ``jobId``.
+    """
+
+    home: ClaudeHome
+    job_id: str
+    name: str
+    pid: int
+    registry_path: Path
+    registry: dict[str, Any]
+
+    def read_registry(self) -> dict[str, Any] | None:
+        """Return the job's registry file as a dict, or None when missing or half-written."""
+        try:
+            data = json.loads(self.registry_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def agents(self, *, include_stopped: bool = False) -> list[dict[str, Any]]:
+        """Return ``claude agents --json [--all]``: jobs have ``id`` and kind ``background``.
+
+        Raises:
+            AssertionError: Claude failed or printed something other than a JSON array.
+        """
+        args = ["agents", "--json", *(["--all"] if include_stopped else [])]
+        proc = self.home.run_claude(*args, timeout_s=30.0)
+        assert proc.returncode == 0, f"claude agents failed: {proc.stderr}"
+        rows = json.loads(proc.stdout)
+        assert isinstance(rows, list), proc.stdout
+        return rows
+
+    def agent_entry(self) -> dict[str, Any] | None:
+        """Return this job's ``claude agents --json`` entry, or None when it is not listed."""
+        return next((row for row in self.agents() if row.get("id") == self.job_id), None)
+
+
+def find_bg_registry(sessions_dir: Path, name: str) -> tuple[Path, dict[str, Any]] | None:
+    """Return ``(path, content)`` of the registry file of the bg job called ``name``, if any.
+
+    Only entries with ``kind: "bg"`` and a string ``jobId`` count (the first write of a new job
+    may lack ``status``, which is not required here).
+    """
+    for path in sorted(sessions_dir.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if (
+            isinstance(data, dict)
+            and data.get("kind") == "bg"
+            and data.get("name") == name
+            and isinstance(data.get("jobId"), str)
+        ):
+            return path, data
+    return None
+
+
+@pytest.fixture
+def claude_bg_job(claude_home: ClaudeHome) -> ClaudeBgJob:
+    """A ``claude --bg --name e2e-bg "hi"`` job, waited for until its registry entry appears.
+
+    Claude returns after ~1 s; the entry (``kind: "bg"``, ``jobId``) follows 1-2.5 s later.
+    Teardown is ``claude_home``'s: ``claude daemon stop --any`` ends the job, then every
+    process of that home is killed.
+    """
+    name = "e2e-bg"
+    started = claude_home.run_claude("--bg", "--name", name, "hi")
+    assert started.returncode == 0, f"claude --bg failed: {started.stdout}{started.stderr}"
+    found = wait_until(
+        lambda: find_bg_registry(claude_home.sessions_dir, name),
+        30.0,
+        f"the registry entry of bg job {name}",
+    )
+    path, data = found
+    job_id = data["jobId"]
+    assert job_id in started.stdout, started.stdout
+    return ClaudeBgJob(
+        home=claude_home,
+        job_id=job_id,
+        name=name,
+        pid=int(data["pid"]),
+        registry_path=path,
+        registry=data,
+    )

@@ -18,9 +18,11 @@ from sessiontui.model.types import Session, Snapshot, SnapshotChange, Status
 from sessiontui.model.watcher import RegistryWatcher
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
+    from sessiontui.model.claude_jobs import ClaudeJobs
+    from sessiontui.model.names import NameStore
     from sessiontui.mux.tmux import TmuxBackend
 
 #: Default seconds between SIGTERM and SIGKILL in a kill cascade (SPEC 2.6).
@@ -32,7 +34,8 @@ class AttachPlan:
     """How to show a session to the user.
 
     Attributes:
-        switched: True when our own tmux client was switched to the pane (nothing left to do).
+        switched: True when it was done inside tmux: our client switched to the pane, or a
+            popup/window opened on it for a Claude background job (nothing left to do).
         argv: Otherwise the command to run in the terminal (the UI suspends itself around it).
         env: Environment for ``argv`` (``TMUX`` removed so a nested attach is allowed).
     """
@@ -75,6 +78,11 @@ class Monitor:
         clock: Wall clock, seconds since the epoch (tests freeze it).
         timing: Intervals; see :class:`MonitorTiming`.
         grace_s: Seconds between SIGTERM and SIGKILL for :meth:`kill`.
+        claude: Runs ``claude attach``/``claude stop`` for Claude Code's own background jobs
+            (``None``: those actions report that the executable is missing).
+        popup: Inside tmux, show a Claude background job in a ``display-popup`` (else in a
+            new window) so the monitor stays visible.
+        names: Where names set here are kept, keyed by sessionId (``None``: not kept).
     """
 
     def __init__(
@@ -85,12 +93,16 @@ class Monitor:
         clock: Callable[[], float] = time.time,
         timing: MonitorTiming | None = None,
         grace_s: float = DEFAULT_GRACE_S,
+        claude: ClaudeJobs | None = None,
+        popup: bool = True,
+        names: NameStore | None = None,
     ) -> None:
         self.sessions_dir = sessions_dir
         self.tmux = tmux
         self.timing = timing or MonitorTiming()
         self.grace_s = grace_s
-        self.store = SessionStore(sessions_dir, clock=clock)
+        self.store = SessionStore(sessions_dir, clock=clock, names=names)
+        self.names = names
         self._cond = threading.Condition()
         self._pending: set[Path] = set()
         self._rescan = False
@@ -99,6 +111,13 @@ class Monitor:
         self._thread: threading.Thread | None = None
         self._watcher: RegistryWatcher | None = None
         self._tmux_ready = False
+        self.claude = claude
+        self.popup = popup
+        self.attached_key: str | None = None
+        """The session most recently attached from here."""
+        self.previous_key: str | None = None
+        """The one attached before it (``tab`` goes back to it)."""
+        self._last_waiting: str | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -228,6 +247,8 @@ class Monitor:
             self.store.set_panes((), ok=False)
         else:
             self.store.set_panes(panes, ok=True)
+            with contextlib.suppress(SessiontuiError):
+                self.store.focused_pane = self.focused_pane()
 
     # -- actions (call from worker threads) ---------------------------------------------
 
@@ -257,36 +278,94 @@ class Monitor:
         return self.tmux
 
     def attach(self, key: str) -> AttachPlan:
-        """Show the session's pane to the user.
+        """Show the session to the user.
 
-        Inside tmux (our process runs in a pane of the same server) our own client is switched
-        to the pane with ``switch-client -c``; otherwise the plan carries the ``tmux attach``
-        command for the caller to run in the terminal.
+        A tmux pane: inside tmux (our process runs in a pane of the same server) our own client
+        is switched to it with ``switch-client -c``; otherwise the plan carries the
+        ``tmux attach`` command for the caller to run in the terminal. A Claude background
+        job: ``claude attach <jobId>``, inside tmux in a popup (or new window) of our client,
+        otherwise as the plan's command. Never ``claude --resume``.
 
         Raises:
-            NotApplicable: The session has no tmux pane. MuxError: tmux failed.
+            NotApplicable: Neither a pane nor a job. MuxError, SessiontuiError: A command failed.
         """
         session = self.session(key)
-        tmux = self._tmux_for(session)
-        assert session.mux is not None
-        client = tmux.own_client()
-        if client is not None:
-            tmux.switch_client(client, session.mux.pane)
+        if session.mux is None and session.job_id:
+            plan = self._attach_job(session)
+        else:
+            tmux = self._tmux_for(session)
+            assert session.mux is not None
+            client = tmux.own_client()
+            if client is not None:
+                tmux.switch_client(client, session.mux.pane)
+                plan = AttachPlan(switched=True)
+            else:
+                argv = tmux.attach_argv(session.mux.pane)
+                plan = AttachPlan(switched=False, argv=tuple(argv), env=_child_env())
+        if key != self.attached_key:
+            self.previous_key, self.attached_key = self.attached_key, key
+        return plan
+
+    def _attach_job(self, session: Session) -> AttachPlan:
+        """``claude attach <jobId>``: a popup/window inside tmux, else the terminal."""
+        jobs = self._jobs()
+        assert session.job_id is not None
+        argv = jobs.attach_argv(session.job_id)
+        client = self.tmux.own_client() if self.tmux is not None else None
+        if self.tmux is not None and client is not None:
+            if self.popup:
+                self.tmux.display_popup(client, argv, title=f" {session.name} ", cwd=session.cwd)
+            else:
+                pane = self.tmux.own_pane()
+                if pane is None:
+                    raise NotApplicable("cannot find our own tmux pane")
+                self.tmux.new_window(pane.session_id, argv, name=session.name)
             return AttachPlan(switched=True)
-        argv = tmux.attach_argv(session.mux.pane)
-        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
-        return AttachPlan(switched=False, argv=tuple(argv), env=env)
+        return AttachPlan(switched=False, argv=tuple(argv), env=_child_env())
+
+    def _jobs(self) -> ClaudeJobs:
+        """The Claude job runner, or a clear error when there is none."""
+        if self.claude is None:
+            raise NotApplicable("claude executable not found; set claude_executable in the config")
+        return self.claude
+
+    def focused_pane(self) -> str | None:
+        """The pane our own tmux client shows now (``%N``), or ``None`` outside tmux.
+
+        Raises:
+            MuxError: tmux failed.
+        """
+        if self.tmux is None:
+            return None
+        client = self.tmux.own_client()
+        return self.tmux.last_client_pane(client) if client else None
+
+    def next_waiting(self) -> Session | None:
+        """The next session waiting for input after the last one jumped to (cycling)."""
+        waiting = [s for s in self.snapshot.sessions if s.status is Status.WAITING]
+        if not waiting:
+            return None
+        keys = [s.key for s in waiting]
+        index = keys.index(self._last_waiting) + 1 if self._last_waiting in keys else 0
+        chosen = waiting[index % len(waiting)]
+        self._last_waiting = chosen.key
+        return chosen
 
     def detach(self, key: str) -> int:
         """Detach every client from the session's tmux session; it keeps running.
 
+        For a Claude background job, this ends only its ``claude attach`` viewer processes,
+        never the job.
+
         Returns:
-            How many clients were attached.
+            How many clients (or viewers) were attached.
 
         Raises:
             NotApplicable: No tmux pane. MuxError: tmux failed.
         """
         session = self.session(key)
+        if session.mux is None and session.job_id:
+            return self._jobs().end_viewers(session.job_id)
         tmux = self._tmux_for(session)
         assert session.mux is not None
         count = tmux.detach_session(session.mux.session_id)
@@ -297,7 +376,9 @@ class Monitor:
         """True when the session is the only agent in a one-pane tmux session (made for it)."""
         if session.mux is None:
             return False
-        if session.mux.panes_in_session != 1 and session.mux.session_kind != "bg":
+        if session.mux.session_kind == "bg":
+            return True
+        if session.mux.panes_in_session != 1:
             return False
         mates = [
             s
@@ -319,8 +400,14 @@ class Monitor:
         """
         clean = registry.validate_name(name)
         session = self.session(key)
-        if session.registry_path is None or not session.alive:
-            raise NotApplicable(f"{session.name!r} has no live registry entry to rename")
+        if not session.alive:
+            raise NotApplicable(f"{session.name!r} is not running")
+        if session.registry_path is None:
+            if session.mux is None or self.tmux is None:
+                raise NotApplicable(f"{session.name!r} has nothing to rename")
+            self.tmux.rename_session(session.mux.session_id, clean)
+            self.request_rescan(poll_tmux=True)
+            return
         old_tmux: str | None = None
         if (
             self.tmux is not None
@@ -332,6 +419,9 @@ class Monitor:
             old_tmux = session.mux.session
         try:
             registry.write_name(session.registry_path, clean)
+            if self.names is not None and session.session_id:
+                with contextlib.suppress(ValueError, SessiontuiError):
+                    self.names.set(session.session_id, clean)
         except (OSError, SessiontuiError) as error:
             if old_tmux is not None and self.tmux is not None and session.mux is not None:
                 with contextlib.suppress(SessiontuiError):
@@ -346,18 +436,28 @@ class Monitor:
         """End the session's process tree: SIGTERM, ``grace_s`` seconds, then SIGKILL.
 
         The registry file is left to its owner; the row turns dead, then disappears when the
-        file goes. Blocks up to ``grace_s`` (+ a little).
+        file goes. Blocks up to ``grace_s`` (+ a little). A tmux-hosted background session
+        also loses its tmux session; a Claude background job is ended with ``claude stop``.
 
         Raises:
             KillRefused: PID <= 1, ourselves, an ancestor, another user's, or a reused PID.
         """
         session = self.session(key)
         try:
-            return kill_tree(
+            if session.mux is None and session.job_id:
+                self._jobs().stop(session.job_id)
+                return KillReport(
+                    pid=session.pid, terminated=(session.pid,), killed=(), already_gone=False
+                )
+            report = kill_tree(
                 session.pid,
                 grace_s=self.grace_s if grace_s is None else grace_s,
                 proc_start=session.proc_start,
             )
+            if session.mux is not None and session.mux.session_kind == "bg" and self.tmux:
+                with contextlib.suppress(SessiontuiError):
+                    self.tmux.kill_session(session.mux.session_id)
+            return report
         finally:
             self.request_rescan(poll_tmux=True)
 
@@ -376,3 +476,32 @@ class Monitor:
             pass
         finally:
             self.request_rescan()
+
+    def new_session(self, name: str, command: Sequence[str], cwd: str | None = None) -> str:
+        """Create a detached tmux-hosted background session ``=name`` running ``command``.
+
+        The tmux session is marked ``@sessiontui-kind bg`` and its environment has
+        ``CLAUDE_CODE_SESSION_KIND=bg`` and ``CLAUDE_CODE_SESSION_NAME=<name>`` (SPEC 5).
+
+        Returns:
+            The tmux session id (``$N``).
+
+        Raises:
+            InvalidName: Bad name. NameTaken: A tmux session has that name. NotApplicable: No
+            tmux backend. MuxError: tmux failed.
+        """
+        clean = registry.validate_name(name)
+        if self.tmux is None:
+            raise NotApplicable("no tmux server configured")
+        if not command:
+            raise NotApplicable("no command given")
+        env = {"CLAUDE_CODE_SESSION_KIND": "bg", "CLAUDE_CODE_SESSION_NAME": clean}
+        session_id = self.tmux.new_session(clean, command=list(command), cwd=cwd, env=env)
+        self._tmux_ready = False
+        self.request_rescan(poll_tmux=True)
+        return session_id
+
+
+def _child_env() -> dict[str, str]:
+    """Our environment without ``TMUX``/``TMUX_PANE``, so a nested attach is allowed."""
+    return {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}

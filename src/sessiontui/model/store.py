@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import psutil
+
+from sessiontui.errors import SessiontuiError
 from sessiontui.model.activity import ActivityTracker
 from sessiontui.model.processes import ProcessTable, is_alive, read_proc_start
-from sessiontui.model.registry import RegistryReader
+from sessiontui.model.registry import RegistryReader, write_name
 from sessiontui.model.types import (
     MuxLocation,
     PaneInfo,
@@ -23,6 +27,8 @@ from sessiontui.model.types import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
     from pathlib import Path
+
+    from sessiontui.model.names import NameStore
 
 #: CPU use (percent of one core) above which a session without a registry status is busy.
 CPU_BUSY_PERCENT = 5.0
@@ -42,6 +48,7 @@ class _Row:
     status: Status = Status.UNKNOWN
     status_changed_at: float | None = None
     pane_polled: bool = False
+    session_id: str | None = None
 
 
 def session_key(agent: str, pid: int, proc_start: str | None) -> str:
@@ -71,6 +78,7 @@ class SessionStore:
         sessions_dir: The registry directory (``<claude base>/sessions``).
         clock: Wall-clock time in seconds since the epoch (injected so tests can freeze it).
         activity: Activity tracker (injected for custom bucket sizes).
+        names: Names set in sessiontui, re-applied to entries whose name is automatic.
     """
 
     def __init__(
@@ -79,15 +87,20 @@ class SessionStore:
         *,
         clock: Callable[[], float],
         activity: ActivityTracker | None = None,
+        names: NameStore | None = None,
     ) -> None:
         self.sessions_dir = sessions_dir
         self._clock = clock
         self.reader = RegistryReader(sessions_dir)
         self.processes = ProcessTable()
         self.activity = activity or ActivityTracker()
+        self.names = names
         self._rows: dict[Path, _Row] = {}
         self._panes: tuple[PaneInfo, ...] = ()
         self._pane_counts: dict[str, int] = {}
+        self._bg_cpu: dict[int, float] = {}
+        self.focused_pane: str | None = None
+        """The pane our own tmux client shows (set by the monitor's tmux poll)."""
         self._tmux_ok = True
         self._tmux_socket: str | None = None
         self._locate: Callable[[int, Sequence[PaneInfo]], PaneInfo | None] | None = None
@@ -156,7 +169,15 @@ class SessionStore:
                 row.cpu_percent = 0.0
             self._update_status(row, now)
             self.activity.record(row.key, now, row.status, row.cpu_percent)
-        self.processes.prune(row.file_pid for row in self._rows.values() if row.alive)
+        self._bg_cpu = {}
+        for pane in self._bg_panes():
+            cpu = float(round(self.processes.cpu_percent(pane.pane_pid)))
+            self._bg_cpu[pane.pane_pid] = cpu
+            key = f"tmux:{pane.session_id}:{pane.pane_pid}"
+            status = Status.BUSY if cpu >= CPU_BUSY_PERCENT else Status.IDLE
+            self.activity.record(key, now, status, cpu)
+        keep = [row.file_pid for row in self._rows.values() if row.alive]
+        self.processes.prune([*keep, *self._bg_cpu])
 
     def take_new_unmapped(self) -> bool:
         """True once for each batch of new live sessions that have no pane yet.
@@ -201,7 +222,30 @@ class SessionStore:
                 row.key = session_key("claude", file_pid, proc_start)
             row.alive = is_alive(file_pid, row.proc_start)
             row.pane = self._find_pane(row) if row.alive else None
+            if entry is not None and row.alive:
+                self._sticky_name(row, entry)
             self._update_status(row, self._clock())
+
+    def _sticky_name(self, row: _Row, entry: RegistryEntry) -> None:
+        """Keep names set in sessiontui across ``--resume``, ``/clear`` and restarts.
+
+        A new sessionId in the same process inherits the old one's name (when it has none of
+        its own); a stored name is written into an entry whose name is automatic; a name the
+        user set in Claude (``/rename``: no ``nameSource``) is adopted, never overwritten.
+        """
+        if self.names is None or not entry.session_id:
+            return
+        try:
+            changed = row.session_id and row.session_id != entry.session_id
+            if changed and self.names.get(entry.session_id) is None:
+                assert row.session_id is not None
+                self.names.alias(row.session_id, entry.session_id)
+            row.session_id = entry.session_id
+            wanted = self.names.reconcile(entry.session_id, entry.name, entry.name_source)
+            if wanted is not None:
+                write_name(row.path, wanted)
+        except (ValueError, OSError, SessiontuiError):
+            return  # a bad id or an unwritable file: the entry keeps its own name
 
     def _find_pane(self, row: _Row) -> PaneInfo | None:
         """Map a live row to its tmux pane with the backend's locate function."""
@@ -236,21 +280,10 @@ class SessionStore:
             source = StatusSource.CPU
         else:
             source = StatusSource.NONE
-        mux = None
-        if row.pane is not None:
-            pane = row.pane
-            mux = MuxLocation(
-                type="tmux",
-                socket=self._tmux_socket or "",
-                session_id=pane.session_id,
-                session=pane.session_name,
-                window=pane.window_index,
-                pane=pane.pane_id,
-                pane_index=pane.pane_index,
-                attached_clients=pane.session_attached,
-                panes_in_session=self._pane_counts.get(pane.session_id, 1),
-                session_kind=pane.session_kind,
-            )
+        mux = self._location(row.pane) if row.pane is not None else None
+        kind = entry.kind if entry else None
+        if mux is not None and mux.session_kind == "bg":
+            kind = "bg"  # a tmux-hosted background session (SPEC 5)
         status_changed = row.status_changed_at
         if entry is not None and entry.status_updated_at_ms and row.status is not Status.DEAD:
             status_changed = entry.status_updated_at_ms / 1000.0
@@ -263,7 +296,7 @@ class SessionStore:
             status_source=source,
             alive=row.alive,
             session_id=entry.session_id if entry else None,
-            kind=entry.kind if entry else None,
+            kind=kind,
             cwd=entry.cwd if entry else None,
             waiting_for=entry.waiting_for if entry and row.status is Status.WAITING else None,
             started_at=entry.started_at_ms / 1000.0 if entry and entry.started_at_ms else None,
@@ -280,10 +313,67 @@ class SessionStore:
             proc_start=row.proc_start,
         )
 
+    def _location(self, pane: PaneInfo) -> MuxLocation:
+        """The :class:`MuxLocation` of a tmux pane from the last poll."""
+        return MuxLocation(
+            type="tmux",
+            socket=self._tmux_socket or "",
+            session_id=pane.session_id,
+            session=pane.session_name,
+            window=pane.window_index,
+            pane=pane.pane_id,
+            pane_index=pane.pane_index,
+            attached_clients=pane.session_attached,
+            panes_in_session=self._pane_counts.get(pane.session_id, 1),
+            session_kind=pane.session_kind,
+        )
+
+    def _bg_panes(self) -> list[PaneInfo]:
+        """First pane of each tmux session marked ``@sessiontui-kind bg`` with no agent row.
+
+        Such a session is listed even when its command writes no registry file; when an
+        agent in it does, the agent's row stands for it instead (merged, SPEC 5).
+        """
+        with_agents = {row.pane.session_id for row in self._rows.values() if row.pane and row.alive}
+        first: dict[str, PaneInfo] = {}
+        for pane in self._panes:
+            if pane.session_kind != "bg" or pane.session_id in with_agents:
+                continue
+            if pane.session_id not in first:
+                first[pane.session_id] = pane
+        return list(first.values())
+
+    def _bg_session(self, pane: PaneInfo, now: float) -> Session:
+        """A row for a tmux-hosted background session that has no registry entry."""
+        key = f"tmux:{pane.session_id}:{pane.pane_pid}"
+        cpu = self._bg_cpu.get(pane.pane_pid, 0.0)
+        status = Status.BUSY if cpu >= CPU_BUSY_PERCENT else Status.IDLE
+        facts = self.processes.get(pane.pane_pid)
+        started = cwd = None
+        if facts is not None:
+            with contextlib.suppress(psutil.Error, OSError):
+                started = facts.create_time()
+                cwd = facts.cwd()
+        return Session(
+            key=key,
+            pid=pane.pane_pid,
+            agent=pane.current_command or "tmux",
+            name=pane.session_name,
+            status=status,
+            status_source=StatusSource.CPU,
+            kind="bg",
+            cwd=cwd,
+            started_at=started,
+            cpu_percent=cpu,
+            activity=self.activity.series(key, now),
+            mux=self._location(pane),
+        )
+
     def build(self) -> Snapshot:
         """Build a new snapshot from the current state (sorted, orphans collapsed)."""
         now = self._clock()
         sessions = [self._session(row, now) for row in self._rows.values()]
+        sessions += [self._bg_session(pane, now) for pane in self._bg_panes()]
         sessions = _collapse_pane_duplicates(sessions)
         sessions.sort(key=_sort_key)
         messages = []
@@ -297,6 +387,7 @@ class SessionStore:
             taken_at=now,
             tmux_ok=self._tmux_ok,
             messages=tuple(messages),
+            focused_pane=self.focused_pane,
         )
 
     def publish(self) -> SnapshotChange:
@@ -308,9 +399,10 @@ class SessionStore:
         """
         new = self.build()
         change = diff(self._snapshot, new)
-        meta_changed = (new.messages, new.tmux_ok) != (
+        meta_changed = (new.messages, new.tmux_ok, new.focused_pane) != (
             self._snapshot.messages,
             self._snapshot.tmux_ok,
+            self._snapshot.focused_pane,
         )
         order_changed = [s.key for s in new.sessions] != [s.key for s in self._snapshot.sessions]
         if change.empty and not meta_changed and not order_changed:

@@ -15,9 +15,9 @@ if TYPE_CHECKING:
 def resolve_target(sessions: Sequence[Session], target: str) -> Session:
     """Return the one session ``target`` names (SPEC 6).
 
-    Tried in order, the first rule with a match wins: a PID (all digits), an exact sessionId,
-    an exact name, a sessionId prefix. When a rule matches several sessions and exactly one of
-    them is alive, that one is meant.
+    Tried in order, the first rule with a match wins: a PID (all digits), an exact sessionId
+    or Claude background jobId, an exact name, a sessionId prefix. When a rule matches
+    several sessions and exactly one of them is alive, that one is meant.
 
     >>> from sessiontui.model.types import Session, Status
     >>> a = Session(key="a", pid=10, agent="claude", name="api", status=Status.IDLE,
@@ -42,7 +42,7 @@ def resolve_target(sessions: Sequence[Session], target: str) -> Session:
     rules: list[Callable[[Session], bool]] = []
     if target.isdigit():
         rules.append(lambda s: s.pid == int(target))
-    rules.append(lambda s: s.session_id == target)
+    rules.append(lambda s: s.session_id == target or s.job_id == target)
     rules.append(lambda s: s.name == target)
     rules.append(lambda s: s.session_id is not None and s.session_id.startswith(target))
     for rule in rules:

@@ -238,12 +238,15 @@ class Snapshot:
         taken_at: Wall-clock time of the snapshot, seconds since the epoch.
         tmux_ok: ``False`` when the tmux server could not be reached on the last poll.
         messages: Human-readable problems worth showing (registry unreadable, tmux gone …).
+        focused_pane: The pane (``%N``) our own tmux client showed at the last poll, or
+            ``None`` outside tmux; the session in it is the one the user is looking at.
     """
 
     sessions: tuple[Session, ...] = ()
     taken_at: float = 0.0
     tmux_ok: bool = True
     messages: tuple[str, ...] = ()
+    focused_pane: str | None = None
 
     def get(self, key: str) -> Session | None:
         """Return the session with ``key``, or ``None``."""

@@ -7,12 +7,15 @@ from worker threads, never from the UI thread.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
+import shlex
 import shutil
 import subprocess
 import threading
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,11 +23,11 @@ from typing import TYPE_CHECKING
 import libtmux
 import psutil
 
-from sessiontui.errors import MuxError, MuxUnavailable, NameTaken
+from sessiontui.errors import InvalidName, MuxError, MuxUnavailable, NameTaken
 from sessiontui.model.types import PaneInfo
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 __all__ = ["TmuxBackend", "child_env", "parse_tmux_env"]
 
@@ -33,6 +36,9 @@ TMUX_ENV_VARS: tuple[str, ...] = ("TMUX", "TMUX_PANE")
 
 _PANE_ID = re.compile(r"%\d+")
 _SESSION_ID = re.compile(r"\$\d+")
+_SIZE = re.compile(r"[1-9]\d{0,3}%?")
+
+logger = logging.getLogger(__name__)
 
 #: Fragments of tmux client errors meaning "no server to talk to" (tmux 3.3a client.c).
 _UNAVAILABLE_MARKERS: tuple[str, ...] = (
@@ -136,6 +142,54 @@ def _literal(arg: str) -> str:
     tmux receives exactly ``x;``.
     """
     return arg[:-1] + "\\;" if arg.endswith(";") else arg
+
+
+def _no_formats(text: str) -> str:
+    """Escape ``#`` so tmux's format expansion gives back exactly ``text``.
+
+    tmux 3.3a expands formats (``#{...}``, and ``#(...)``, which runs a shell command) in
+    ``new-session -s`` / ``-c``, ``new-window -n`` / ``-c``, ``display-popup -T`` / ``-d`` /
+    ``-w`` / ``-h``; ``##`` expands to ``#``. Pass untrusted text there only through this.
+    """
+    return _literal(text.replace("#", "##"))
+
+
+def _command_args(command: Sequence[str]) -> list[str]:
+    """The tmux arguments that run ``command`` (an argv) exactly, without a shell if possible.
+
+    tmux 3.3a (``spawn.c``, ``job.c``) ``execvp``s a command given as two or more
+    arguments directly, but runs a single argument as ``<default-shell> -c <arg>``. So a
+    one-element argv is passed as ``shlex.join(command)`` (= ``shlex.quote(command[0])``),
+    which a POSIX shell reads back as that one word (a plain word such as ``claude`` is
+    unchanged). Each argument is protected from tmux's ``;`` separator.
+
+    Raises:
+        ValueError: ``command`` is empty.
+    """
+    argv = list(command)
+    if not argv:
+        raise ValueError("the command is empty")
+    if len(argv) == 1:
+        argv = [shlex.join(argv)]
+    return [_literal(arg) for arg in argv]
+
+
+def _check_new_name(name: str) -> str:
+    r"""Refuse a session name that tmux would not store verbatim (so ``=name`` stays exact).
+
+    tmux 3.3a (``session_check_name``) turns ``:`` and ``.`` into ``_`` and escapes control
+    characters (C0, DEL, C1), line and paragraph separators, ``\`` and ``$`` with
+    backslashes (found by creating a session named after each character up to U+024F).
+    """
+    if not name:
+        raise InvalidName("the name is empty")
+    if set(name) & {":", "."}:
+        raise InvalidName("tmux session names cannot contain ':' or '.'")
+    if set(name) & {"\\", "$"} or any(
+        unicodedata.category(ch) in ("Cc", "Zl", "Zp", "Cs") for ch in name
+    ):
+        raise InvalidName("tmux would change this name (control characters, '\\' or '$')")
+    return name
 
 
 def _check_pane(pane_id: str) -> str:
@@ -531,10 +585,19 @@ class TmuxBackend:
         Raises:
             MuxUnavailable: The server is not running or did not answer.
         """
+        pane = self._own_pane_id()
+        return None if pane is None else self._client_for_pane(pane)
+
+    def _own_pane_id(self) -> str | None:
+        """``$TMUX_PANE`` of ``environ`` when ``$TMUX`` names this server, else ``None``."""
         inside = parse_tmux_env(self._environ.get("TMUX"))
         pane = self._environ.get("TMUX_PANE", "")
         if inside is None or not _PANE_ID.fullmatch(pane) or not self._is_our_socket(inside[0]):
             return None
+        return pane
+
+    def _client_for_pane(self, pane: str) -> str | None:
+        """The most recently active ordinary client of the session of ``pane`` (``%N``)."""
         try:
             lines = self._run("display-message", "-p", "-t", pane, "#{session_id}").lines
         except MuxUnavailable:
@@ -554,6 +617,84 @@ class TmuxBackend:
             if best is None or rank > best:
                 best = rank
         return best[1] if best else None
+
+    def client_for_pane(self, pane_id: str) -> str | None:
+        """Return the tty of the client that best shows the session holding ``pane_id``.
+
+        The session is the one tmux resolves for ``-t %N`` (for a window linked into several
+        sessions, one of them). Among the clients whose current session it is,
+        control-mode clients (``tmux -C``) are ignored and the most recently active one wins
+        (the same rule as :meth:`own_client`, which is this method applied to our own pane).
+
+        Args:
+            pane_id: Exact pane target ``%N``.
+
+        Returns:
+            A client tty such as ``/dev/pts/4``, or ``None`` (no such pane, or no ordinary
+            client shows its session).
+
+        Raises:
+            ValueError: ``pane_id`` is not ``%N``.
+            MuxUnavailable: The server is not running or did not answer.
+            MuxError: Any other failure of ``list-clients``.
+        """
+        return self._client_for_pane(_check_pane(pane_id))
+
+    def own_pane(self) -> PaneInfo | None:
+        """Return our own pane (``$TMUX_PANE``) when we run inside this server.
+
+        "Inside" is decided as for :meth:`own_client`; the pane comes from one
+        :meth:`list_panes` poll.
+
+        Returns:
+            The pane, or ``None`` (not inside this server, or our pane is gone).
+
+        Raises:
+            MuxUnavailable: The server is not running or did not answer.
+            MuxError: ``list-panes`` failed or printed output that does not parse.
+        """
+        pane = self._own_pane_id()
+        if pane is None:
+            return None
+        return next((p for p in self.list_panes() if p.pane_id == pane), None)
+
+    def last_client_pane(self, client_tty: str) -> str | None:
+        """Return the pane the client on ``client_tty`` shows now (its session's active pane).
+
+        Read from ``list-clients -F '#{client_tty}<sep>#{pane_id}'``: in ``list-clients``
+        formats the pane fields describe the client's current session, window and pane
+        (tmux 3.3a ``format_defaults`` with the client). ``display-message -c <tty> -p``
+        is not used: its pane is the command's target, not the client's. Record it before
+        :meth:`switch_client` to be able to switch back.
+
+        Args:
+            client_tty: The client's terminal, e.g. from :meth:`own_client`.
+
+        Returns:
+            ``%N``, or ``None`` when no client has that tty.
+
+        Raises:
+            MuxUnavailable: The server is not running or did not answer.
+            MuxError: Any other failure of ``list-clients``.
+        """
+        sep = f"\t{secrets.token_hex(8)}\t"
+        for line in self._run("list-clients", "-F", f"#{{client_tty}}{sep}#{{pane_id}}").lines:
+            tty, _, pane = line.partition(sep)
+            if tty == client_tty and _PANE_ID.fullmatch(pane):
+                return pane
+        return None
+
+    def detach_client(self, client_tty: str) -> None:
+        """Detach one client (``detach-client -t <tty>``); other clients of its session stay.
+
+        Args:
+            client_tty: The client's terminal, e.g. from :meth:`client_for_pane`.
+
+        Raises:
+            MuxUnavailable: The server is not running or did not answer.
+            MuxError: No client on that tty (``can't find client``) or another failure.
+        """
+        self._run("detach-client", "-t", _literal(client_tty))
 
     def switch_client(self, client_tty: str, pane_id: str) -> None:
         """Make the client on ``client_tty`` show exactly pane ``pane_id``.
@@ -689,3 +830,230 @@ class TmuxBackend:
         while text and not text[-1].strip():
             text.pop()
         return "\n".join(text[-lines:])
+
+    # ------------------------------------------------------------------ background sessions
+
+    def new_session(
+        self,
+        name: str,
+        *,
+        command: Sequence[str],
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        kind: str = "bg",
+    ) -> str:
+        r"""Create a detached session ``=name`` running ``command``, marked as ours (SPEC 5).
+
+        One tmux call: ``new-session -d -P -F '#{session_id}' -s <name> [-c <cwd>]
+        [-e VAR=value]... -- <command> ; set-option -t =<name>: @sessiontui-kind <kind>``, so
+        the session never exists unmarked. The command is an argv, run without a shell
+        when it has two or more elements (see :func:`_command_args`). ``-e`` needs tmux
+        3.2+; the variables are set in the session environment, on top of the server's
+        global one. Starts the server when none runs (which then reads the configuration
+        file as tmux always does: no ``-f``). Name and directory are protected from tmux's
+        format expansion.
+
+        Args:
+            name: Session name, stored verbatim (no ``:``/``.``/``\``/``$``/control
+                characters, which tmux would rewrite).
+            command: The argv to run, e.g. ``["claude"]``.
+            cwd: Working directory (default: tmux's, i.e. the server's or the client's).
+            env: Extra environment variables for the session.
+            kind: Value of the user option ``@sessiontui-kind``.
+
+        Returns:
+            The new session's id ``$N``.
+
+        Raises:
+            InvalidName: The name is empty or tmux would not store it verbatim.
+            NameTaken: A session already has that name (nothing was created).
+            ValueError: Empty ``command``, or a variable name that is empty or holds ``=``.
+            MuxError: ``cwd`` is not a directory (tmux would silently use ``$HOME``), or
+                tmux failed.
+            MuxUnavailable: tmux missing or did not answer in time.
+        """
+        _check_new_name(name)
+        args = ["new-session", "-d", "-P", "-F", "#{session_id}", "-s", _no_formats(name)]
+        if cwd is not None:
+            directory = Path(cwd).absolute()
+            if not directory.is_dir():
+                raise MuxError(f"cannot start in {cwd!r}: not a directory")
+            args += ["-c", _no_formats(str(directory))]
+        for key, value in (env or {}).items():
+            if not key or "=" in key:
+                raise ValueError(f"not an environment variable name: {key!r}")
+            args += ["-e", _literal(f"{key}={value}")]
+        args += ["--", *_command_args(command)]
+        if self.has_session(name):
+            raise NameTaken(f"a tmux session is already named {name!r}")
+        # set-option's -t is a pane target: "=name" alone would be read as a window name.
+        mark = ["set-option", "-t", f"={name}:", "@sessiontui-kind", _literal(kind)]
+        result = self._run(*args, ";", *mark, check=False)
+        lines = result.lines
+        created = lines[0] if lines and _SESSION_ID.fullmatch(lines[0]) else None
+        if result.returncode == 0 and created is not None:
+            return created
+        if created is not None:
+            # Created but not marked: tmux stored another name than ``name``. Undo.
+            self._run("kill-session", "-t", created, check=False)
+            raise InvalidName(f"tmux would not store the session name {name!r} verbatim")
+        if "duplicate session" in result.stderr:
+            raise NameTaken(f"a tmux session is already named {name!r}")
+        raise self._error(result)
+
+    def session_option(self, session_id: str, option: str) -> str | None:
+        """Return a session's own value of a user option (``show-options -v -t <s> @opt``).
+
+        Values set only globally (``set -g``) are not inherited here (unlike the
+        ``#{@opt}`` format). The value is returned verbatim (untrusted text; it may hold
+        newlines).
+
+        Args:
+            session_id: Exact session target (``$N`` or ``=name``).
+            option: User option name, starting with ``@`` (e.g. ``@sessiontui-kind``).
+
+        Returns:
+            The value (possibly ``""``), or ``None`` when the session does not set it.
+
+        Raises:
+            ValueError: Not an exact session target, or not a user option name.
+            MuxUnavailable: No server, or no answer in time.
+            MuxError: Unknown session or another tmux failure.
+        """
+        _check_session(session_id)
+        if not option.startswith("@") or len(option) < 2:
+            raise ValueError(f"not a tmux user option (@name): {option!r}")
+        # show-options' -t is a pane target: "=name" alone would be read as a window name.
+        target = f"{session_id}:" if session_id.startswith("=") else session_id
+        result = self._run("show-options", "-v", "-t", target, _literal(option), check=False)
+        if result.returncode == 0:
+            return result.stdout.removesuffix("\n")
+        if "invalid option" in result.stderr:
+            return None
+        raise self._error(result)
+
+    def new_window(
+        self,
+        session_id: str,
+        command: Sequence[str],
+        *,
+        name: str | None = None,
+        select: bool = True,
+        cwd: str | None = None,
+    ) -> str:
+        """Open a window running ``command`` in a session (``new-window -t <session>:``).
+
+        Args:
+            session_id: Exact session target (``$N`` or ``=name``).
+            command: The argv to run (as for :meth:`new_session`).
+            name: Window name (verbatim; default: tmux's automatic name).
+            select: Make it the session's current window (else ``-d``).
+            cwd: Working directory (default: tmux's).
+
+        Returns:
+            The pane id ``%N`` of the new window.
+
+        Raises:
+            ValueError: Not an exact session target, or an empty command.
+            MuxError: ``cwd`` is not a directory, unknown session, or another tmux failure.
+            MuxUnavailable: No server, or no answer in time.
+        """
+        _check_session(session_id)
+        args = ["new-window", "-P", "-F", "#{pane_id}", "-t", f"{session_id}:"]
+        if not select:
+            args.append("-d")
+        if name is not None:
+            args += ["-n", _no_formats(name)]
+        if cwd is not None:
+            directory = Path(cwd).absolute()
+            if not directory.is_dir():
+                raise MuxError(f"cannot start in {cwd!r}: not a directory")
+            args += ["-c", _no_formats(str(directory))]
+        lines = self._run(*args, "--", *_command_args(command)).lines
+        if not lines or not _PANE_ID.fullmatch(lines[0]):
+            raise MuxError("tmux new-window printed no pane id")
+        return lines[0]
+
+    def display_popup(
+        self,
+        client_tty: str,
+        command: Sequence[str],
+        *,
+        title: str | None = None,
+        width: str = "90%",
+        height: str = "90%",
+        cwd: str | None = None,
+        on_close: Callable[[int, str], None] | None = None,
+    ) -> None:
+        """Show ``command`` in a popup over one client; return without waiting for it.
+
+        ``display-popup -c <tty> -E -w <w> -h <h> [-T <title>] [-d <cwd>] -- <command>``.
+        In tmux 3.3a that tmux command does not return until the popup closes (measured:
+        a popup running ``sleep 2`` keeps it for 2 s), and it has no flag to return early.
+        So the client is checked first (one ordinary call: it must exist and not be in
+        control mode), then ``display-popup`` is started as a child process that this
+        method does not wait for; a daemon thread reaps it and, when it ends, calls
+        ``on_close`` or logs a failure. ``-E`` closes the popup when the command exits.
+        tmux ignores the request (exit 0, no popup) when the client already shows a
+        popup or menu.
+
+        Args:
+            client_tty: The client's terminal, e.g. from :meth:`own_client`.
+            command: The argv to run (as for :meth:`new_session`).
+            title: Border title, verbatim (tmux 3.3+).
+            width: Popup width: cells (``"100"``) or percent of the client (``"90%"``).
+            height: Popup height, likewise.
+            cwd: Working directory of the command (default: tmux's).
+            on_close: Called from the reaper thread with the ``display-popup`` client's
+                exit status and stderr once the popup is gone or the command failed.
+
+        Raises:
+            ValueError: Empty command, or a bad width/height.
+            MuxError: No ordinary client on ``client_tty``, or ``cwd`` is not a directory.
+            MuxUnavailable: No server, or no answer in time, or tmux cannot be started.
+        """
+        for size in (width, height):
+            if not _SIZE.fullmatch(size):
+                raise ValueError(f"not a popup size (N or N%): {size!r}")
+        args = ["display-popup", "-c", _literal(client_tty), "-E", "-w", width, "-h", height]
+        if title is not None:
+            args += ["-T", _no_formats(title)]
+        if cwd is not None:
+            directory = Path(cwd).absolute()
+            if not directory.is_dir():
+                raise MuxError(f"cannot start in {cwd!r}: not a directory")
+            args += ["-d", _no_formats(str(directory))]
+        args += ["--", *_command_args(command)]
+        sep = f"\t{secrets.token_hex(8)}\t"
+        fmt = f"#{{client_tty}}{sep}#{{client_control_mode}}"
+        found = (
+            line.partition(sep)[2] == "0"
+            for line in self._run("list-clients", "-F", fmt).lines
+            if line.partition(sep)[0] == client_tty
+        )
+        if not any(found):
+            raise MuxError(f"no tmux client on {client_tty!r}")
+        try:
+            proc = subprocess.Popen(
+                [self._tmux(), *self._server_args(), *args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env=child_env(),
+                start_new_session=True,  # survives our exit and our terminal's signals
+            )
+        except OSError as exc:
+            raise MuxUnavailable(f"cannot run tmux: {exc}") from exc
+        threading.Thread(
+            target=_reap_popup, args=(proc, on_close), name="tmux-popup-reaper", daemon=True
+        ).start()
+
+
+def _reap_popup(proc: subprocess.Popen[bytes], on_close: Callable[[int, str], None] | None) -> None:
+    """Wait for a ``display-popup`` client, then report how it ended."""
+    _, err = proc.communicate()
+    stderr = " ".join(err.decode("utf-8", "replace").split())
+    if on_close is not None:
+        on_close(proc.returncode, stderr)
+    elif proc.returncode != 0:
+        logger.warning("tmux display-popup failed (%s): %s", proc.returncode, stderr)

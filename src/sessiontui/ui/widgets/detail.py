@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Sparkline, Static
 
 from sessiontui.model.text import format_age, printable
+from sessiontui.model.types import StatusSource
 from sessiontui.ui import render
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class DetailPanel(Vertical):
         """A sparkline (last 30 minutes) above a table of fields."""
         yield Sparkline([], id="detail-spark")
         yield Static(id="detail-fields")
+        yield Static(id="detail-preview")
 
     def show(self, session: Session | None, now: float) -> None:
         """Render ``session`` (or a hint when ``None``); ``now`` is epoch seconds."""
@@ -52,10 +54,7 @@ class DetailPanel(Vertical):
         rows: list[tuple[str, Text | str]] = [
             ("name", render.plain(session.name)),
             ("status", status),
-            (
-                "why",
-                f"{session.status_source.value}" + (" (process gone)" if not session.alive else ""),
-            ),
+            ("why", status_reason(session, now)),
             ("where", render.plain(render.where(session))),
             ("cwd", render.plain(session.cwd)),
             (
@@ -77,3 +76,30 @@ class DetailPanel(Vertical):
                 grid.add_row(label, value)
         fields.update(grid)
         spark.data = render.quantize(session.activity)
+
+    def show_preview(self, text: str | None) -> None:
+        """Show the last lines of the session's pane (untrusted: made printable), or hide."""
+        preview = self.query_one("#detail-preview", Static)
+        if not text:
+            preview.display = False
+            return
+        lines = [printable(line) for line in text.rstrip("\n").splitlines()]
+        preview.update(Text("\n".join(lines), style="dim", no_wrap=True, overflow="ellipsis"))
+        preview.display = True
+
+
+def status_reason(session: Session, now: float) -> str:
+    """Why the status is what it is: which source decided it and how fresh that is."""
+    source = session.status_source
+    if source is StatusSource.PROCESS:
+        return "the process is gone (or its PID now belongs to another program)"
+    if source is StatusSource.REGISTRY:
+        fresh = (
+            f", file updated {format_age(now - session.updated_at)} ago"
+            if session.updated_at
+            else ""
+        )
+        return f"registry status{fresh}"
+    if source is StatusSource.CPU:
+        return f"no registry status; CPU {session.cpu_percent:.0f}% of one core"
+    return "no information yet"

@@ -113,6 +113,11 @@ class SessionTable(DataTable[RenderableType]):
         self._now = 0.0
 
     @property
+    def row_keys(self) -> list[str]:
+        """Session keys of the rows, top to bottom."""
+        return list(self._order)
+
+    @property
     def selected_key(self) -> str | None:
         """Key of the session under the cursor, or ``None`` when the table is empty."""
         if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):

@@ -1,0 +1,489 @@
+"""The TOML configuration file (SPEC 7): a frozen :class:`Config` and clear errors.
+
+The file is ``platformdirs.user_config_path("sessiontui")/config.toml`` (on Linux
+``$XDG_CONFIG_HOME/sessiontui/config.toml``), or the file named by ``$SESSIONTUI_CONFIG``, or by
+``--config FILE`` (which wins). Every key is optional; an example with every key::
+
+    registry_dirs = ["~/other-claude/sessions"]   # extra Claude registry directories
+    tmux_sockets = ["/tmp/tmux-1000/work"]        # extra tmux server sockets to watch
+    zellij = true                                 # look for Zellij sessions
+    grace_period_s = 5.0                          # SIGTERM -> SIGKILL delay, (0, 600]
+    bell_on_waiting = true                        # ring the bell when a session waits
+    notify_waiting = true                         # show a notification when a session waits
+    waiting_notify_delay_s = 2.0                  # wait this long before notifying, [0, 3600]
+    theme = "nord"                                # a Textual theme name
+    columns = ["status", "name", "where", "activity"]
+    claude_executable = "~/.local/bin/claude"
+    tmux_popup = true                             # claude attach in a display-popup in tmux
+
+    [keymap]                                      # binding id -> comma-separated keys
+    attach = "enter,o"
+    quit = "q,ctrl+q"
+
+Any mistake (bad TOML, invalid UTF-8, an unknown key, a wrong type or range) raises one
+:class:`ConfigError` listing every problem as ``FILE:LINE: message``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+import stat
+import tomllib
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import platformdirs
+
+from sessiontui.errors import SessiontuiError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Mapping
+
+#: Binding ids that ``[keymap]`` may remap (the UI's ``Binding(..., id=...)`` values).
+BINDING_IDS: tuple[str, ...] = (
+    "attach",
+    "detach",
+    "rename",
+    "end",
+    "kill",
+    "dismiss",
+    "jump_waiting",
+    "jump_back",
+    "new",
+    "filter",
+    "help",
+    "quit",
+    "quit_bg",
+)
+
+#: Column ids accepted in ``columns``, in their default order.
+COLUMN_IDS: tuple[str, ...] = ("status", "name", "agent", "where", "cwd", "age", "activity", "cpu")
+
+#: Environment variable naming the configuration file.
+CONFIG_ENV: str = "SESSIONTUI_CONFIG"
+
+#: Configuration files larger than this many bytes are refused.
+MAX_CONFIG_BYTES: int = 1 << 20
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+_TOML_AT_END = re.compile(r"\s*\(at end of document\)$")
+_TABLE_HEADER = re.compile(r"^\s*\[\[?\s*(.+?)\s*\]\]?\s*(?:#.*)?$")
+
+
+class ConfigError(SessiontuiError):
+    """The configuration file is missing, unreadable or invalid.
+
+    ``str(error)`` is the whole message: one ``FILE:LINE: problem`` line per problem (no line
+    number when it is unknown). The CLI prints it and exits with status 2.
+
+    Attributes:
+        path: The configuration file.
+        problems: Each problem's line of the message, in file order.
+    """
+
+    def __init__(self, path: Path, problems: Collection[str]) -> None:
+        self.path = path
+        self.problems: tuple[str, ...] = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Validated settings; the defaults apply to every key the file does not set.
+
+    Attributes:
+        registry_dirs: Extra Claude registry directories, besides ``<claude base>/sessions``
+            (``~`` expanded; relative paths are relative to the config file's directory).
+        tmux_sockets: Extra tmux server socket paths to watch (``~`` expanded).
+        zellij: Look for Zellij sessions.
+        grace_period_s: Seconds between SIGTERM and SIGKILL when killing; in ``(0, 600]``.
+        bell_on_waiting: Ring the terminal bell when a session starts waiting.
+        notify_waiting: Show a notification when a session starts waiting.
+        waiting_notify_delay_s: Seconds a session must keep waiting before the notification;
+            in ``[0, 3600]``.
+        theme: A Textual theme name (checked by the UI), or ``None`` for the default.
+        columns: Table columns to show, a subset of :data:`COLUMN_IDS` in the user's order,
+            or ``None`` for all.
+        keymap: Binding id (:data:`BINDING_IDS`) -> comma-separated keys, e.g.
+            ``{"attach": "enter,o"}``; the shape ``App.set_keymap`` takes. Read-only.
+        claude_executable: The ``claude`` program to run (``~`` expanded), or ``None`` to
+            find it on ``PATH``.
+        tmux_popup: Inside tmux, attach Claude's own background jobs in a
+            ``display-popup``; ``False`` opens a new window instead.
+    """
+
+    registry_dirs: tuple[Path, ...] = ()
+    tmux_sockets: tuple[str, ...] = ()
+    zellij: bool = True
+    grace_period_s: float = 5.0
+    bell_on_waiting: bool = True
+    notify_waiting: bool = True
+    waiting_notify_delay_s: float = 2.0
+    theme: str | None = None
+    columns: tuple[str, ...] | None = None
+    keymap: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}))
+    claude_executable: str | None = None
+    tmux_popup: bool = True
+
+
+def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Return the configuration file to read when no ``--config`` is given.
+
+    Args:
+        environ: Environment to consult (default ``os.environ``).
+
+    Returns:
+        ``$SESSIONTUI_CONFIG`` when set and non-empty (``~`` expanded), else
+        ``platformdirs.user_config_path("sessiontui")/config.toml``.
+    """
+    env = os.environ if environ is None else environ
+    override = env.get(CONFIG_ENV, "")
+    if override:
+        return Path(override).expanduser()
+    return platformdirs.user_config_path("sessiontui") / "config.toml"
+
+
+# -- finding lines ------------------------------------------------------------------------
+
+
+def _key_pattern(key: str) -> re.Pattern[str]:
+    """Match ``key =``, ``"key" =``, ``'key' =`` or ``key.sub =`` at the start of a line."""
+    quoted = re.escape(key)
+    return re.compile(rf"""^\s*(?:{quoted}|"{quoted}"|'{quoted}')\s*[=.]""")
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text
+
+
+def find_line(text: str, key: str, table: str | None = None) -> int | None:
+    r"""Find the 1-based line where ``key`` is set, by scanning the text.
+
+    :mod:`tomllib` reports no positions for valid documents, so lines are found by matching
+    ``^\s*key\s*=`` (also quoted keys and dotted keys) inside the right table: before any
+    ``[table]`` header for top-level keys, under ``[table]`` (or as ``table.key =`` at the top)
+    for keys of a table. A top-level ``[key]`` header also counts. Good enough for messages;
+    a key spelled inside a multi-line string could be found instead of the real one.
+
+    Args:
+        text: The whole file.
+        key: The key as tomllib returned it.
+        table: The enclosing table's name, or ``None`` for the top level.
+
+    Returns:
+        The line number, or ``None`` when it cannot be found.
+    """
+    key_re = _key_pattern(key)
+    table_re = _key_pattern(table) if table is not None else None
+    current: str | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _TABLE_HEADER.match(line)
+        if header:
+            current = _unquote(header.group(1))
+            if table is None and current == key:
+                return number
+            continue
+        if table is None:
+            if current is None and key_re.match(line):
+                return number
+        elif current == table and key_re.match(line):
+            return number
+        elif current is None and table_re is not None and table_re.match(line):
+            rest = line.split(".", 1)[1] if "." in line else ""
+            if key_re.match(rest):
+                return number
+    if table is not None:
+        return find_line(text, table)
+    return None
+
+
+# -- validation -----------------------------------------------------------------------------
+
+_Check = tuple[object | None, str | None]  # (converted value, or None with an expectation)
+
+
+def _describe(value: object) -> str:
+    """A short, escaped rendering of an untrusted value for an error message."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _expand(text: str) -> str:
+    """Expand a leading ``~`` (``./x`` stays ``./x``: no path normalisation)."""
+    return os.path.expanduser(text)  # noqa: PTH111 - Path() would drop a leading "./"
+
+
+def _bool(value: object) -> _Check:
+    if isinstance(value, bool):
+        return value, None
+    return None, "true or false"
+
+
+def _number(low: float, high: float, *, low_open: bool) -> Callable[[object], _Check]:
+    bound = "greater than" if low_open else "at least"
+    expected = f"a number {bound} {low:g} and at most {high:g}"
+
+    def check(value: object) -> _Check:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None, expected
+        # Compare before converting: a huge TOML integer overflows float(); NaN fails here.
+        if not low <= value <= high or (low_open and value == low):
+            return None, expected
+        number = float(value)
+        return (number, None) if math.isfinite(number) else (None, expected)
+
+    return check
+
+
+def _text(value: object) -> _Check:
+    if isinstance(value, str) and value.strip() and value.isprintable():
+        return value, None
+    return None, "a non-empty string"
+
+
+def _text_list(value: object) -> _Check:
+    if isinstance(value, list) and all(
+        isinstance(item, str) and item.strip() and item.isprintable() for item in value
+    ):
+        return tuple(_expand(item) for item in value), None
+    return None, "an array of non-empty strings"
+
+
+def _columns(value: object) -> _Check:
+    expected = "a non-empty array of distinct column ids from: " + ", ".join(COLUMN_IDS)
+    if not isinstance(value, list) or not value:
+        return None, expected
+    if not all(isinstance(item, str) and item in COLUMN_IDS for item in value):
+        return None, expected
+    if len(set(value)) != len(value):
+        return None, expected
+    return tuple(value), None
+
+
+def _executable(value: object) -> _Check:
+    converted, expected = _text(value)
+    if expected is not None:
+        return None, expected
+    return _expand(str(converted)), None
+
+
+_CHECKS: dict[str, Callable[[object], _Check]] = {
+    "registry_dirs": _text_list,
+    "tmux_sockets": _text_list,
+    "zellij": _bool,
+    "grace_period_s": _number(0, 600, low_open=True),
+    "bell_on_waiting": _bool,
+    "notify_waiting": _bool,
+    "waiting_notify_delay_s": _number(0, 3600, low_open=False),
+    "theme": _text,
+    "columns": _columns,
+    "keymap": lambda value: (value, None),  # checked entry by entry below
+    "claude_executable": _executable,
+    "tmux_popup": _bool,
+}
+
+#: Top-level keys a configuration file may set.
+CONFIG_KEYS: tuple[str, ...] = tuple(_CHECKS)
+
+
+def _suggest(key: str, choices: Collection[str]) -> str:
+    close = difflib.get_close_matches(key, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_keys(keys: object) -> bool:
+    """True for a comma-separated list of non-empty key names without whitespace."""
+    if not isinstance(keys, str) or not keys:
+        return False
+    return all(
+        part and part.isprintable() and not any(ch.isspace() for ch in part)
+        for part in keys.split(",")
+    )
+
+
+class _Problems:
+    """Collects ``(line, message)`` pairs and renders them as ``FILE:LINE: message``."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.text = text
+        self.items: list[tuple[int, str]] = []
+
+    def add(self, message: str, key: str, table: str | None = None) -> None:
+        line = find_line(self.text, key, table)
+        where = f"{self.path}:{line}" if line is not None else str(self.path)
+        self.items.append((line or 0, f"{where}: {message}"))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            self.items.sort(key=lambda item: item[0])
+            raise ConfigError(self.path, [message for _line, message in self.items])
+
+
+def _check_keymap(
+    value: object, problems: _Problems, binding_ids: Collection[str]
+) -> dict[str, str]:
+    if not isinstance(value, dict):
+        problems.add(f"'keymap' must be a table, not {_describe(value)}", "keymap")
+        return {}
+    keymap: dict[str, str] = {}
+    for binding, keys in value.items():
+        if binding not in binding_ids:
+            problems.add(
+                f"unknown binding id {binding!r} in [keymap]{_suggest(binding, binding_ids)}; "
+                f"known: {', '.join(binding_ids)}",
+                binding,
+                "keymap",
+            )
+        elif not _check_keys(keys):
+            problems.add(
+                f"keymap '{binding}' must be a string of comma-separated keys without spaces, "
+                f'e.g. "enter,o" (got {_describe(keys)})',
+                binding,
+                "keymap",
+            )
+        else:
+            keymap[binding] = keys
+    return keymap
+
+
+def parse_config(text: str, path: Path, *, binding_ids: Collection[str] = BINDING_IDS) -> Config:
+    """Parse and validate the text of a configuration file.
+
+    Args:
+        text: The file's content.
+        path: The file, for messages; relative ``registry_dirs`` are resolved against its
+            directory.
+        binding_ids: Binding ids ``[keymap]`` may name.
+
+    Returns:
+        The configuration.
+
+    Raises:
+        ConfigError: TOML syntax error (with line and column), unknown key (with a close
+            match when there is one), or a value of the wrong type or range.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path, [_syntax_message(path, text, str(error))]) from None
+    problems = _Problems(path, text)
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        check = _CHECKS.get(key)
+        if check is None:
+            problems.add(f"unknown key {key!r}{_suggest(key, CONFIG_KEYS)}", key)
+            continue
+        if key == "keymap":
+            values[key] = types.MappingProxyType(_check_keymap(value, problems, binding_ids))
+            continue
+        converted, expected = check(value)
+        if expected is not None:
+            problems.add(f"{key!r} must be {expected} (got {_describe(value)})", key)
+            continue
+        values[key] = converted
+    problems.raise_if_any()
+    if "registry_dirs" in values:
+        values["registry_dirs"] = tuple(path.parent / item for item in values["registry_dirs"])
+    return Config(**values)
+
+
+def _syntax_message(path: Path, text: str, message: str) -> str:
+    """Turn tomllib's ``Reason (at line N, column M)`` into ``FILE:N:M: invalid TOML: Reason``."""
+    position = _TOML_POSITION.search(message)
+    if position:
+        reason = message[: position.start()]
+        return f"{path}:{position.group(1)}:{position.group(2)}: invalid TOML: {reason}"
+    at_end = _TOML_AT_END.search(message)
+    if at_end:
+        lines = text.splitlines() or [""]
+        where = f"{path}:{len(lines)}:{len(lines[-1]) + 1}"
+        return f"{where}: invalid TOML: {message[: at_end.start()]} (at end of file)"
+    return f"{path}: invalid TOML: {message}"
+
+
+def _read_text(path: Path) -> str:
+    """Read a configuration file as strict UTF-8 (never blocking on a FIFO).
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ConfigError: Not a regular file, too large, unreadable, or not UTF-8.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise ConfigError(path, [f"{path}: cannot open: {error.strerror or error}"]) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError(path, [f"{path}: not a regular file"])
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_CONFIG_BYTES:
+            chunk = os.read(fd, MAX_CONFIG_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as error:
+        raise ConfigError(path, [f"{path}: cannot read: {error.strerror or error}"]) from None
+    finally:
+        os.close(fd)
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(path, [f"{path}: too large (over {MAX_CONFIG_BYTES} bytes)"])
+    data = b"".join(chunks)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise ConfigError(
+            path, [f"{path}:{line}:{column}: not valid UTF-8 (byte 0x{data[error.start]:02x})"]
+        ) from None
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    binding_ids: Collection[str] = BINDING_IDS,
+) -> Config:
+    """Load the configuration.
+
+    Args:
+        path: The ``--config FILE`` argument, or ``None`` to use ``$SESSIONTUI_CONFIG`` or
+            the default location (:func:`default_config_path`).
+        environ: Environment to consult (default ``os.environ``).
+        binding_ids: Binding ids ``[keymap]`` may name (default :data:`BINDING_IDS`).
+
+    Returns:
+        The configuration; all defaults when no file was named and the default file does
+        not exist.
+
+    Raises:
+        ConfigError: A file named by ``path`` or ``$SESSIONTUI_CONFIG`` does not exist, or
+            the file is unreadable or invalid (see :func:`parse_config`).
+    """
+    env = os.environ if environ is None else environ
+    explicit = path is not None or bool(env.get(CONFIG_ENV, ""))
+    target = path if path is not None else default_config_path(env)
+    try:
+        text = _read_text(target)
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(target, [f"{target}: no such configuration file"]) from None
+        return Config()
+    return parse_config(text, target, binding_ids=binding_ids)
