@@ -170,7 +170,11 @@ class TmuxServer:
     """
 
     def __init__(
-        self, label: str | None = None, *, prefix: str = "stui-bench", env: dict[str, str] | None = None
+        self,
+        label: str | None = None,
+        *,
+        prefix: str = "stui-bench",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.label = label or f"{prefix}-{os.getpid()}-{secrets.token_hex(3)}"
         self.env = env or clean_env()
@@ -207,15 +211,33 @@ class TmuxServer:
 
     def kill(self) -> None:
         """Kill the server (and so its panes' processes) and remove its socket."""
+        self.finish_kill(self.start_kill())
+
+    def start_kill(self) -> int | None:
+        """Send ``kill-server``; return the server's PID to pass to :meth:`finish_kill`."""
         try:
             pid: int | None = self.pid
         except (RuntimeError, ValueError, subprocess.TimeoutExpired):
             pid = None
         with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
             self.cmd("kill-server", check=False)
+        return pid
+
+    def finish_kill(self, pid: int | None) -> None:
+        """Wait (up to 5 s) for the server process to exit, then remove its socket file.
+
+        tmux 3.3a takes over a second to exit after ``kill-server`` and leaves the socket, so
+        after 0.3 s the server gets SIGKILL (its panes' processes still get SIGHUP from their
+        terminals closing).
+        """
         if pid is not None:
             with contextlib.suppress(psutil.Error):
-                psutil.Process(pid).wait(timeout=5)
+                server = psutil.Process(pid)
+                try:
+                    server.wait(timeout=0.3)
+                except psutil.TimeoutExpired:
+                    server.kill()
+                    server.wait(timeout=5)
         socket = Path(self._socket_path) if self._socket_path else self._default_socket()
         with contextlib.suppress(OSError):
             if stat.S_ISSOCK(socket.lstat().st_mode):
@@ -294,15 +316,19 @@ class Cleanup:
 
     def close(self) -> None:
         """Tear everything down; idempotent."""
+        dying: list[tuple[TmuxServer, int | None]] = []
         for server in reversed(self._servers):
             with contextlib.suppress(Exception):
-                server.kill()
+                dying.append((server, server.start_kill()))
+        for server, pid in dying:  # the servers exit in parallel
+            with contextlib.suppress(Exception):
+                server.finish_kill(pid)
         self._servers.clear()
         for pid in self._pids:
             with contextlib.suppress(psutil.Error):
-                proc = psutil.Process(pid)
-                proc.kill()
-                proc.wait(timeout=5)
+                process = psutil.Process(pid)
+                process.kill()
+                process.wait(timeout=5)
         self._pids.clear()
         for proc in self._procs:
             if proc.poll() is None:

@@ -27,12 +27,21 @@ import os
 import shutil
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import libtmux
 import psutil
-from benchlib import Cleanup, TmuxServer, banner, clean_env, registry_entry, verdict, write_like_claude
 
+from benchlib import (
+    Cleanup,
+    TmuxServer,
+    banner,
+    clean_env,
+    registry_entry,
+    verdict,
+    write_like_claude,
+)
 from sessiontui.model.processes import read_proc_start
 
 N_SESSIONS = 50
@@ -40,8 +49,8 @@ TMUX_SESSIONS = 10
 TERMINAL = (120, 40)
 TARGET_PERCENT = 1.0
 SETTLE_S = 5.0
-QUICK_SETTLE_S = 2.0
-QUICK_BASELINE_S = 3.0
+QUICK_SETTLE_S = 1.5
+QUICK_BASELINE_S = 2.0
 
 
 def cpu_s(proc: psutil.Process) -> float:
@@ -62,12 +71,12 @@ def thread_split(proc: psutil.Process) -> tuple[float, float, float]:
     return main, other, t.children_user + t.children_system
 
 
-def count_lines(path: Path) -> int:
-    """Number of lines in ``path`` (0 when missing)."""
+def tmux_calls(path: Path) -> list[str]:
+    """The tmux commands the wrapper logged, one per call (empty when none)."""
     try:
-        return path.read_bytes().count(b"\n")
+        return path.read_text(errors="replace").splitlines()
     except OSError:
-        return 0
+        return []
 
 
 def start_agents(agents: TmuxServer) -> list[int]:
@@ -95,7 +104,11 @@ def write_registry(directory: Path, pids: list[int]) -> None:
         if start is None:
             raise RuntimeError(f"pane process {pid} is gone")
         entry = registry_entry(
-            pid, name=f"idle-{i:02d}", status="idle", proc_start=start, cwd=f"/home/dev/src/p{i:02d}"
+            pid,
+            name=f"idle-{i:02d}",
+            status="idle",
+            proc_start=start,
+            cwd=f"/home/dev/src/p{i:02d}",
         )
         write_like_claude(directory / f"{pid}.json", entry)
 
@@ -106,7 +119,8 @@ def tmux_wrapper(directory: Path, count_file: Path) -> Path:
     if real is None:
         raise RuntimeError("tmux is not installed")
     wrapper = directory / "tmux"
-    wrapper.write_text(f'#!/bin/sh\necho >> "{count_file}"\nexec "{real}" "$@"\n')
+    # "$1 $2 $3" is "-L <label> <command>" or "-S <path> <command>" for sessiontui's calls.
+    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$3" >> "{count_file}"\nexec "{real}" "$@"\n')
     wrapper.chmod(0o755)
     return directory
 
@@ -198,11 +212,11 @@ def main(argv: list[str] | None = None) -> int:
             return ui.cmd("capture-pane", "-p", "-t", "ui")
 
         banner("idle CPU with 50 live sessions in 50 tmux panes")
+        tui_name = " ".join(Path(a).name for a in sessiontui_argv())
         print(
-            f"{N_SESSIONS} panes running 'sleep 3600' in {TMUX_SESSIONS} sessions of a private tmux "
-            f"server; static idle registry entries; TUI: {' '.join(Path(a).name for a in sessiontui_argv())} "
-            f"in a {width}x{height} tmux pane; load average at start: "
-            + " ".join(f"{x:.2f}" for x in os.getloadavg())
+            f"{N_SESSIONS} panes running 'sleep 3600' in {TMUX_SESSIONS} sessions of a private "
+            f"tmux server; static idle registry entries; TUI: {tui_name} in a {width}x{height} "
+            "tmux pane; load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg())
         )
         try:
             startup_t0 = time.monotonic()
@@ -212,19 +226,23 @@ def main(argv: list[str] | None = None) -> int:
                         raise TimeoutError
                     time.sleep(0.1)
             if not shows_all(screen()):
-                print("the TUI never showed the 50 sessions; its screen:\n" + screen(), file=sys.stderr)
+                print(
+                    "the TUI never showed the 50 sessions; its screen:\n" + screen(),
+                    file=sys.stderr,
+                )
                 return 1
-            print(f"TUI shows all {N_SESSIONS} sessions with their panes after {time.monotonic() - startup_t0:.1f} s")
+            shown_s = time.monotonic() - startup_t0
+            print(f"TUI shows all {N_SESSIONS} sessions with their panes after {shown_s:.1f} s")
             time.sleep(settle_s)
 
             agents_srv = psutil.Process(agents.pid)
             ui_srv = psutil.Process(ui.pid)
-            c0, a0, u0, n0 = cpu_s(tui), cpu_s(agents_srv), cpu_s(ui_srv), count_lines(count_file)
+            c0, a0, u0, n0 = cpu_s(tui), cpu_s(agents_srv), cpu_s(ui_srv), tmux_calls(count_file)
             split0 = thread_split(tui)
             w0 = time.monotonic()
             time.sleep(seconds)
             wall = time.monotonic() - w0
-            c1, a1, u1, n1 = cpu_s(tui), cpu_s(agents_srv), cpu_s(ui_srv), count_lines(count_file)
+            c1, a1, u1, n1 = cpu_s(tui), cpu_s(agents_srv), cpu_s(ui_srv), tmux_calls(count_file)
             split1 = thread_split(tui)
             threads = tui.num_threads()
             rss_mb = tui.memory_info().rss / 1e6
@@ -236,21 +254,32 @@ def main(argv: list[str] | None = None) -> int:
                 tui.wait(timeout=5)
 
         tui_pct = pct(c1 - c0, wall)
-        print(f"\nwindow: {wall:.1f} s (after {settle_s:g} s settling); screen still correct: {still_ok}")
-        print(f"sessiontui process + reaped children: {c1 - c0:.3f} s CPU = {tui_pct:.2f} % of one core")
+        print(
+            f"\nwindow: {wall:.1f} s (after {settle_s:g} s settling); screen still ok: {still_ok}"
+        )
+        print(
+            f"sessiontui process + reaped children: {c1 - c0:.3f} s CPU = {tui_pct:.2f} % of a core"
+        )
         main_t, other_t, kids_t = (b - a for a, b in zip(split0, split1, strict=True))
         print(
-            f"  main thread (Textual event loop) {pct(main_t, wall):.2f} %, other threads (monitor, "
-            f"watcher; {threads - 1} threads) {pct(other_t, wall):.2f} %, tmux clients "
+            f"  main thread (Textual event loop) {pct(main_t, wall):.2f} %, other threads "
+            f"(monitor, watcher; {threads - 1} threads) {pct(other_t, wall):.2f} %, tmux clients "
             f"{pct(kids_t, wall):.2f} %; RSS {rss_mb:.0f} MB"
         )
-        print(f"agents tmux server (answers our polls): {a1 - a0:.3f} s = {pct(a1 - a0, wall):.2f} %")
-        print(f"ui tmux server (the terminal drawing the TUI): {u1 - u0:.3f} s = {pct(u1 - u0, wall):.2f} %")
+        print(
+            f"agents tmux server (answers our polls): {a1 - a0:.3f} s = {pct(a1 - a0, wall):.2f} %"
+        )
+        print(f"ui tmux server (the TUI's terminal): {u1 - u0:.3f} s = {pct(u1 - u0, wall):.2f} %")
         if args.no_count:
             print("tmux commands run by sessiontui: not counted (--no-count)")
         else:
-            calls = n1 - n0
-            print(f"tmux commands run by sessiontui: {calls} ({calls / wall * 60:.1f} per minute)")
+            calls = n1[len(n0) :]
+            kinds = Counter(calls)
+            detail = ", ".join(f"{name} {n}" for name, n in kinds.most_common())
+            print(
+                f"tmux commands run by sessiontui: {len(calls)} "
+                f"({len(calls) / wall * 60:.1f} per minute: {detail or 'none'})"
+            )
         print(
             f"target: sessiontui <= {TARGET_PERCENT:g} % of one core ... "
             f"{verdict(tui_pct <= TARGET_PERCENT)} ({tui_pct:.2f} %)"
@@ -259,9 +288,13 @@ def main(argv: list[str] | None = None) -> int:
         banner("baseline: libtmux Server.panes once per second")
         base_cpu, base_srv, polls = libtmux_baseline(agents.label, baseline_s, agents.pid)
         base_pct = pct(base_cpu, baseline_s)
-        print(f"{polls} polls in {baseline_s:g} s: {base_cpu:.3f} s CPU = {base_pct:.2f} % of one core")
-        print(f"  agents tmux server meanwhile: {base_srv:.3f} s = {pct(base_srv, baseline_s):.2f} %")
-        if tui_pct > 0:
+        print(
+            f"{polls} polls in {baseline_s:g} s: {base_cpu:.3f} s CPU = {base_pct:.2f} % of a core"
+        )
+        print(
+            f"  agents tmux server meanwhile: {base_srv:.3f} s = {pct(base_srv, baseline_s):.2f} %"
+        )
+        if tui_pct > 0 and base_pct > 0:
             print(
                 f"ratio: sessiontui (whole app) uses {tui_pct / base_pct:.2f}x the CPU of the bare "
                 f"1 s libtmux poll ({base_pct / tui_pct:.2f}x the other way round)"

@@ -422,3 +422,15 @@ def test_display_popup_refuses_missing_and_control_clients(
     with pytest.raises(ValueError, match="command is empty"):
         backend.display_popup(control_tty, [])
     assert not marker.exists()
+
+
+def test_rename_session_never_expands_formats(server: Server, tmp_path: Path) -> None:
+    """A name like ``x#(touch f)`` is a name, not a command (tmux expands ``#(...)``)."""
+    backend = TmuxBackend(socket_name=server.socket_name)
+    sid = backend.new_session("plain", command=["sleep", "300"])
+    marker = tmp_path / "owned"
+    hostile = f"x#(touch {marker})#{{pid}}"
+    backend.rename_session(sid, hostile)
+    names = server.cmd("list-sessions", "-F", "#{session_name}").stdout
+    assert hostile in names
+    assert not marker.exists()

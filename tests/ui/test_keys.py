@@ -3,121 +3,30 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from typing import TYPE_CHECKING
 
 import psutil
-import pytest
 
-from sessiontui.model.monitor import Monitor, MonitorTiming
+from sessiontui.model.monitor import Monitor
 from sessiontui.model.types import Status
 from sessiontui.mux.tmux import TmuxBackend
 from sessiontui.ui.app import MainTable, make_app
 from sessiontui.ui.screens.confirm import ConfirmScreen
 from sessiontui.ui.screens.help import HelpScreen
 from sessiontui.ui.screens.rename import RenameScreen
-from tests.helpers import attach_client, client_sessions, wait_until, write_entry
+from tests.helpers import client_sessions, write_entry
+from tests.ui.world import FAST, World, dead_pid, select, spawn_sleep, wait_for
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from pathlib import Path
 
-    import libtmux
-    from textual.pilot import Pilot
 
     from sessiontui.ui.app import SessionTUI
-
-FAST = MonitorTiming(debounce_s=0.005, rescan_s=0.5, sample_s=0.5, tmux_poll_s=0.5)
-
-
-class World:
-    """A real tmux server with agent-like processes in panes and their registry files."""
-
-    def __init__(self, server: libtmux.Server, registry: Path) -> None:
-        self.server = server
-        self.registry = registry
-        self.clients: list[subprocess.Popen[bytes]] = []
-        self.pids: dict[str, int] = {}
-
-    def agent(self, session_name: str, **fields: object) -> int:
-        """A ``sleep`` in its own tmux session, with a registry entry."""
-        session = self.server.new_session(session_name, window_command="sleep 300")
-        pane = session.active_window.active_pane
-        assert pane is not None
-        pid = int(pane.pane_pid or 0)
-        wait_until(lambda: psutil.Process(pid).name() == "sleep")
-        fields.setdefault("name", session_name)
-        write_entry(self.registry, pid, cwd=f"/work/{session_name}", **fields)
-        self.pids[session_name] = pid
-        return pid
-
-    def client(self, target: str) -> subprocess.Popen[bytes]:
-        before = len(client_sessions(self.server.cmd))
-        proc = attach_client(self.server.socket_name or "", target)
-        self.clients.append(proc)
-        wait_until(lambda: len(client_sessions(self.server.cmd)) > before)
-        return proc
-
-    def close(self) -> None:
-        for proc in self.clients:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-
-
-@pytest.fixture
-def world(server: libtmux.Server, tmp_path: Path) -> Iterator[World]:
-    w = World(server, tmp_path / "sessions")
-    w.registry.mkdir()
-    yield w
-    w.close()
 
 
 def app_for(world: World, environ: dict[str, str] | None = None) -> SessionTUI:
     tmux = TmuxBackend(socket_name=world.server.socket_name, environ=environ or {})
     monitor = Monitor(sessions_dir=world.registry, tmux=tmux, timing=FAST, grace_s=1.0)
     return make_app(monitor)
-
-
-def dead_pid() -> int:
-    """The PID of a process that has exited (and been reaped)."""
-    proc = subprocess.Popen(["true"])
-    proc.wait()
-    return proc.pid
-
-
-def spawn_sleep() -> subprocess.Popen[bytes]:
-    """A live process outside tmux."""
-    return subprocess.Popen(["sleep", "300"])
-
-
-async def wait_for(pilot: Pilot[None], predicate, timeout_s: float = 10.0) -> None:
-    """Let the app run until ``predicate()`` holds."""
-    for _ in range(int(timeout_s / 0.05)):
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
-
-
-async def select(pilot: Pilot[None], name: str) -> None:
-    """Put the cursor on the row whose session is called ``name`` (as a click would)."""
-    app: SessionTUI = pilot.app  # type: ignore[assignment]
-    table = app.query_one(MainTable)
-
-    def row_index() -> int | None:
-        for index in range(table.row_count):
-            table_key = table.coordinate_to_cell_key((index, 0)).row_key.value
-            session = app.snapshot.get(table_key or "")
-            if session is not None and session.name == name:
-                return index
-        return None
-
-    await wait_for(pilot, lambda: row_index() is not None)
-    table.move_cursor(row=row_index())
-    await pilot.pause()
-    assert table.session_at_cursor() is not None
-    assert table.session_at_cursor().name == name  # type: ignore[union-attr]
 
 
 async def test_status_write_reaches_the_table(world):

@@ -45,7 +45,7 @@ class SessionFilter:
         try:
             tokens = shlex.split(text)
         except ValueError:  # an unbalanced quote while typing
-            tokens = text.split()
+            tokens = text.replace('"', " ").replace("'", " ").split()
         fields: list[tuple[str, str]] = []
         words: list[str] = []
         for token in tokens:

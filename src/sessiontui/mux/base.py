@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from sessiontui.model.types import PaneInfo
 
@@ -50,4 +50,33 @@ class MuxBackend(Protocol):
 
     def capture_pane(self, pane_id: str, lines: int = 20) -> str:
         """Return the last ``lines`` lines of ``pane_id`` as plain text."""
+        ...
+
+    def new_session(
+        self,
+        name: str,
+        *,
+        command: Sequence[str],
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        kind: str = "bg",
+    ) -> str:
+        """Create a detached session ``name`` running the argv ``command`` (SPEC 5).
+
+        The session is marked with ``kind`` (tmux: user option ``@sessiontui-kind``) and
+        has ``env`` in its environment. Returns its id; raises
+        :class:`~sessiontui.errors.InvalidName` or :class:`~sessiontui.errors.NameTaken`.
+        """
+        ...
+
+    def new_window(
+        self,
+        session_id: str,
+        command: Sequence[str],
+        *,
+        name: str | None = None,
+        select: bool = True,
+        cwd: str | None = None,
+    ) -> str:
+        """Open a window (tab) running the argv ``command`` in ``session_id``; return its pane."""
         ...

@@ -785,7 +785,7 @@ class TmuxBackend:
             MuxError: Unknown session or another tmux failure.
         """
         target = _check_session(session_id)
-        result = self._run("rename-session", "-t", target, "--", _literal(new_name), check=False)
+        result = self._run("rename-session", "-t", target, "--", _no_formats(new_name), check=False)
         if result.returncode == 0:
             return
         if "duplicate session" in result.stderr:
