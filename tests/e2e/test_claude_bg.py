@@ -270,6 +270,42 @@ def pane_format(server: libtmux.Server, pane: libtmux.Pane, fmt: str) -> str:
     return out[0] if out else ""
 
 
+def test_end_viewers_restores_the_viewers_terminal(tmp_path: Path, server: libtmux.Server) -> None:
+    # A fake viewer in a tmux pane: enters the alternate screen with mouse reporting, like
+    # `claude attach`, and is ended from outside (no signal makes the real one clean up).
+    make_script(
+        tmp_path / "attach",
+        r"printf '\033[?1049h\033[?1000h\033[2J\033[Hfake viewer of %s\n' \"$1\"; read -r line",
+    )
+    claude = str(tmp_path / "bin" / "claude")
+    session = server.new_session(session_name="fake", window_command="bash --norc --noprofile")
+    pane = session.active_window.active_pane
+    assert pane is not None
+    jobs = ClaudeJobs(claude)
+    start = f"(cd {shlex.quote(str(tmp_path))} && exec -a {shlex.quote(claude)} sh attach {JOB})"
+
+    def run_viewer_and_end_it(*, restore_terminal: bool, round_no: int) -> str:
+        pane.send_keys(f'{start}; echo "viewer-exit-{round_no}=$?"', enter=True)
+        wait_until(lambda: f"fake viewer of {JOB}" in screen(pane), 10.0, "the fake viewer")
+        assert pane_format(server, pane, "#{alternate_on} #{mouse_any_flag}") == "1 1"
+        assert jobs.end_viewers(JOB, restore_terminal=restore_terminal) == 1
+        wait_until(
+            lambda: f"viewer-exit-{round_no}=143" in screen(pane),
+            10.0,
+            f"the fake viewer to end; screen:\n{screen(pane)}",
+        )
+        return pane_format(server, pane, "#{alternate_on} #{mouse_any_flag}")
+
+    assert run_viewer_and_end_it(restore_terminal=False, round_no=1) == "1 1"
+    pane.send_keys(r"printf '\033[?1000l\033[?1049l'", enter=True)  # clean up by hand
+    wait_until(
+        lambda: pane_format(server, pane, "#{alternate_on} #{mouse_any_flag}") == "0 0",
+        10.0,
+        "the shell to leave the alternate screen",
+    )
+    assert run_viewer_and_end_it(restore_terminal=True, round_no=2) == "0 0"
+
+
 def new_window(server: libtmux.Server, home: ClaudeHome, argv: list[str]) -> libtmux.Pane:
     """Open a 120x40 window running ``exec env <Claude's env> ARGV``, kept after it exits."""
     sessions = server.sessions.filter(session_name="viewers")
@@ -354,7 +390,6 @@ def test_viewer_in_a_shell_leaves_with_left_or_ctrl_z_and_end_viewers_restores_i
     pane = new_window(server, job.home, ["bash", "--norc", "--noprofile"])
     attach = shlex.join(jobs.attach_argv(job.job_id)) + '; echo "viewer-exit=$?"'
     exits: list[str] = []
-    server.cmd("pipe-pane", "-t", pane.pane_id, "-o", "cat > /tmp/cbx/tpipe.out")
 
     def leave(how: Callable[[], object], expected_exit: str) -> None:
         pane.send_keys("clear", enter=True)

@@ -18,8 +18,6 @@ from tests.helpers import client_sessions, write_entry
 from tests.ui.world import FAST, World, dead_pid, select, spawn_sleep, wait_for
 
 if TYPE_CHECKING:
-
-
     from sessiontui.ui.app import SessionTUI
 
 

@@ -29,6 +29,7 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,6 +61,7 @@ TERMINAL_RESTORE: bytes = (
 #: Seconds to wait for viewers to vanish after SIGKILL.
 _KILL_WAIT_S = 2.0
 
+_ON_LINUX = sys.platform.startswith("linux")
 _MISSING = "claude executable not found; set it in the config"
 _INTERPRETERS = ("node", "bun", "deno")
 
@@ -320,12 +322,28 @@ def _wait_exited(procs: list[psutil.Process], timeout_s: float) -> list[psutil.P
     return alive
 
 
+def _terminal_of(proc: psutil.Process) -> str | None:
+    """Return the terminal ``proc`` draws on (its stdout, else stdin or stderr), if any.
+
+    On Linux this reads ``/proc/<pid>/fd/{1,0,2}``: ``psutil.Process.terminal()`` memoizes its
+    device map on first use, so it misses terminals created later (a new tmux pane).
+    """
+    if _ON_LINUX:
+        for fd in (1, 0, 2):
+            with contextlib.suppress(OSError):
+                target = str(Path(f"/proc/{proc.pid}/fd/{fd}").readlink())
+                if target.startswith("/dev/"):
+                    return target
+        return None
+    try:
+        return proc.terminal()
+    except psutil.Error:
+        return None
+
+
 def _restore_terminal_of(proc: psutil.Process) -> None:
     """Write :data:`TERMINAL_RESTORE` to ``proc``'s terminal if it is ours; never blocks."""
-    try:
-        tty = proc.terminal()
-    except psutil.Error:
-        return
+    tty = _terminal_of(proc)
     if not tty:
         return
     flags = os.O_WRONLY | os.O_NOCTTY | os.O_NONBLOCK

@@ -118,6 +118,7 @@ class Monitor:
         self.previous_key: str | None = None
         """The one attached before it (``tab`` goes back to it)."""
         self._last_waiting: str | None = None
+        self._client: str | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -295,7 +296,7 @@ class Monitor:
         else:
             tmux = self._tmux_for(session)
             assert session.mux is not None
-            client = tmux.own_client()
+            client = self.own_client()
             if client is not None:
                 tmux.switch_client(client, session.mux.pane)
                 plan = AttachPlan(switched=True)
@@ -311,7 +312,7 @@ class Monitor:
         jobs = self._jobs()
         assert session.job_id is not None
         argv = jobs.attach_argv(session.job_id)
-        client = self.tmux.own_client() if self.tmux is not None else None
+        client = self.own_client()
         if self.tmux is not None and client is not None:
             if self.popup:
                 self.tmux.display_popup(client, argv, title=f" {session.name} ", cwd=session.cwd)
@@ -329,6 +330,26 @@ class Monitor:
             raise NotApplicable("claude executable not found; set claude_executable in the config")
         return self.claude
 
+    def own_client(self) -> str | None:
+        """Our tmux client's tty: the client showing our pane, else the last one that did.
+
+        After a jump our client shows another session, so tmux no longer links it to our
+        pane; the user's next key still comes from that client, so it is remembered for as
+        long as it stays attached.
+
+        Raises:
+            MuxError: tmux failed.
+        """
+        if self.tmux is None:
+            return None
+        client = self.tmux.own_client()
+        if client is not None:
+            self._client = client
+            return client
+        if self._client is not None and self.tmux.last_client_pane(self._client) is not None:
+            return self._client
+        return None
+
     def focused_pane(self) -> str | None:
         """The pane our own tmux client shows now (``%N``), or ``None`` outside tmux.
 
@@ -337,7 +358,7 @@ class Monitor:
         """
         if self.tmux is None:
             return None
-        client = self.tmux.own_client()
+        client = self.own_client()
         return self.tmux.last_client_pane(client) if client else None
 
     def next_waiting(self) -> Session | None:

@@ -394,7 +394,7 @@ class SessionTUI(App[None]):
         """Detach our own tmux client from the monitor's session."""
         try:
             tmux = self.monitor.tmux
-            client = tmux.own_client() if tmux is not None else None
+            client = self.monitor.own_client()
             if tmux is None or client is None:
                 self._report("not inside tmux; ctrl+q quits", error=True)
                 return
