@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 import psutil
@@ -164,3 +166,83 @@ def test_missing_registry_dir_is_not_an_error(tmp_path):
     result = run_cli("ls", "--json", "--sessions-dir", str(tmp_path / "nope"))
     assert result.returncode == 0
     assert json.loads(result.stdout) == []
+
+
+def test_new_creates_marked_bg_session_and_refuses_duplicates(server: libtmux.Server, tmp_path):
+    sock = server.socket_name or ""
+    first = run_cli(
+        "new", "--name", "nightly", "--cwd", str(tmp_path), "-L", sock, "--", "sleep", "300"
+    )
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("nightly\t$")
+    session_id = first.stdout.strip().split("\t")[1]
+    kind = server.cmd("show-options", "-qv", "-t", session_id, "@sessiontui-kind").stdout
+    assert kind == ["bg"]
+    pane_pid = int(server.cmd("list-panes", "-t", session_id, "-F", "#{pane_pid}").stdout[0])
+    env = psutil.Process(pane_pid).environ()
+    assert env["CLAUDE_CODE_SESSION_KIND"] == "bg"
+    assert env["CLAUDE_CODE_SESSION_NAME"] == "nightly"
+    assert psutil.Process(pane_pid).cwd() == str(tmp_path)
+    listed = json.loads(run_cli("ls", "--json", "-L", sock, "--sessions-dir", str(tmp_path)).stdout)
+    assert [(r["name"], r["kind"]) for r in listed] == [("nightly", "bg")]
+    again = run_cli("new", "--name", "nightly", "-L", sock, "--", "sleep", "300")
+    assert again.returncode == 1
+    assert "already named 'nightly'" in again.stderr
+    assert server.cmd("list-sessions", "-F", "#{session_name}").stdout.count("nightly") == 1
+
+
+def test_attach_waiting_switches_our_client(registry, server: libtmux.Server):
+    from tests.helpers import attach_client, client_sessions
+
+    home = server.new_session("home")
+    target = server.new_session("asks", window_command="sleep 300")
+    pane = target.active_window.active_pane
+    assert pane is not None
+    pid = int(pane.pane_pid or 0)
+    wait_until(lambda: psutil.Process(pid).name() == "sleep")
+    write_entry(registry, pid, name="asks", status="waiting")
+    client = attach_client(server.socket_name or "", "=home")
+    try:
+        wait_until(lambda: client_sessions(server.cmd) == ["home"])
+        socket = server.cmd("display-message", "-p", "#{socket_path}").stdout[0]
+        our_pane = home.active_window.active_pane
+        assert our_pane is not None
+        env = {**os.environ, "TMUX": f"{socket},1,0", "TMUX_PANE": our_pane.pane_id or ""}
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sessiontui",
+                "attach",
+                "--waiting",
+                "--sessions-dir",
+                str(registry),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        wait_until(lambda: client_sessions(server.cmd) == ["asks"])
+    finally:
+        client.kill()
+        client.wait()
+
+
+def test_attach_waiting_without_any_waiting_fails_cleanly(registry, sleeper):
+    write_entry(registry, sleeper.pid, name="calm", status="idle")
+    result = run_cli("attach", "--waiting", "--sessions-dir", str(registry))
+    assert result.returncode == 1
+    assert "no session is waiting" in result.stderr
+
+
+def test_invalid_config_is_a_usage_error_naming_the_line(tmp_path, registry):
+    config = tmp_path / "config.toml"
+    config.write_text("grace_period_s = 5\nbell_on_wating = true\n")
+    result = run_cli("ls", "--config", str(config), "--sessions-dir", str(registry))
+    assert result.returncode == 2
+    assert ":2:" in result.stderr
+    assert "bell_on_wating" in result.stderr
+    assert "Traceback" not in result.stderr
