@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import chdir
 from typing import TYPE_CHECKING
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from sessiontui.model.monitor import Monitor
 from sessiontui.ui.app import make_app
 from sessiontui.ui.messages import SnapshotChanged
+from sessiontui.ui.widgets.detail import DetailPanel
 from tests.ui.fixed_data import NOW, fixed_snapshot
 
 if TYPE_CHECKING:
@@ -69,3 +71,38 @@ def test_help_screen(snap_compare, tmp_path):
         await pilot.pause()
 
     assert snap_compare(fixed_app(tmp_path), terminal_size=(100, 34), run_before=run_before)
+
+
+def test_new_session_modal(snap_compare, tmp_path):
+    async def run_before(pilot: Pilot[None]) -> None:
+        await show_fixed(pilot)
+        await pilot.press("n", *"nightly")
+        await pilot.pause()
+
+    app = fixed_app(tmp_path)
+    with chdir("/"):
+        assert snap_compare(app, terminal_size=(80, 30), run_before=run_before)
+
+
+@pytest.mark.parametrize("width", [40, 120])
+def test_filter(snap_compare, tmp_path, width):
+    async def run_before(pilot: Pilot[None]) -> None:
+        await show_fixed(pilot)
+        await pilot.press("slash", *"s:busy")
+        await pilot.pause()
+
+    assert snap_compare(fixed_app(tmp_path), terminal_size=(width, 30), run_before=run_before)
+
+
+@pytest.mark.parametrize("width", [40, 120])
+def test_detail_panel_with_preview(snap_compare, tmp_path, width):
+    async def run_before(pilot: Pilot[None]) -> None:
+        await show_fixed(pilot)
+        await pilot.press("down")
+        pilot.app.query_one(DetailPanel).show_preview(PREVIEW)
+        await pilot.pause()
+
+    assert snap_compare(fixed_app(tmp_path), terminal_size=(width, 40), run_before=run_before)
+
+
+PREVIEW = "● Running pytest -q\n  212 passed, 1 failed\n\x1b[31m● Fixing tests/test_api.py\n> "

@@ -43,8 +43,11 @@ class NewSessionScreen(ModalScreen[NewSessionRequest | None]):
         """Three inputs and a message line."""
         with Vertical(id="dialog", classes="new-session"):
             yield Label("New background session (tmux)", markup=False)
+            yield Label("name", classes="field", markup=False)
             yield Input(placeholder="name", validators=[NameValidator()], id="name")
+            yield Label("directory", classes="field", markup=False)
             yield Input(value=self.default_cwd, placeholder="directory", id="cwd")
+            yield Label("command", classes="field", markup=False)
             yield Input(value=self.default_command, placeholder="command", id="command")
             yield Label("enter to start, escape to cancel", id="message", markup=False)
 

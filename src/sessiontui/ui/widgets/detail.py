@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from sessiontui.model.types import Session
 
 
+#: Unknown registry keys shown in the panel (the rest stay in the file, untouched).
+EXTRA_KEYS_SHOWN = 6
+
+
 def _when(seconds: float | None, now: float) -> str:
     """``2026-11-21 14:03:07Z (5m ago)`` for an epoch time in seconds."""
     if seconds is None:
@@ -67,8 +71,16 @@ class DetailPanel(Vertical):
             ("changed", _when(session.status_changed_at, now)),
             ("registry", render.plain(str(session.registry_path or ""))),
         ]
+        if session.job_id:
+            rows.append(("job", render.plain(session.job_id)))
+        if session.mux is not None:
+            rows.append(("clients", f"{session.mux.attached_clients} attached"))
         if session.version:
             rows.append(("version", render.plain(session.version)))
+        for key in sorted(session.extra)[:EXTRA_KEYS_SHOWN]:
+            rows.append(
+                (printable(key, max_len=12), render.plain(str(session.extra[key]), max_len=80))
+            )
         if session.unreadable:
             rows.append(("problem", Text(printable(session.unreadable), style="yellow")))
         for label, value in rows:
