@@ -363,7 +363,7 @@ def test_attach_in_a_window_then_end_viewers_keeps_the_job(
     text = wait_for_job_screen(pane, job)
     viewers = jobs.viewers(job.job_id)
 
-    assert "❯ hi" in text  # the job's transcript: its prompt
+    assert "\u276f hi" in text  # the transcript: the job's prompt after the U+276F mark
     assert [proc.pid for proc in viewers] == [int(pane_format(server, pane, "#{pane_pid}"))]
     assert job.pid not in [proc.pid for proc in viewers]
 
