@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 #: Below this many columns the table shows glyph, name and sparkline only.
 NARROW_WIDTH = 60
 #: Seconds between ``capture-pane`` previews of the selected session.
-PREVIEW_INTERVAL_S = 1.0
+PREVIEW_INTERVAL_S = 2.0
 #: Lines of the pane shown in the preview.
 PREVIEW_LINES = 8
 
@@ -111,6 +111,7 @@ class SessionTUI(App[None]):
         self.filter_text = ""
         """The ``/`` filter as typed ("" shows everything)."""
         self._filter = SessionFilter()
+        self._bindings_state: tuple[object, ...] = ()
         self.focused_key: str | None = None
         """The session whose pane our tmux client shows now (never announced)."""
 
@@ -218,10 +219,26 @@ class SessionTUI(App[None]):
                 header.append(f"  filter: {printable(self.filter_text)}", style="italic")
             self.query_one("#summary", Static).update(header)
             self.query_one(DetailPanel).show(table.session_at_cursor(), now)
-        self.refresh_bindings()
+        self._refresh_bindings_if_changed()
+
+    def _refresh_bindings_if_changed(self) -> None:
+        """Refresh the footer only when what decides it changed (it re-mounts its keys)."""
+        session = self.selected
+        state = (
+            session.key if session else None,
+            session.alive if session else None,
+            session.status is Status.DEAD if session else None,
+            bool(session and (session.mux or session.job_id)),
+            bool(session and session.registry_path),
+            bool(self.snapshot.counts().get(Status.WAITING)),
+            self.monitor.previous_key is not None,
+        )
+        if state != self._bindings_state:
+            self._bindings_state = state
+            self.refresh_bindings()
 
     def _refresh_preview(self) -> None:
-        """Every second: capture the selected session's pane for the detail panel."""
+        """Every PREVIEW_INTERVAL_S: capture the selected session's pane for the detail panel."""
         session = self.selected
         if session is not None and session.mux is not None and session.alive:
             self._preview_worker(session.key, session.mux.pane)
@@ -253,7 +270,7 @@ class SessionTUI(App[None]):
             self.query_one(DetailPanel).show(session, self.clock())
         except NoMatches:
             return
-        self.refresh_bindings()
+        self._refresh_bindings_if_changed()
 
     # -- selection and footer -----------------------------------------------------------
 
@@ -315,7 +332,7 @@ class SessionTUI(App[None]):
             self.call_from_thread(self._attach_in_terminal, plan)
         else:
             self.monitor.request_rescan(poll_tmux=True)
-        self.call_from_thread(self.refresh_bindings)
+        self.call_from_thread(self._refresh_bindings_if_changed)
 
     def _attach_in_terminal(self, plan: AttachPlan) -> None:
         """Suspend the TUI, run the attach command, resume when the user detaches."""

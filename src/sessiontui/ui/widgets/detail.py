@@ -41,8 +41,19 @@ class DetailPanel(Vertical):
         yield Static(id="detail-fields")
         yield Static(id="detail-preview")
 
+    _shown: tuple[Session | None, int] | None = None
+    _preview: str | None = None
+
     def show(self, session: Session | None, now: float) -> None:
-        """Render ``session`` (or a hint when ``None``); ``now`` is epoch seconds."""
+        """Render ``session`` (or a hint when ``None``); ``now`` is epoch seconds.
+
+        Does nothing when the same session state was shown in the same 10-second window (the
+        ages it prints move no faster), so frequent snapshots cost no re-layout.
+        """
+        shown = (session, int(now // 10))
+        if shown == self._shown:
+            return
+        self._shown = shown
         fields = self.query_one("#detail-fields", Static)
         spark = self.query_one("#detail-spark", Sparkline)
         if session is None:
@@ -91,6 +102,9 @@ class DetailPanel(Vertical):
 
     def show_preview(self, text: str | None) -> None:
         """Show the last lines of the session's pane (untrusted: made printable), or hide."""
+        if text == self._preview:
+            return
+        self._preview = text
         preview = self.query_one("#detail-preview", Static)
         if not text:
             preview.display = False
