@@ -188,12 +188,16 @@ def make_monitor(
     config = config or load_settings(args)
     directory = sessions_dir or args.sessions_dir or default_sessions_dir()
     tmux = TmuxBackend(socket_name=args.tmux_socket, socket_path=args.tmux_socket_path)
+    directory = Path(directory).expanduser()
     claude = find_claude(config.claude_executable)
+    claude_env = dict(os.environ)
+    if directory.name == "sessions":  # claude attach/stop must find this registry's daemon
+        claude_env["CLAUDE_CONFIG_DIR"] = str(directory.parent)
     return Monitor(
-        sessions_dir=Path(directory).expanduser(),
+        sessions_dir=directory,
         tmux=tmux,
         grace_s=config.grace_period_s,
-        claude=ClaudeJobs(claude) if claude else None,
+        claude=ClaudeJobs(claude, environ=claude_env) if claude else None,
         popup=config.tmux_popup,
         names=NameStore(default_names_path()),
     )
@@ -231,6 +235,7 @@ def session_json(session: Session) -> dict[str, object]:
         "alive": session.alive,
         "registry_path": str(session.registry_path) if session.registry_path else None,
         "mux": mux,
+        "job_id": session.job_id,
         "cpu_percent": session.cpu_percent,
         "unreadable": session.unreadable,
     }

@@ -311,7 +311,15 @@ class Monitor:
         """``claude attach <jobId>``: a popup/window inside tmux, else the terminal."""
         jobs = self._jobs()
         assert session.job_id is not None
-        argv = jobs.attach_argv(session.job_id)
+        if not session.alive:
+            raise NotApplicable(f"{session.name!r} has ended (attaching would restart it)")
+        try:
+            argv = jobs.attach_argv(session.job_id)
+        except ValueError as error:
+            raise NotApplicable(f"invalid jobId in the registry: {error}") from None
+        config_dir = (jobs.environ or {}).get("CLAUDE_CONFIG_DIR")
+        if config_dir:  # the popup/window runs in tmux's environment, not ours
+            argv = ["env", f"CLAUDE_CONFIG_DIR={config_dir}", *argv]
         client = self.own_client()
         if self.tmux is not None and client is not None:
             if self.popup:
@@ -386,7 +394,10 @@ class Monitor:
         """
         session = self.session(key)
         if session.mux is None and session.job_id:
-            return self._jobs().end_viewers(session.job_id)
+            try:
+                return self._jobs().end_viewers(session.job_id)
+            except ValueError as error:
+                raise NotApplicable(f"invalid jobId in the registry: {error}") from None
         tmux = self._tmux_for(session)
         assert session.mux is not None
         count = tmux.detach_session(session.mux.session_id)
@@ -466,7 +477,10 @@ class Monitor:
         session = self.session(key)
         try:
             if session.mux is None and session.job_id:
-                self._jobs().stop(session.job_id)
+                try:
+                    self._jobs().stop(session.job_id)
+                except ValueError as error:
+                    raise NotApplicable(f"invalid jobId in the registry: {error}") from None
                 return KillReport(
                     pid=session.pid, terminated=(session.pid,), killed=(), already_gone=False
                 )
