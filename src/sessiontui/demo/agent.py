@@ -22,6 +22,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sessiontui.model.processes import read_proc_start
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from types import FrameType
@@ -69,26 +71,6 @@ _VERBS = ("Reading", "Editing", "Searching", "Writing")
 
 class _Terminate(BaseException):
     """Raised by the signal handler to unwind the main loop."""
-
-
-def read_proc_start(pid: int) -> str | None:
-    """Return a process's start time as Claude Code records it in ``procStart``.
-
-    Args:
-        pid: The process id.
-
-    Returns:
-        Field 22 of ``/proc/<pid>/stat`` (clock ticks since boot) as a decimal string, parsed
-        after the last ``)`` so a command name with spaces or parentheses cannot shift fields;
-        ``None`` where ``/proc`` is unavailable or unreadable.
-    """
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_bytes().decode("ascii", errors="replace")
-    except OSError:
-        return None
-    rest = raw[raw.rfind(")") + 1 :].split()
-    # rest[0] is field 3 (state), so field 22 is rest[19].
-    return rest[19] if len(rest) > 19 else None
 
 
 def _now_ms() -> int:

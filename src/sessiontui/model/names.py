@@ -17,11 +17,9 @@ names, odd ids), is a *problem*; its valid entries are used, and the file is mov
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import secrets
-import stat
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -29,6 +27,7 @@ from typing import TYPE_CHECKING
 import platformdirs
 
 from sessiontui.errors import InvalidName, SessiontuiError
+from sessiontui.model.files import UnreadableFile, read_small_file
 from sessiontui.model.registry import validate_name
 
 if TYPE_CHECKING:
@@ -220,36 +219,13 @@ def _read(path: Path) -> tuple[_Entries, int, _Signature] | None:
     Raises:
         _Corrupt: The file exists but cannot be read or is not a valid store.
     """
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
+        data, st = read_small_file(path, MAX_FILE_BYTES)
     except FileNotFoundError:
         return None
-    except OSError as error:
-        if error.errno in (errno.ELOOP, errno.EMLINK):
-            raise _Corrupt("it is a symbolic link") from None
-        raise _Corrupt(f"cannot open it: {error.strerror}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise _Corrupt("not a regular file")
-        if st.st_size > MAX_FILE_BYTES:
-            raise _Corrupt(f"too large ({st.st_size} bytes)")
-        chunks: list[bytes] = []
-        size = 0
-        while size <= MAX_FILE_BYTES:
-            chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > MAX_FILE_BYTES:
-            raise _Corrupt(f"too large (over {MAX_FILE_BYTES} bytes)")
-    except OSError as error:
-        raise _Corrupt(f"cannot read it: {error.strerror}") from None
-    finally:
-        os.close(fd)
-    entries, skipped = _parse(b"".join(chunks))
+    except UnreadableFile as error:
+        raise _Corrupt(str(error)) from None
+    entries, skipped = _parse(data)
     return entries, skipped, _signature(st)
 
 

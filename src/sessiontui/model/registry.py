@@ -10,7 +10,6 @@ modified or deleted.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import re
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sessiontui.errors import InvalidName, SessiontuiError
+from sessiontui.model.files import UnreadableFile, read_small_file
 from sessiontui.model.processes import PID_MAX, is_alive
 from sessiontui.model.types import REGISTRY_STATUSES, RegistryEntry
 
@@ -188,40 +188,10 @@ def _read_bytes(path: Path, max_bytes: int) -> tuple[bytes, os.stat_result]:
         RegistryParseError: Symlink, not a regular file, too large, permission denied, or
             another I/O error.
     """
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise
-    except OSError as error:
-        if error.errno in (errno.ELOOP, errno.EMLINK):
-            raise RegistryParseError("symbolic link ignored") from None
-        if error.errno in (errno.EACCES, errno.EPERM):
-            raise RegistryParseError("permission denied") from None
-        raise RegistryParseError(f"cannot open: {error.strerror}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise RegistryParseError("not a regular file")
-        if st.st_size > max_bytes:
-            raise RegistryParseError(f"too large ({st.st_size / (1 << 20):.1f} MB)")
-        chunks: list[bytes] = []
-        size = 0
-        while size <= max_bytes:
-            chunk = os.read(fd, max_bytes + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > max_bytes:
-            raise RegistryParseError(f"too large (over {max_bytes / (1 << 20):.1f} MB)")
-        return b"".join(chunks), st
-    except OSError as error:
-        if error.errno in (errno.EACCES, errno.EPERM):
-            raise RegistryParseError("permission denied") from None
-        raise RegistryParseError(f"cannot read: {error.strerror}") from None
-    finally:
-        os.close(fd)
+        return read_small_file(path, max_bytes)
+    except UnreadableFile as error:
+        raise RegistryParseError(str(error)) from None
 
 
 def read_entry(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> RegistryEntry:

@@ -1,0 +1,71 @@
+"""Bounded reads of small files other programs write (registry entries, the names state)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from typing import TYPE_CHECKING
+
+from sessiontui.errors import SessiontuiError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+class UnreadableFile(SessiontuiError):
+    """A file exists but may not or cannot be read; the message says why, for the user."""
+
+
+def read_small_file(path: Path, max_bytes: int) -> tuple[bytes, os.stat_result]:
+    """Read a regular file of at most ``max_bytes`` bytes without following a symlink.
+
+    Never blocks on a FIFO (``O_NONBLOCK``) and never reads more than ``max_bytes + 1`` bytes,
+    so a huge or hostile file costs nothing.
+
+    Args:
+        path: The file.
+        max_bytes: Largest accepted size, in bytes.
+
+    Returns:
+        The bytes and the ``fstat`` of the open file.
+
+    Raises:
+        FileNotFoundError: The file does not exist (not an error for callers that poll).
+        UnreadableFile: ``symbolic link ignored``, ``not a regular file``, ``too large (…)``,
+            ``permission denied`` or another I/O failure.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.EMLINK):
+            raise UnreadableFile("symbolic link ignored") from None
+        if error.errno in (errno.EACCES, errno.EPERM):
+            raise UnreadableFile("permission denied") from None
+        raise UnreadableFile(f"cannot open: {error.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnreadableFile("not a regular file")
+        if st.st_size > max_bytes:
+            raise UnreadableFile(f"too large ({st.st_size / (1 << 20):.1f} MB)")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= max_bytes:
+            chunk = os.read(fd, max_bytes + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > max_bytes:
+            raise UnreadableFile(f"too large (over {max_bytes / (1 << 20):.1f} MB)")
+        return b"".join(chunks), st
+    except OSError as error:
+        if error.errno in (errno.EACCES, errno.EPERM):
+            raise UnreadableFile("permission denied") from None
+        raise UnreadableFile(f"cannot read: {error.strerror}") from None
+    finally:
+        os.close(fd)
