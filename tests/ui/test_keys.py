@@ -14,6 +14,7 @@ from sessiontui.ui.app import MainTable, make_app
 from sessiontui.ui.screens.confirm import ConfirmScreen
 from sessiontui.ui.screens.help import HelpScreen
 from sessiontui.ui.screens.rename import RenameScreen
+from sessiontui.ui.widgets.session_table import ROW_COLUMN
 from tests.helpers import client_sessions, write_entry
 from tests.ui.world import FAST, World, dead_pid, select, spawn_sleep, wait_for
 
@@ -37,7 +38,7 @@ async def test_status_write_reaches_the_table(world):
             pilot, lambda: app.selected is not None and app.selected.status is Status.WAITING
         )
         table = app.query_one(MainTable)
-        assert "waiting" in str(table.get_cell(app.selected.key, "status"))
+        assert "waiting" in str(table.get_cell(app.selected.key, ROW_COLUMN))
         assert app.selected.mux is not None
         assert app.selected.mux.session == "alpha"
 

@@ -40,6 +40,8 @@ class ActivityTracker:
         self._bucket_s = bucket_s
         self._buckets = buckets
         self._histories: dict[str, _History] = {}
+        self.revision = 0
+        """Incremented whenever a stored value changes (lets callers skip rebuilding)."""
 
     def record(self, key: str, now: float, status: Status, cpu_percent: float) -> None:
         """Add one sample for session ``key`` taken at ``now`` (seconds since the epoch).
@@ -57,6 +59,7 @@ class ActivityTracker:
         cpu_share = min(1.0, max(0.0, cpu_percent / 100.0))
         if cpu_share > history.values.get(index, 0.0):
             history.values[index] = cpu_share
+            self.revision += 1
         self._trim(history, index)
 
     def _credit_busy(self, history: _History, start: float, end: float) -> None:
@@ -67,6 +70,7 @@ class ActivityTracker:
             bucket_end = (index + 1) * self._bucket_s
             span = min(end, bucket_end) - t
             history.values[index] = min(1.0, history.values.get(index, 0.0) + span / self._bucket_s)
+            self.revision += 1
             t = bucket_end
 
     def _trim(self, history: _History, current: int) -> None:
@@ -74,6 +78,10 @@ class ActivityTracker:
         oldest = current - self._buckets + 1
         for index in [i for i in history.values if i < oldest]:
             del history.values[index]
+
+    def bucket(self, now: float) -> int:
+        """Index of the bucket holding ``now``; the series shift when it changes."""
+        return int(now // self._bucket_s)
 
     def series(self, key: str, now: float) -> tuple[float, ...]:
         """Return ``buckets`` values in ``[0, 1]``, oldest first; the last bucket holds ``now``."""

@@ -51,14 +51,15 @@ class MonitorTiming:
 
     Attributes:
         debounce_s: Quiet time per registry file before it is re-read.
-        rescan_s: Safety rescan of the registry directory and PID liveness.
-        sample_s: CPU sampling and activity history.
+        rescan_s: Safety rescan of the registry directory (catches missed events).
+        sample_s: CPU sampling, activity history and PID liveness (a SIGKILLed agent turns
+            dead within this time).
         tmux_poll_s: Periodic ``list-panes`` poll (also done at once after our own actions and
             when a new agent appears outside every known pane).
     """
 
     debounce_s: float = 0.005
-    rescan_s: float = 2.0
+    rescan_s: float = 5.0
     sample_s: float = 2.0
     tmux_poll_s: float = 5.0
 

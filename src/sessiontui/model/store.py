@@ -92,13 +92,16 @@ class SessionStore:
         self.sessions_dir = sessions_dir
         self._clock = clock
         self.reader = RegistryReader(sessions_dir)
-        self.processes = ProcessTable()
+        # The parent→children map scans every process on the machine; rebuilding it every
+        # 10 s (not every sample) keeps idle CPU low; new children count within 10 s.
+        self.processes = ProcessTable(tree_ttl_s=10.0)
         self.activity = activity or ActivityTracker()
         self.names = names
         self._rows: dict[Path, _Row] = {}
         self._panes: tuple[PaneInfo, ...] = ()
         self._pane_counts: dict[str, int] = {}
         self._bg_cpu: dict[int, float] = {}
+        self._last_fingerprint: tuple[object, ...] | None = None
         self.focused_pane: str | None = None
         """The pane our own tmux client shows (set by the monitor's tmux poll)."""
         self._tmux_ok = True
@@ -140,7 +143,10 @@ class SessionStore:
 
     def set_panes(self, panes: Sequence[PaneInfo], *, ok: bool) -> None:
         """Record the result of one tmux poll (``ok=False``: the server is unreachable)."""
-        self._panes = tuple(panes)
+        panes = tuple(panes)
+        if panes == self._panes and ok == self._tmux_ok:
+            return  # nothing moved: keep every row's pane
+        self._panes = panes
         self._tmux_ok = ok
         self._pane_counts = {}
         for pane in self._panes:
@@ -163,6 +169,8 @@ class SessionStore:
         """Sample CPU for live sessions and feed the activity history (every few seconds)."""
         now = self._clock()
         for row in self._rows.values():
+            if row.alive and not is_alive(row.file_pid, row.proc_start):
+                row.alive, row.pane = False, None  # SIGKILLed: seen here, not at the rescan
             if row.alive:
                 row.cpu_percent = round(self.processes.cpu_percent(row.file_pid))
             else:
@@ -220,8 +228,12 @@ class SessionStore:
                 # The file now names another process start: a new identity.
                 row.proc_start = proc_start
                 row.key = session_key("claude", file_pid, proc_start)
+            was_alive = row.alive
             row.alive = is_alive(file_pid, row.proc_start)
-            row.pane = self._find_pane(row) if row.alive else None
+            if not row.alive:
+                row.pane = None
+            elif row.pane is None or not was_alive:
+                row.pane = self._find_pane(row)
             if entry is not None and row.alive:
                 self._sticky_name(row, entry)
             self._update_status(row, self._clock())
@@ -369,6 +381,33 @@ class SessionStore:
             mux=self._location(pane),
         )
 
+    def _fingerprint(self) -> tuple[object, ...]:
+        """Everything a snapshot is built from, cheaply; equal means nothing to rebuild."""
+        now = self._clock()
+        rows = tuple(
+            (
+                row.key,
+                row.alive,
+                row.status,
+                row.cpu_percent,
+                row.pane,
+                id(self.reader.entries.get(row.path)),
+                self.reader.problem(row.path),
+            )
+            for row in self._rows.values()
+        )
+        return (
+            rows,
+            self._panes,
+            self._tmux_ok,
+            tuple(sorted(self._bg_cpu.items())),
+            self.focused_pane,
+            self.reader.directory_problem,
+            self.activity.revision,
+            self.activity.bucket(now),
+            int(now // 30),  # ages shown in the UI move on
+        )
+
     def build(self) -> Snapshot:
         """Build a new snapshot from the current state (sorted, orphans collapsed)."""
         now = self._clock()
@@ -397,6 +436,10 @@ class SessionStore:
             The change (possibly empty; subscribers are not called for an empty change unless
             the messages or tmux state changed).
         """
+        fingerprint = self._fingerprint()
+        if fingerprint == self._last_fingerprint:
+            return SnapshotChange(snapshot=self._snapshot)
+        self._last_fingerprint = fingerprint
         new = self.build()
         change = diff(self._snapshot, new)
         meta_changed = (new.messages, new.tmux_ok, new.focused_pane) != (

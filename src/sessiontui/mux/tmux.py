@@ -7,6 +7,7 @@ from worker threads, never from the UI thread.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -496,10 +497,12 @@ class TmuxBackend:
             return None
         inside = parse_tmux_env(environ.get("TMUX"))
         env_pane = environ.get("TMUX_PANE")
-        try:
-            lineage = (pid, *(parent.pid for parent in proc.parents()))
-        except psutil.Error:
-            lineage = (pid,)
+        lineage: tuple[int, ...] = (pid,)
+        if not (env_pane and inside and self._is_our_socket(inside[0])):
+            # Only needed when step 1 cannot answer; walking the parents of hundreds of
+            # processes is what made start-up slow.
+            with contextlib.suppress(psutil.Error):
+                lineage = (pid, *(parent.pid for parent in proc.parents()))
         tty_device = _controlling_tty(pid)
         facts = _ProcFacts(
             env_socket=inside[0] if inside else None,

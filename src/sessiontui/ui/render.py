@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.color import Color
+from rich.console import Console
 from rich.text import Text
 from textual.renderables.sparkline import Sparkline
 
@@ -33,6 +36,7 @@ STYLES: dict[Status, str] = {
     Status.DEAD: "dim red",
 }
 
+_CONSOLE = Console(file=io.StringIO(), width=200, color_system="truecolor", force_terminal=True)
 _SPARK_MIN = Color.parse("#3a3a3a")
 _SPARK_MAX = Color.parse("#5fd75f")
 HOME = str(Path.home())
@@ -62,10 +66,25 @@ def quantize(values: tuple[float, ...]) -> list[float]:
     return [round(v * 8) / 8 for v in values]
 
 
-def sparkline(values: tuple[float, ...], width: int) -> Sparkline[float]:
-    """Textual's sparkline renderable for a session's activity, ``width`` cells wide."""
-    data = quantize(values) or [0.0]
-    return Sparkline(data, width=width, min_color=_SPARK_MIN, max_color=_SPARK_MAX)
+def sparkline(values: tuple[float, ...], width: int) -> Text:
+    """A session's activity drawn by Textual's sparkline renderable, ``width`` cells wide.
+
+    The renderable's output is kept as :class:`Text` per distinct (quantized) series and
+    width: most rows repeat the same series, and a table cell that is plain text redraws
+    several times faster than one that renders a sparkline on every frame.
+    """
+    return _sparkline_text(tuple(quantize(values)) or (0.0,), width)
+
+
+@functools.lru_cache(maxsize=2048)
+def _sparkline_text(data: tuple[float, ...], width: int) -> Text:
+    """Render the sparkline once and keep its segments as styled text."""
+    renderable = Sparkline(list(data), width=width, min_color=_SPARK_MIN, max_color=_SPARK_MAX)
+    text = Text(no_wrap=True, overflow="crop")
+    for segment in _CONSOLE.render(renderable, _CONSOLE.options.update_width(width)):
+        if segment.text and segment.text != "\n":
+            text.append(segment.text, segment.style)
+    return text
 
 
 def where(session: Session) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.console import RenderableType
 from rich.text import Text
 from textual.widgets import DataTable
 
@@ -23,8 +22,8 @@ class Column:
 
     key: str
     label: str
-    width: int | None
-    cell: Callable[[Session, float], RenderableType]
+    width: int
+    cell: Callable[[Session, float], Text]
 
 
 SPARK_WIDTH = 12
@@ -70,7 +69,7 @@ def wide_columns(width: int) -> tuple[Column, ...]:
             SPARK_WIDTH,
             lambda s, now: render.sparkline(s.activity, SPARK_WIDTH),
         ),
-        Column("cpu", "CPU", 4, lambda s, now: Text(f"{s.cpu_percent:.0f}%", justify="right")),
+        Column("cpu", "CPU", 4, lambda s, now: Text(f"{s.cpu_percent:.0f}%".rjust(4))),
     )
 
 
@@ -94,12 +93,41 @@ def narrow_columns(width: int) -> tuple[Column, ...]:
     )
 
 
-class SessionTable(DataTable[RenderableType]):
-    """A :class:`DataTable` that shows a :class:`Snapshot`.
+#: The one DataTable column; each row is a single pre-formatted line (see SessionTable).
+ROW_COLUMN = "row"
+#: Spaces between two columns of the line (DataTable's own padding is one on each side).
+_GAP = "  "
+
+
+def row_text(columns: Sequence[Column], session: Session, now: float) -> Text:
+    """One table line: every column's cell cut or padded to its width, separated by a gap."""
+    parts: list[Text] = []
+    for column in columns:
+        cell = column.cell(session, now)
+        text = cell.copy()
+        text.truncate(column.width, overflow="ellipsis", pad=True)
+        parts.append(text)
+    return Text(_GAP).join(parts)
+
+
+def header_text(columns: Sequence[Column]) -> Text:
+    """The header line matching :func:`row_text`'s layout."""
+    labels = [Text(c.label).copy() for c in columns]
+    for label, column in zip(labels, columns, strict=True):
+        label.truncate(column.width, pad=True)
+    return Text(_GAP).join(labels)
+
+
+class SessionTable(DataTable[Text]):
+    """A :class:`DataTable` that shows a :class:`Snapshot`, one pre-formatted line per row.
 
     Rows are keyed by :attr:`Session.key`, so a rename or an update never moves the cursor
     off its session; when the order changes (a status change), the rows are re-laid and the
-    cursor follows the session it was on. Only changed cells are updated otherwise.
+    cursor follows the session it was on. Only changed rows are updated otherwise.
+
+    The table has a single column holding the whole line: DataTable re-renders every
+    visible cell after any update, so eight columns of 50 rows cost ~400 Rich renders a
+    frame; one column costs 50 (``benchmarks/status_latency.py``).
     """
 
     DEFAULT_CSS: ClassVar[str] = ""
@@ -133,8 +161,8 @@ class SessionTable(DataTable[RenderableType]):
         self._columns_spec = spec
         selected = self.selected_key
         self.clear(columns=True)
-        for column in self._columns_spec:
-            self.add_column(column.label, key=column.key, width=column.width)
+        total = sum(c.width for c in spec) + len(_GAP) * (len(spec) - 1)
+        self.add_column(header_text(spec), key=ROW_COLUMN, width=total)
         shown = list(self._shown.values())
         self._shown, self._order = {}, []
         self.show(shown, self._now, keep=selected)
@@ -158,8 +186,7 @@ class SessionTable(DataTable[RenderableType]):
             old = self._shown.get(session.key)
             if old is session or (old == session and not age_due):
                 continue
-            for column in self._columns_spec:
-                self.update_cell(session.key, column.key, column.cell(session, now))
+            self.update_cell(session.key, ROW_COLUMN, row_text(self._columns_spec, session, now))
             self._shown[session.key] = session
 
     def _relayout(self, sessions: Sequence[Session], now: float, keep: str | None) -> None:
@@ -169,7 +196,7 @@ class SessionTable(DataTable[RenderableType]):
         self._shown = {}
         self._order = []
         for session in sessions:
-            self.add_row(*(c.cell(session, now) for c in self._columns_spec), key=session.key)
+            self.add_row(row_text(self._columns_spec, session, now), key=session.key)
             self._shown[session.key] = session
             self._order.append(session.key)
         if not self._order:
