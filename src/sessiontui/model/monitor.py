@@ -137,13 +137,15 @@ class Monitor:
         self.store.unsubscribe(callback)
 
     def refresh(self) -> Snapshot:
-        """Synchronously read everything once (registry, liveness, tmux, CPU) and publish.
+        """Synchronously read the registry, liveness and tmux once, and publish.
+
+        CPU is sampled by the worker started with :meth:`start` (a first psutil reading is
+        always 0.0, so sampling here would only slow start-up).
 
         Used before :meth:`start` and by the one-shot CLI commands.
         """
         self._poll_tmux()
         self.store.rescan()
-        self.store.sample()
         self.store.publish()
         return self.store.snapshot
 
@@ -196,7 +198,7 @@ class Monitor:
     def _run(self) -> None:
         """Worker loop: one batch of work at a time, never overlapping."""
         now = time.monotonic()
-        next_sample = now + self.timing.sample_s
+        next_sample = now  # the first CPU sample primes psutil (its first reading is 0.0)
         next_poll = now + self.timing.tmux_poll_s
         while True:
             with self._cond:

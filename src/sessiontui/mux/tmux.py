@@ -7,7 +7,6 @@ from worker threads, never from the UI thread.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
@@ -25,6 +24,7 @@ import libtmux
 import psutil
 
 from sessiontui.errors import InvalidName, MuxError, MuxUnavailable, NameTaken
+from sessiontui.model.processes import parent_chain
 from sessiontui.model.types import PaneInfo
 
 if TYPE_CHECKING:
@@ -501,8 +501,7 @@ class TmuxBackend:
         if not (env_pane and inside and self._is_our_socket(inside[0])):
             # Only needed when step 1 cannot answer; walking the parents of hundreds of
             # processes is what made start-up slow.
-            with contextlib.suppress(psutil.Error):
-                lineage = (pid, *(parent.pid for parent in proc.parents()))
+            lineage = (pid, *parent_chain(pid))
         tty_device = _controlling_tty(pid)
         facts = _ProcFacts(
             env_socket=inside[0] if inside else None,
