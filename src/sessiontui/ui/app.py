@@ -44,8 +44,9 @@ if TYPE_CHECKING:
 
 #: Below this many columns the table shows glyph, name and sparkline only.
 NARROW_WIDTH = 60
-#: Seconds between ``capture-pane`` previews of the selected session.
-PREVIEW_INTERVAL_S = 2.0
+#: Seconds between ``capture-pane`` previews of the selected session (also taken at once
+#: when the selection changes).
+PREVIEW_INTERVAL_S = 5.0
 #: Lines of the pane shown in the preview.
 PREVIEW_LINES = 8
 
@@ -113,6 +114,7 @@ class SessionTUI(App[None]):
         """The ``/`` filter as typed ("" shows everything)."""
         self._filter = SessionFilter()
         self._bindings_state: tuple[object, ...] = ()
+        self._previewed_key: str | None = None
         self.focused_key: str | None = None
         """The session whose pane our tmux client shows now (never announced)."""
 
@@ -283,6 +285,9 @@ class SessionTUI(App[None]):
         except NoMatches:
             return
         self._refresh_bindings_if_changed()
+        if session is not None and session.key != self._previewed_key:
+            self._previewed_key = session.key
+            self._refresh_preview()
 
     # -- selection and footer -----------------------------------------------------------
 
