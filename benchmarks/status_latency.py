@@ -46,6 +46,7 @@ from sessiontui.model.processes import read_proc_start
 from sessiontui.model.types import Status
 from sessiontui.ui.app import MainTable, make_app
 from sessiontui.ui.render import GLYPHS
+from sessiontui.ui.widgets.session_table import ROW_COLUMN
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -160,10 +161,11 @@ class Probe:
         if armed is None or armed.t_cell is not None:
             return
         try:
-            cell: Any = self.app.query_one(MainTable).get_cell(armed.key, "status")
+            # The table has one column holding the whole line; the status word starts it.
+            cell: Any = self.app.query_one(MainTable).get_cell(armed.key, ROW_COLUMN)
         except Exception:
             return
-        if getattr(cell, "plain", str(cell)) == armed.label:
+        if getattr(cell, "plain", str(cell)).startswith(armed.label):
             armed.t_cell = time.perf_counter()
 
     def _display(self, screen: Any, renderable: Any) -> None:
