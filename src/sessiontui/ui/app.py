@@ -557,7 +557,10 @@ class SessionTUI(App[None]):
             for b in (*MainTable.BINDINGS, *self.BINDINGS)
             if isinstance(b, Binding) and b.action in _HELP
         ]
-        keys += [(self.get_key_display(b), _HELP.get(b.action, b.description)) for b in bindings]
+        by_action: dict[str, list[str]] = {}
+        for binding in bindings:
+            by_action.setdefault(binding.action, []).append(self.get_key_display(binding))
+        keys += [(", ".join(shown), _HELP[action]) for action, shown in by_action.items()]
         keys.append(("ctrl+p", "Command palette"))
         self.push_screen(HelpScreen(keys))
 
@@ -606,7 +609,7 @@ _HELP = {
     "app.new_session": "New background session in tmux (name, directory, command)",
     "leave": "Quit (the --bg monitor detaches instead and keeps running)",
     "really_quit": "Quit, also the --bg monitor (asks first)",
-    "filter": "Filter by name, cwd or agent (escape clears)",
+    "filter": "Filter: text in name or cwd; s:waiting a:claude k:bg w:tmux:work (escape clears)",
     "help": "This help",
 }
 
