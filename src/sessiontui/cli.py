@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -172,7 +173,11 @@ def load_settings(args: argparse.Namespace) -> Config:
     """
     from sessiontui.config import load_config
 
-    return load_config(args.config)
+    config = load_config(args.config)
+    if args.command is not None:  # the TUI shows these as notifications instead
+        for warning in config.warnings():
+            print(f"sessiontui: config: {warning}", file=sys.stderr)
+    return config
 
 
 def make_monitor(
@@ -215,13 +220,14 @@ def session_json(session: Session) -> dict[str, object]:
             "window": session.mux.window,
             "pane": session.mux.pane,
         }
-    started = (
-        datetime.fromtimestamp(session.started_at, tz=UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-        if session.started_at is not None
-        else None
-    )
+    started = None
+    if session.started_at is not None:
+        with contextlib.suppress(OverflowError, OSError, ValueError):
+            started = (
+                datetime.fromtimestamp(session.started_at, tz=UTC)
+                .isoformat(timespec="milliseconds")
+                .replace("+00:00", "Z")
+            )
     return {
         "pid": session.pid,
         "session_id": session.session_id,
@@ -451,13 +457,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except (InvalidName, ConfigError) as error:
-        print(f"sessiontui: {error}", file=sys.stderr)
+        print(f"sessiontui: {_safe(error)}", file=sys.stderr)
         return EXIT_USAGE
     except SessiontuiError as error:
-        print(f"sessiontui: {error}", file=sys.stderr)
+        print(f"sessiontui: {_safe(error)}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
     except OSError as error:
-        print(f"sessiontui: {error}", file=sys.stderr)
+        print(f"sessiontui: {_safe(error)}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _safe(error: BaseException) -> str:
+    """An error message with any control characters from untrusted text made visible."""
+    from sessiontui.model.text import printable
+
+    return "\n".join(printable(line) for line in str(error).splitlines())

@@ -130,6 +130,15 @@ class Config:
     claude_executable: str | None = None
     tmux_popup: bool = True
 
+    def warnings(self) -> list[str]:
+        """Messages for settings that are valid but not used by this version yet."""
+        out = []
+        if self.registry_dirs:
+            out.append("registry_dirs is not supported yet; only the default registry is read")
+        if self.tmux_sockets:
+            out.append("tmux_sockets is not supported yet; only one tmux server is watched")
+        return out
+
 
 def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
     """Return the configuration file to read when no ``--config`` is given.

@@ -246,3 +246,29 @@ def test_invalid_config_is_a_usage_error_naming_the_line(tmp_path, registry):
     assert ":2:" in result.stderr
     assert "bell_on_wating" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ambiguous_target_message_escapes_names(registry, sleeper):
+    other = subprocess.Popen(["sleep", "300"])
+    try:
+        write_entry(registry, sleeper.pid, name="x\x1b]0;PWNED\x07y", sessionId="ab-1")
+        write_entry(registry, other.pid, name="plain", sessionId="ab-2")
+        result = run_cli("kill", "ab", "--force", "--sessions-dir", str(registry))
+        assert result.returncode == 1
+        assert "matches 2 sessions" in result.stderr
+        assert "\x1b" not in result.stderr
+        assert "\x07" not in result.stderr
+        assert sleeper.poll() is None
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_ls_survives_absurd_timestamps(registry, sleeper):
+    (registry / f"{sleeper.pid}.json").write_text(
+        f'{{"pid":{sleeper.pid},"startedAt":100000000000000000000,"name":"odd"}}'
+    )
+    result = run_cli("ls", "--json", "--sessions-dir", str(registry))
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(result.stdout)
+    assert row["started_at"] is None

@@ -233,3 +233,55 @@ def test_diff_reports_added_changed_removed():
     assert change.added == {"c"}
     assert change.removed == {"a"}
     assert change.changed == {"b"}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"startedAt":' + b"9" * 400 + b',"updatedAt":5,"statusUpdatedAt":' + b"9" * 400 + b"}",
+        b'{"startedAt":100000000000000000000,"updatedAt":-5}',
+        b'{"startedAt":1e400}',
+    ],
+)
+def test_absurd_times_are_ignored_not_fatal(registry, sleepers, payload):
+    good = sleepers[0].pid
+    write_entry(registry, good, name="good", status="idle")
+    (registry / f"{sleepers[1].pid}.json").write_bytes(payload)
+    with Monitor(sessions_dir=registry, timing=FAST) as monitor:
+        snapshot = monitor.refresh()
+    hostile = by_pid(snapshot, sleepers[1].pid)
+    assert hostile is not None
+    assert hostile.started_at is None
+    assert by_pid(snapshot, good).name == "good"
+
+
+def test_two_live_agents_in_one_pane_are_both_listed(registry, server):
+    session = server.new_session("shared", window_command="bash -c 'sleep 300 & sleep 300 & wait'")
+    pane = session.active_window.active_pane
+    assert pane is not None
+    shell = int(pane.pane_pid or 0)
+    import psutil
+
+    kids = wait_until(lambda: [p.pid for p in psutil.Process(shell).children()] or None)
+    for pid in kids:  # type: ignore[union-attr]
+        write_entry(registry, pid, name=f"agent-{pid}", status="idle")
+    from sessiontui.mux.tmux import TmuxBackend
+
+    with Monitor(
+        sessions_dir=registry, tmux=TmuxBackend(socket_name=server.socket_name), timing=FAST
+    ) as monitor:
+        snapshot = monitor.refresh()
+    assert sorted(s.pid for s in snapshot.sessions) == sorted(kids)  # type: ignore[arg-type]
+    assert all(s.mux is not None and s.mux.pane == pane.pane_id for s in snapshot.sessions)
+
+
+def test_resume_orphan_collapses_into_the_live_session(registry, sleepers):
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    write_entry(registry, gone.pid, procStart="1", name="old", sessionId="same-conv-1")
+    write_entry(registry, sleepers[0].pid, name="resumed", sessionId="same-conv-1")
+    write_entry(registry, sleepers[1].pid, name="other", sessionId="other-conv")
+    with Monitor(sessions_dir=registry, timing=FAST) as monitor:
+        snapshot = monitor.refresh()
+    assert sorted(s.name for s in snapshot.sessions) == ["other", "resumed"]
+    assert (registry / f"{gone.pid}.json").exists()  # hidden, never deleted

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import TYPE_CHECKING
 
 import psutil
+from rich.console import Console
+from textual.widgets import Static
 
 from sessiontui.model.monitor import Monitor
 from sessiontui.model.types import Status
@@ -236,3 +239,17 @@ async def test_cursor_follows_its_session_when_rows_reorder(world):
         write_entry(world.registry, beta, name="beta", status="waiting")
         await wait_for(pilot, lambda: app.snapshot.sessions[0].name == "beta")
         assert app.query_one(MainTable).selected_key == key
+
+
+async def test_markup_and_escapes_in_registry_fields_render_as_text(world):
+    path = world.registry / "4000000.json"
+    path.write_text('{"pid":4000000,"procStart":"[/x]\\u001b]0;t\\u0007","name":"[bold]n[/]"}')
+    app = app_for(world)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select(pilot, "[bold]n[/]")
+        await pilot.pause(0.2)
+        console = Console(width=120, file=io.StringIO(), color_system=None)
+        console.print(app.query_one("#detail-fields", Static).content)
+        shown = console.file.getvalue()  # type: ignore[attr-defined]
+        assert "[/x]\\x1b]0;t\\x07" in shown
+        assert "\x1b" not in shown

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from sessiontui.config import Config
 from sessiontui.model.monitor import Monitor
 from sessiontui.ui.app import make_app
 from sessiontui.ui.messages import SnapshotChanged
@@ -106,3 +107,10 @@ def test_detail_panel_with_preview(snap_compare, tmp_path, width):
 
 
 PREVIEW = "● Running pytest -q\n  212 passed, 1 failed\n\x1b[31m● Fixing tests/test_api.py\n> "
+
+
+def test_configured_columns(snap_compare, tmp_path):
+    monitor = Monitor(sessions_dir=tmp_path / "sessions")
+    config = Config(columns=("name", "status", "activity"), registry_dirs=(tmp_path,))
+    app = make_app(monitor, clock=lambda: NOW, watch=False, config=config)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=show_fixed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from sessiontui.model.claude_jobs import ClaudeJobs
     from sessiontui.model.names import NameStore
     from sessiontui.mux.tmux import TmuxBackend
+
+_log = logging.getLogger(__name__)
 
 #: Default seconds between SIGTERM and SIGKILL in a kill cascade (SPEC 2.6).
 DEFAULT_GRACE_S = 5.0
@@ -227,9 +230,9 @@ class Monitor:
                     self.store.sample()
                     next_sample = now + self.timing.sample_s
                 self.store.publish()
-            except Exception:
-                with contextlib.suppress(Exception):
-                    time.sleep(0.1)
+            except Exception:  # the monitor must outlive any one bad event
+                _log.exception("monitor: a batch of work failed; continuing")
+                time.sleep(0.1)
 
     def _poll_tmux(self) -> None:
         """One ``list-panes -a`` call; marks tmux unreachable instead of raising."""

@@ -128,6 +128,10 @@ def _decode_object(data: bytes) -> dict[str, object]:
     return obj
 
 
+#: Largest accepted time field: 9999-12-31T23:59:59.999Z in ms since the epoch.
+MAX_TIME_MS = 253_402_300_799_999
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -167,7 +171,10 @@ def parse_entry(path: Path, data: bytes) -> RegistryEntry:
         fields[attr] = value if isinstance(value, str) else None
     for key, attr in _INT_FIELDS.items():
         value = obj.get(key)
-        fields[attr] = value if _is_int(value) else None
+        # Times are ms since the epoch; anything outside 1970..9999 is hostile or broken and
+        # would overflow date arithmetic later, so it is treated like a wrong type.
+        valid = _is_int(value) and 0 <= value <= MAX_TIME_MS  # type: ignore[operator]
+        fields[attr] = value if valid else None
     status = obj.get("status")
     extra = {key: value for key, value in obj.items() if key not in _KNOWN_KEYS}
     return RegistryEntry(

@@ -49,6 +49,7 @@ class _Row:
     status_changed_at: float | None = None
     pane_polled: bool = False
     session_id: str | None = None
+    last_pane_id: str | None = None
 
 
 def session_key(agent: str, pid: int, proc_start: str | None) -> str:
@@ -153,6 +154,8 @@ class SessionStore:
             self._pane_counts[pane.session_id] = self._pane_counts.get(pane.session_id, 0) + 1
         for row in self._rows.values():
             row.pane = self._find_pane(row) if row.alive else None
+            if row.pane is not None:
+                row.last_pane_id = row.pane.pane_id
 
     def rescan(self) -> None:
         """Re-list the registry directory and re-check the liveness of every entry."""
@@ -234,6 +237,10 @@ class SessionStore:
                 row.pane = None
             elif row.pane is None or not was_alive:
                 row.pane = self._find_pane(row)
+            if row.pane is not None:
+                row.last_pane_id = row.pane.pane_id
+            if entry is not None and entry.session_id:
+                row.session_id = row.session_id or entry.session_id
             if entry is not None and row.alive:
                 self._sticky_name(row, entry)
             self._update_status(row, self._clock())
@@ -381,6 +388,26 @@ class SessionStore:
             mux=self._location(pane),
         )
 
+    def _resume_orphans(self) -> list[_Row]:
+        """Dead rows that a live row replaced (a ``--resume`` orphan), to collapse (SPEC 3).
+
+        A dead entry is collapsed into a live one when both claim the same pane (the dead one
+        by the pane it was last seen in) or the same sessionId. Live rows are never hidden:
+        two live agents in one pane (one suspended with ``ctrl+z``) are both shown.
+        """
+        live = [row for row in self._rows.values() if row.alive]
+        live_panes = {row.pane.pane_id for row in live if row.pane is not None}
+        live_ids = {row.session_id for row in live if row.session_id}
+        return [
+            row
+            for row in self._rows.values()
+            if not row.alive
+            and (
+                (row.last_pane_id is not None and row.last_pane_id in live_panes)
+                or (row.session_id is not None and row.session_id in live_ids)
+            )
+        ]
+
     def _fingerprint(self) -> tuple[object, ...]:
         """Everything a snapshot is built from, cheaply; equal means nothing to rebuild."""
         now = self._clock()
@@ -391,7 +418,7 @@ class SessionStore:
                 row.status,
                 row.cpu_percent,
                 row.pane,
-                id(self.reader.entries.get(row.path)),
+                self.reader.entries.get(row.path),
                 self.reader.problem(row.path),
             )
             for row in self._rows.values()
@@ -411,9 +438,9 @@ class SessionStore:
     def build(self) -> Snapshot:
         """Build a new snapshot from the current state (sorted, orphans collapsed)."""
         now = self._clock()
-        sessions = [self._session(row, now) for row in self._rows.values()]
+        orphans = self._resume_orphans()
+        sessions = [self._session(row, now) for row in self._rows.values() if row not in orphans]
         sessions += [self._bg_session(pane, now) for pane in self._bg_panes()]
-        sessions = _collapse_pane_duplicates(sessions)
         sessions.sort(key=_sort_key)
         messages = []
         if self.reader.directory_problem:
@@ -470,25 +497,6 @@ def _display_name(entry: RegistryEntry | None, row: _Row) -> str:
 def _sort_key(session: Session) -> tuple[int, float, str]:
     """Waiting → busy → idle → unknown → dead; within a status the latest change first."""
     return (session.status.sort_rank, -(session.status_changed_at or 0.0), session.key)
-
-
-def _collapse_pane_duplicates(sessions: list[Session]) -> list[Session]:
-    """Keep one session per tmux pane (a ``--resume`` orphan loses), SPEC 3.
-
-    Preference: the live process, then the newest registry update.
-    """
-    best: dict[str, Session] = {}
-    for session in sessions:
-        if session.mux is None:
-            continue
-        pane = session.mux.pane
-        current = best.get(pane)
-        if current is None or (session.alive, session.updated_at or 0.0) > (
-            current.alive,
-            current.updated_at or 0.0,
-        ):
-            best[pane] = session
-    return [s for s in sessions if s.mux is None or best[s.mux.pane] is s]
 
 
 def diff(old: Snapshot, new: Snapshot) -> SnapshotChange:

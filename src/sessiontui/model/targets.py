@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sessiontui.errors import AmbiguousTarget, TargetNotFound
+from sessiontui.model.text import printable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -51,8 +52,8 @@ def resolve_target(sessions: Sequence[Session], target: str) -> Session:
             alive = [s for s in found if s.alive]
             if len(alive) == 1:
                 return alive[0]
-            listed = ", ".join(f"{s.name} (pid {s.pid})" for s in found[:5])
-            raise AmbiguousTarget(f"{target!r} matches {len(found)} sessions: {listed}")
+            listed = ", ".join(f"{printable(s.name)} (pid {s.pid})" for s in found[:5])
+            raise AmbiguousTarget(f"{printable(target)!r} matches {len(found)} sessions: {listed}")
         if found:
             return found[0]
-    raise TargetNotFound(f"no session matches {target!r}")
+    raise TargetNotFound(f"no session matches {printable(target)!r}")

@@ -139,7 +139,10 @@ class SessionTUI(App[None]):
                 self.theme = self.config.theme
         self.set_interval(PREVIEW_INTERVAL_S, self._refresh_preview)
         table = self.query_one(MainTable)
+        table.wanted_columns = self.config.columns
         table.set_layout(narrow=self.size.width < NARROW_WIDTH, width=self.size.width)
+        for warning in self.config.warnings():
+            self.notify(warning, title="Configuration", severity="warning", markup=False)
         self.set_class(self.size.width < NARROW_WIDTH, "-narrow")
         table.focus()
         self.monitor.subscribe(self._on_change)
@@ -150,8 +153,15 @@ class SessionTUI(App[None]):
 
     @work(thread=True, exit_on_error=False)
     def _start_monitor(self) -> None:
-        """First full read and the watcher threads, off the UI thread."""
-        self.monitor.refresh()
+        """First full read and the watcher threads, off the UI thread.
+
+        A failed first read (it should not happen; hostile files are handled in the model)
+        is reported, and the watcher starts anyway so later changes still arrive.
+        """
+        try:
+            self.monitor.refresh()
+        except Exception as error:
+            self._report(f"first read failed: {error}", error=True)
         self.monitor.start()
         self.call_from_thread(self._freeze_startup_objects)
 
@@ -202,7 +212,9 @@ class SessionTUI(App[None]):
             if self.config.bell_on_waiting:
                 self.bell()
             why = f" ({printable(session.waiting_for)})" if session.waiting_for else ""
-            self.notify(f"{printable(session.name)} is waiting{why}", title="Waiting for you")
+            self.notify(
+                f"{printable(session.name)} is waiting{why}", title="Waiting for you", markup=False
+            )
         if self._notify_timer is not None:
             self._notify_timer.stop()
             self._notify_timer = None
@@ -326,7 +338,7 @@ class SessionTUI(App[None]):
     def _report(self, message: str, *, error: bool = False) -> None:
         """Show a notification (callable from worker threads)."""
         severity = "error" if error else "information"
-        self.call_from_thread(self.notify, printable(message), severity=severity)
+        self.call_from_thread(self.notify, printable(message), severity=severity, markup=False)
 
     def action_attach(self) -> None:
         """``enter``: jump to the session's pane."""

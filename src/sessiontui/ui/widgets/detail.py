@@ -28,7 +28,10 @@ def _when(seconds: float | None, now: float) -> str:
     """``2026-11-21 14:03:07Z (5m ago)`` for an epoch time in seconds."""
     if seconds is None:
         return ""
-    stamp = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    try:
+        stamp = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return "?"
     return f"{stamp} ({format_age(now - seconds)} ago)"
 
 
@@ -74,7 +77,10 @@ class DetailPanel(Vertical):
             ("cwd", render.plain(session.cwd)),
             (
                 "pid",
-                f"{session.pid}  start {session.proc_start or '?'}  cpu {session.cpu_percent:.0f}%",
+                render.plain(
+                    f"{session.pid}  start {session.proc_start or '?'}"
+                    f"  cpu {session.cpu_percent:.0f}%"
+                ),
             ),
             ("kind", render.plain(session.kind or "")),
             ("session", render.plain(session.session_id or "")),

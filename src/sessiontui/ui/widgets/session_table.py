@@ -36,41 +36,46 @@ _PADDING_PER_COLUMN = 2
 _SCROLLBAR = 2
 
 
-def wide_columns(width: int) -> tuple[Column, ...]:
-    """Every column; name, where and cwd share what the fixed columns leave of ``width``.
+#: Wide-layout columns in display order.
+COLUMN_ORDER = ("status", "name", "agent", "where", "cwd", "age", "activity", "cpu")
+_FIXED_WIDTHS = {"status": 9, "agent": 6, "age": 4, "activity": SPARK_WIDTH, "cpu": 4}
+#: Shares of the remaining width for the flexible columns.
+_FLEX_SHARES = {"name": 7, "where": 6, "cwd": 7}
 
-    Below :data:`AGENT_COLUMN_MIN_WIDTH` columns the agent column is left out (the detail
-    panel still shows it) so the rest stays readable.
+
+def _wide_column(key: str, width: int) -> Column:
+    """The wide-layout column ``key`` at ``width`` cells."""
+    cells: dict[str, Callable[[Session, float], Text]] = {
+        "status": lambda s, now: render.status_cell(s.status),
+        "name": lambda s, now: render.plain(s.name, max_len=width, dim=not s.alive),
+        "agent": lambda s, now: render.plain(s.agent),
+        "where": lambda s, now: render.plain(render.where(s), max_len=width),
+        "cwd": lambda s, now: render.plain_tail(render.cwd(s), width),
+        "age": lambda s, now: Text(render.age(s, now)),
+        "activity": lambda s, now: render.sparkline(s.activity, width),
+        "cpu": lambda s, now: Text(f"{s.cpu_percent:.0f}%".rjust(width)),
+    }
+    return Column(key, key.upper(), width, cells[key])
+
+
+def wide_columns(width: int, wanted: Sequence[str] | None = None) -> tuple[Column, ...]:
+    """The wide layout: ``wanted`` columns (config ``columns``, in its order; default all).
+
+    Name, where and cwd share what the fixed-width columns leave of ``width``. With the
+    default set, the agent column is left out below :data:`AGENT_COLUMN_MIN_WIDTH` columns
+    (the detail panel still shows it) so the rest stays readable.
     """
-    with_agent = width >= AGENT_COLUMN_MIN_WIDTH
-    count = 8 if with_agent else 7
-    fixed = 9 + (6 if with_agent else 0) + 4 + SPARK_WIDTH + 4
-    spare = max(24, width - fixed - count * _PADDING_PER_COLUMN - _SCROLLBAR)
-    name_w, where_w = spare * 7 // 20, spare * 3 // 10
-    cwd_w = spare - name_w - where_w
-    agent = Column("agent", "AGENT", 6, lambda s, now: render.plain(s.agent))
-    return (
-        Column("status", "STATUS", 9, lambda s, now: render.status_cell(s.status)),
-        Column(
-            "name",
-            "NAME",
-            name_w,
-            lambda s, now: render.plain(s.name, max_len=name_w, dim=not s.alive),
-        ),
-        *((agent,) if with_agent else ()),
-        Column(
-            "where", "WHERE", where_w, lambda s, now: render.plain(render.where(s), max_len=where_w)
-        ),
-        Column("cwd", "CWD", cwd_w, lambda s, now: render.plain_tail(render.cwd(s), cwd_w)),
-        Column("age", "AGE", 4, lambda s, now: Text(render.age(s, now))),
-        Column(
-            "activity",
-            "ACTIVITY",
-            SPARK_WIDTH,
-            lambda s, now: render.sparkline(s.activity, SPARK_WIDTH),
-        ),
-        Column("cpu", "CPU", 4, lambda s, now: Text(f"{s.cpu_percent:.0f}%".rjust(4))),
-    )
+    keys = list(COLUMN_ORDER) if wanted is None else [k for k in wanted if k in COLUMN_ORDER]
+    if wanted is None and width < AGENT_COLUMN_MIN_WIDTH:
+        keys.remove("agent")
+    fixed = sum(_FIXED_WIDTHS.get(k, 0) for k in keys)
+    flex = [k for k in keys if k in _FLEX_SHARES]
+    spare = max(8 * len(flex), width - fixed - len(keys) * _PADDING_PER_COLUMN - _SCROLLBAR)
+    total_share = sum(_FLEX_SHARES[k] for k in flex) or 1
+    widths = {k: spare * _FLEX_SHARES[k] // total_share for k in flex}
+    if flex:
+        widths[flex[-1]] += spare - sum(widths.values())
+    return tuple(_wide_column(k, _FIXED_WIDTHS.get(k) or widths[k]) for k in keys)
 
 
 def narrow_columns(width: int) -> tuple[Column, ...]:
@@ -135,6 +140,8 @@ class SessionTable(DataTable[Text]):
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.narrow = False
+        self.wanted_columns: tuple[str, ...] | None = None
+        """Wide-layout columns to show (config ``columns``); ``None`` means all."""
         self._columns_spec: tuple[Column, ...] = ()
         self._shown: dict[str, Session] = {}
         self._order: list[str] = []
@@ -154,7 +161,7 @@ class SessionTable(DataTable[Text]):
 
     def set_layout(self, *, narrow: bool, width: int) -> None:
         """Switch between the wide and the narrow column sets for a terminal ``width``."""
-        spec = narrow_columns(width) if narrow else wide_columns(width)
+        spec = narrow_columns(width) if narrow else wide_columns(width, self.wanted_columns)
         if self._columns_spec and [c.width for c in spec] == [c.width for c in self._columns_spec]:
             return
         self.narrow = narrow
