@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sessiontui.model.processes import read_proc_start
 
@@ -16,17 +16,21 @@ if TYPE_CHECKING:
 
 
 def wait_until(
-    predicate: Callable[[], object], timeout_s: float = 10.0, interval_s: float = 0.02
-) -> object:
-    """Poll ``predicate`` until it returns a truthy value; fail the test after ``timeout_s``."""
+    predicate: Callable[[], Any], timeout_s: float = 15.0, what: str = "condition"
+) -> Any:
+    """Poll ``predicate`` until it returns a truthy value, and return that value.
+
+    Raises:
+        AssertionError: ``timeout_s`` seconds passed first (the message names ``what``).
+    """
     deadline = time.monotonic() + timeout_s
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s} s")
-        time.sleep(interval_s)
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.02)
 
 
 def write_entry(directory: Path, pid: int, **fields: object) -> Path:

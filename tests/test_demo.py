@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,24 +19,13 @@ import pytest
 import sessiontui
 from sessiontui.demo.environment import BG_SESSION, KIND_OPTION, WORK_SESSION, DemoEnvironment
 from sessiontui.errors import SessiontuiError
+from tests.helpers import wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 SRC_DIR = str(Path(sessiontui.__file__).resolve().parent.parent)
 TICK_S = 0.1
-
-
-def wait_until(predicate: Callable[[], Any], timeout_s: float = 10.0, what: str = "") -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s} s waiting for {what or predicate}")
-        time.sleep(0.02)
 
 
 def proc_start_from_proc(pid: int) -> str:

@@ -23,13 +23,13 @@ import os
 import shlex
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psutil
 import pytest
+from tests.helpers import wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -76,24 +76,6 @@ def _cache_bin() -> Path:
 # Read at import time: the autouse fixture in tests/conftest.py replaces HOME for each test.
 CACHE_BIN = _cache_bin()
 ENV_BIN = os.environ.get("SESSIONTUI_CLAUDE_BIN", "")
-
-
-def wait_until(
-    predicate: Callable[[], Any], timeout_s: float = 15.0, what: str = "condition"
-) -> Any:
-    """Poll ``predicate`` every 50 ms until it returns a truthy value, and return that value.
-
-    Raises:
-        AssertionError: when ``timeout_s`` seconds pass first (message names ``what``).
-    """
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def _is_gone(proc: psutil.Process) -> bool:

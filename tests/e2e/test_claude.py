@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from tests.helpers import wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -33,18 +33,6 @@ LS_KEYS = {
     "registry_path",
     "mux",
 }
-
-
-def wait_until(predicate: Callable[[], Any], timeout_s: float = 15.0, what: str = "") -> Any:
-    """Poll ``predicate`` until it returns a truthy value (returned); fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def sessiontui(

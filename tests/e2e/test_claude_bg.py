@@ -11,11 +11,11 @@ import os
 import shlex
 import subprocess
 import sys
-import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import psutil
 import pytest
+from tests.helpers import wait_until
 
 from sessiontui.errors import SessiontuiError
 from sessiontui.model.claude_jobs import (
@@ -36,18 +36,6 @@ if TYPE_CHECKING:
     )
 
 JOB = "deadbeef"
-
-
-def wait_until(predicate: Callable[[], Any], timeout_s: float = 15.0, what: str = "") -> Any:
-    """Poll ``predicate`` until it returns a truthy value (returned); fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def make_script(path: Path, body: str) -> Path:

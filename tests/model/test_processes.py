@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import psutil
 import pytest
+from tests.helpers import wait_until
 
 from sessiontui.errors import KillRefused
 from sessiontui.model.processes import (
@@ -36,14 +37,6 @@ IGNORE_TERM = (
     "print('ready', flush=True)\n"
     "time.sleep(300)\n"
 )
-
-
-def wait_until(predicate: Callable[[], object], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s} s")
-        time.sleep(0.01)
 
 
 def gone(pid: int) -> bool:

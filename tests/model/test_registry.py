@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from tests.helpers import wait_until
 
 from sessiontui.errors import InvalidName, SessiontuiError
 from sessiontui.model.processes import read_proc_start
@@ -31,7 +32,7 @@ from sessiontui.model.registry import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
 EXAMPLE = (
     '{"pid":25673,"sessionId":"534ded02-9aa5-4594-8426-d954ad357ae6","cwd":"/tmp/ccproj/my.proj_dir",'
@@ -52,14 +53,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def wait_until(predicate: Callable[[], object], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s} s")
-        time.sleep(0.005)
 
 
 def entry_json(pid: int, **fields: object) -> str:

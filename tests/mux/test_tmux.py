@@ -9,12 +9,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from typing import TYPE_CHECKING
 
 import psutil
 import pytest
+from tests.helpers import wait_until
 
 from sessiontui.errors import MuxError, MuxUnavailable, NameTaken
 from sessiontui.mux.tmux import TmuxBackend, child_env, parse_tmux_env
@@ -30,15 +30,6 @@ TMUX = shutil.which("tmux") or "tmux"
 SCRIPT = shutil.which("script")
 
 needs_script = pytest.mark.skipif(SCRIPT is None, reason="util-linux `script` is not installed")
-
-
-def wait_until(predicate: Callable[[], object], timeout_s: float = 5.0) -> None:
-    """Poll ``predicate`` until it is truthy; fail the test after ``timeout_s`` seconds."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s} s")
-        time.sleep(0.02)
 
 
 def tmux(server: Server, *args: str) -> list[str]:
@@ -95,20 +86,6 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         if stream is not None:
             stream.close()
-
-
-@pytest.fixture
-def backend(server: Server) -> TmuxBackend:
-    return TmuxBackend(socket_name=server.socket_name, environ={})
-
-
-@pytest.fixture
-def procs() -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Processes a test starts; each is stopped at teardown."""
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for proc in started:
-        stop(proc)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import libtmux
 import psutil
 import pytest
 from tests.helpers import wait_until
-from tests.mux.test_tmux import SCRIPT, TMUX, clients, stop, tmux
+from tests.mux.test_tmux import SCRIPT, TMUX, clients, tmux
 
 from sessiontui.errors import InvalidName, MuxError, MuxUnavailable, NameTaken
 from sessiontui.mux.tmux import TmuxBackend, child_env
@@ -30,20 +30,6 @@ TRICKY = "#{pid}#(false) x;"
 
 #: A long-lived program that accepts any extra arguments (in ``sys.argv``).
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(300)"]
-
-
-@pytest.fixture
-def backend(server: Server) -> TmuxBackend:
-    return TmuxBackend(socket_name=server.socket_name, environ={})
-
-
-@pytest.fixture
-def procs() -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Processes a test starts; each is stopped at teardown."""
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for proc in started:
-        stop(proc)
 
 
 @pytest.fixture
