@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Sparkline, Static
 
 from sessiontui.model.text import format_age, printable
@@ -41,8 +41,9 @@ class DetailPanel(Vertical):
     def compose(self) -> ComposeResult:
         """A sparkline (last 30 minutes) above a table of fields."""
         yield Sparkline([], id="detail-spark")
-        yield Static(id="detail-fields")
-        yield Static(id="detail-preview")
+        with Horizontal(id="detail-body"):
+            yield Static(id="detail-preview")
+            yield Static(id="detail-fields")
 
     _shown: tuple[Session | None, int] | None = None
     _preview: str | None = None
