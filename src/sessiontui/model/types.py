@@ -117,6 +117,10 @@ class PaneInfo:
         current_command: ``pane_current_command``.
         session_attached: Number of clients attached to the session.
         session_kind: The tmux user option ``@sessiontui-kind`` of the session, or ``None``.
+        server: The server holding the pane (tmux: its socket path); ids are unique only
+            within one server.
+        clients: Ordinary (non-control-mode) clients attached to the session, or ``None``
+            when the poll did not count them (then ``session_attached`` is used).
     """
 
     pane_id: str
@@ -130,6 +134,8 @@ class PaneInfo:
     current_command: str
     session_attached: int
     session_kind: str | None = None
+    server: str = ""
+    clients: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,11 @@
-"""The interface every terminal-multiplexer backend offers (SPEC 2.4, 2.5)."""
+"""The interface every terminal-multiplexer server offers the model (SPEC 2.4, 2.5).
+
+The model imports only this module of ``sessiontui.mux``: concrete servers (one
+:class:`~sessiontui.mux.tmux.TmuxBackend` per tmux server, Zellij next) are built by the
+composition root (``cli.py``, the demo, tests) and handed to the model as :class:`Multiplexer`
+values. A :class:`ChangeTrigger` (tmux control mode, Zellij socket and metadata files) only asks
+for a poll; it is never a source of truth.
+"""
 
 from __future__ import annotations
 
@@ -9,31 +16,71 @@ if TYPE_CHECKING:
 
     from sessiontui.model.types import PaneInfo
 
+#: Capability names a :class:`Multiplexer` may list in :attr:`Multiplexer.capabilities`.
+CAP_POPUP = "popup"
+CAP_CAPTURE = "capture"
+CAP_DETACH = "detach"
+CAP_SWITCH = "switch"
+CAP_CONTROL_MODE = "control_mode"
+CAP_NEW_SESSION = "new_session"
 
-class MuxBackend(Protocol):
-    """What the model and the UI may ask of a multiplexer (tmux today, Zellij later).
 
-    Every method may block on a subprocess for up to the backend's timeout: call them from
+class Multiplexer(Protocol):
+    """One multiplexer server: what the model may ask of it.
+
+    Every method may block on a subprocess for up to the server's timeout: call them from
     worker threads, never from the UI thread. Targets are exact ids (``$N`` sessions, ``%N``
     panes), never names that the multiplexer could prefix-match. Failures raise
     :class:`~sessiontui.errors.MuxUnavailable` (server not running or not answering) or
     :class:`~sessiontui.errors.MuxError` (the command failed; message = its stderr).
+
+    Attributes:
+        type: ``"tmux"`` or ``"zellij"``: the ``mux.type`` of ``ls --json``.
+        server: The server's identity, stable for its life: for tmux the socket path. Pane,
+            window and session ids are unique only within one server, so every identity the
+            model builds includes it.
+        capabilities: Which optional verbs work (``CAP_*`` names of this module).
     """
 
+    type: str
+    capabilities: frozenset[str]
+
+    @property
+    def server(self) -> str:
+        """The server identity (for tmux: the socket path)."""
+        ...
+
     def list_panes(self) -> list[PaneInfo]:
-        """Return every pane of the server in one poll."""
+        """Return every pane of the server in one cheap poll (``PaneInfo.server`` set)."""
         ...
 
     def locate(self, pid: int, panes: Sequence[PaneInfo]) -> PaneInfo | None:
         """Return the pane among ``panes`` in which process ``pid`` runs, or ``None``."""
         ...
 
+    def names_server(self, environ_server: str) -> bool:
+        """True when a process's own environment (tmux: ``$TMUX``'s socket) names this server."""
+        ...
+
+    def own_client(self) -> str | None:
+        """The tty of the ordinary client showing our own pane, when we run inside this server."""
+        ...
+
+    def last_client_pane(self, client_tty: str) -> str | None:
+        """The pane the client on ``client_tty`` shows now, or ``None`` (no such client)."""
+        ...
+
     def switch_client(self, client_tty: str, pane_id: str) -> None:
         """Make the client on terminal ``client_tty`` show pane ``pane_id``."""
         ...
 
-    def detach_session(self, session_id: str) -> int:
-        """Detach every client of ``session_id``; return how many were attached."""
+    def detach_session(self, session_id: str, *, keep_client: str | None = None) -> int:
+        """Detach the ordinary clients of ``session_id`` (never control clients, never
+        ``keep_client``); return how many were detached."""
+        ...
+
+    def detach_client(self, client_tty: str) -> None:
+        """Detach one client."""
         ...
 
     def rename_session(self, session_id: str, new_name: str) -> None:
@@ -42,6 +89,10 @@ class MuxBackend(Protocol):
 
     def kill_session(self, session_id: str) -> None:
         """End ``session_id`` and every process in its panes."""
+        ...
+
+    def has_session(self, name: str) -> bool:
+        """True when a session is named exactly ``name``."""
         ...
 
     def attach_argv(self, pane_id: str) -> list[str]:
@@ -79,4 +130,35 @@ class MuxBackend(Protocol):
         cwd: str | None = None,
     ) -> str:
         """Open a window (tab) running the argv ``command`` in ``session_id``; return its pane."""
+        ...
+
+    def display_popup(
+        self,
+        client_tty: str,
+        command: Sequence[str],
+        *,
+        title: str | None = None,
+        cwd: str | None = None,
+    ) -> None:
+        """Show ``command`` in a popup over one client; return without waiting for it."""
+        ...
+
+    def own_pane(self) -> PaneInfo | None:
+        """Our own pane when we run inside this server, else ``None``."""
+        ...
+
+
+class ChangeTrigger(Protocol):
+    """Something that notices a multiplexer change and asks for a poll (never a source).
+
+    Implementations run their own reader thread and call the ``on_change`` callback given at
+    construction (from that thread) whenever something may have changed.
+    """
+
+    def start(self) -> None:
+        """Start the reader thread (idempotent)."""
+        ...
+
+    def close(self) -> None:
+        """Stop the reader thread and any child process; idempotent."""
         ...
