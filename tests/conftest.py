@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,9 @@ pytest_textual_snapshot.SVGImageExtension = RootSnapshotsExtension  # type: igno
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(monkeypatch: pytest.MonkeyPatch, user_path: Path, tmp_path: Path) -> None:
+def isolated_env(
+    monkeypatch: pytest.MonkeyPatch, user_path: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """Run every test with a temporary HOME (no ~/.tmux.conf), outside any tmux client.
 
     ``CLAUDE_CONFIG_DIR`` points into the test's tmp_path so nothing reads the real registry.
@@ -35,5 +39,10 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, user_path: Path, tmp_path: Pat
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude-home"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    # Each test's tmux servers get a socket directory of their own (short: socket paths are
+    # limited to 108 bytes), so discovery sees only them, never the developer's servers.
+    tmux_tmpdir = Path(tempfile.mkdtemp(prefix="st-", dir="/tmp"))
+    monkeypatch.setenv("TMUX_TMPDIR", str(tmux_tmpdir))
+    request.addfinalizer(lambda: shutil.rmtree(tmux_tmpdir, ignore_errors=True))
     for var in ("TMUX", "TMUX_PANE", "SESSIONTUI_CONFIG"):
         monkeypatch.delenv(var, raising=False)

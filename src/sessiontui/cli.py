@@ -17,11 +17,13 @@ from sessiontui.config import ConfigError
 from sessiontui.errors import InvalidName, SessiontuiError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from sessiontui.config import Config
     from sessiontui.model.monitor import Monitor
+    from sessiontui.model.muxset import MuxSet
     from sessiontui.model.types import Session
+    from sessiontui.mux.tmux import TmuxBackend
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -33,6 +35,7 @@ _GLOBAL_DEFAULTS: dict[str, Any] = {
     "bg": False,
     "config": None,
     "no_zellij": False,
+    "no_discover": False,
 }
 
 #: Name of the tmux session that ``sessiontui --bg`` runs the monitor in.
@@ -60,14 +63,26 @@ def _global_options() -> _Parser:
         help="registry directory (default: $CLAUDE_CONFIG_DIR/sessions or ~/.claude/sessions)",
     )
     group.add_argument(
-        "-L", "--tmux-socket", default=argparse.SUPPRESS, metavar="NAME", help="tmux socket name"
+        "-L",
+        "--tmux-socket",
+        action="append",
+        default=argparse.SUPPRESS,
+        metavar="NAME",
+        help="also watch the tmux server with this socket name (repeatable)",
     )
     group.add_argument(
         "-S",
         "--tmux-socket-path",
+        action="append",
         default=argparse.SUPPRESS,
         metavar="PATH",
-        help="tmux socket path",
+        help="also watch the tmux server with this socket path (repeatable)",
+    )
+    group.add_argument(
+        "--no-discover",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="watch only the named tmux servers (-L/-S, tmux_sockets), not every live one",
     )
     group.add_argument(
         "--config",
@@ -154,8 +169,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     for name, value in _GLOBAL_DEFAULTS.items():
         if not hasattr(args, name):
             setattr(args, name, value)
-    if args.tmux_socket is not None and args.tmux_socket_path is not None:
-        build_parser().error("-L/--tmux-socket and -S/--tmux-socket-path are mutually exclusive")
     if (args.demo or args.bg) and args.command is not None:
         build_parser().error("--demo and --bg run the TUI; they take no subcommand")
     if args.command == "attach" and bool(args.target) == bool(args.waiting):
@@ -188,11 +201,10 @@ def make_monitor(
     from sessiontui.model.monitor import Monitor
     from sessiontui.model.names import NameStore, default_names_path
     from sessiontui.model.registry import default_sessions_dir
-    from sessiontui.mux.tmux import TmuxBackend
 
     config = config or load_settings(args)
     directory = sessions_dir or args.sessions_dir or default_sessions_dir()
-    tmux = TmuxBackend(socket_name=args.tmux_socket, socket_path=args.tmux_socket_path)
+    muxes = make_muxset(args, config)
     directory = Path(directory).expanduser()
     claude = find_claude(config.claude_executable)
     claude_env = dict(os.environ)
@@ -200,11 +212,51 @@ def make_monitor(
         claude_env["CLAUDE_CONFIG_DIR"] = str(directory.parent)
     return Monitor(
         sessions_dir=directory,
-        tmux=tmux,
+        muxes=muxes,
         grace_s=config.grace_period_s,
         claude=ClaudeJobs(claude, environ=claude_env) if claude else None,
         popup=config.tmux_popup,
         names=NameStore(default_names_path()),
+    )
+
+
+def make_muxset(args: argparse.Namespace, config: Config) -> MuxSet:
+    """Build every tmux server in view (SPEC 2.4), the one we run inside first.
+
+    In view: the server in our ``$TMUX``, the default socket, each ``-L NAME`` / ``-S PATH``,
+    each configured ``tmux_sockets`` path, and (unless ``--no-discover`` or
+    ``tmux_discover = false``) every live server in the user's socket directory, watched.
+    Limited to the named servers, with none named it is the ``$TMUX`` one, else the default.
+    """
+    from sessiontui.model.muxset import MuxSet
+    from sessiontui.mux.tmux import TmuxBackend, discover_sockets, parse_tmux_env, socket_dir
+    from sessiontui.mux.tmux_control import ControlModeTrigger
+
+    given = [TmuxBackend(socket_name=name) for name in args.tmux_socket or ()]
+    given += [TmuxBackend(socket_path=path) for path in args.tmux_socket_path or ()]
+    given += [TmuxBackend(socket_path=path) for path in config.tmux_sockets]
+    discover = config.tmux_discover and not args.no_discover
+    inside_env = parse_tmux_env(os.environ.get("TMUX"))
+    inside = TmuxBackend(socket_path=inside_env[0]) if inside_env else None
+    # The first is the "home" server (where ``new`` goes): ours, else the first named one.
+    named: list[TmuxBackend] = [inside] if inside is not None else []
+    named += given
+    if discover or not named:
+        named.append(TmuxBackend(socket_name="default"))
+
+    def trigger(mux: object, on_change: Callable[[], None]) -> ControlModeTrigger | None:
+        if not isinstance(mux, TmuxBackend):
+            return None
+        return ControlModeTrigger([mux.tmux_bin, *mux.server_args()], on_change)
+
+    return MuxSet(
+        named,
+        required=[b.server for b in given],
+        factory=lambda path: TmuxBackend(socket_path=path),
+        discover=discover_sockets if discover else None,
+        trigger_factory=trigger,
+        inside=inside.server if inside is not None else None,
+        watch_dir=socket_dir() if discover else None,
     )
 
 
@@ -214,6 +266,7 @@ def session_json(session: Session) -> dict[str, object]:
     if session.mux is not None:
         mux = {
             "type": session.mux.type,
+            "server": session.mux.socket or None,
             "socket": session.mux.socket or None,
             "session": session.mux.session,
             "session_id": session.mux.session_id,
@@ -244,6 +297,7 @@ def session_json(session: Session) -> dict[str, object]:
         "job_id": session.job_id,
         "cpu_percent": session.cpu_percent,
         "unreadable": session.unreadable,
+        "health": session.health,
     }
 
 
@@ -348,7 +402,7 @@ def _next_waiting_after_focus(monitor: Monitor) -> Session | None:
     if not waiting:
         return None
     shown = monitor.focused_pane()
-    panes = [s.mux.pane if s.mux else None for s in waiting]
+    panes = [s.mux.address if s.mux else None for s in waiting]
     start = panes.index(shown) + 1 if shown in panes else 0
     return waiting[start % len(waiting)]
 
@@ -382,9 +436,9 @@ def default_bg_name(monitor: Monitor, cwd: Path, command: Sequence[str]) -> str:
 
 def _bg_monitor(args: argparse.Namespace) -> int:
     """``sessiontui --bg``: run the monitor in its own tmux session, or go back to it."""
-    from sessiontui.mux.tmux import TmuxBackend, child_env
+    from sessiontui.mux.tmux import child_env
 
-    tmux = TmuxBackend(socket_name=args.tmux_socket, socket_path=args.tmux_socket_path)
+    tmux = _home_tmux(args)
     if not tmux.has_session(BG_MONITOR_SESSION):
         argv = [sys.executable, "-m", "sessiontui", *_forwarded_options(args)]
         tmux.new_session(
@@ -405,15 +459,28 @@ def _bg_monitor(args: argparse.Namespace) -> int:
     return subprocess.call(tmux.attach_argv(panes[0].pane_id), env=child_env())
 
 
+def _home_tmux(args: argparse.Namespace) -> TmuxBackend:
+    """The server ``--bg`` uses: the first ``-S``/``-L`` given, else ``$TMUX``'s, else default."""
+    from sessiontui.mux.tmux import TmuxBackend
+
+    if args.tmux_socket_path:
+        return TmuxBackend(socket_path=args.tmux_socket_path[0])
+    if args.tmux_socket:
+        return TmuxBackend(socket_name=args.tmux_socket[0])
+    return TmuxBackend()
+
+
 def _forwarded_options(args: argparse.Namespace) -> list[str]:
     """The global options to pass on to the monitor started by ``--bg``."""
     out: list[str] = []
     if args.sessions_dir:
         out += ["--sessions-dir", str(Path(args.sessions_dir).expanduser().resolve())]
-    if args.tmux_socket:
-        out += ["-L", args.tmux_socket]
-    if args.tmux_socket_path:
-        out += ["-S", args.tmux_socket_path]
+    for name in args.tmux_socket or ():
+        out += ["-L", name]
+    for path in args.tmux_socket_path or ():
+        out += ["-S", path]
+    if args.no_discover:
+        out.append("--no-discover")
     if args.config:
         out += ["--config", str(Path(args.config).expanduser().resolve())]
     return out
@@ -430,7 +497,8 @@ def _tui(args: argparse.Namespace) -> int:
         from sessiontui.demo.environment import DemoEnvironment
 
         with DemoEnvironment() as demo:
-            args.tmux_socket, args.tmux_socket_path = demo.socket_name, None
+            args.tmux_socket, args.tmux_socket_path = [demo.socket_name], None
+            args.no_discover = True  # the demo shows its own server only
             monitor = make_monitor(args, sessions_dir=demo.sessions_dir, config=config)
             make_app(monitor, config=config, title="sessiontui — demo").run()
         return EXIT_OK

@@ -6,6 +6,7 @@ The file is ``platformdirs.user_config_path("sessiontui")/config.toml`` (on Linu
 
     registry_dirs = ["~/other-claude/sessions"]   # extra Claude registry directories
     tmux_sockets = ["/tmp/tmux-1000/work"]        # extra tmux server sockets to watch
+    tmux_discover = true                          # also every live server in tmux's socket dir
     zellij = true                                 # look for Zellij sessions
     grace_period_s = 5.0                          # SIGTERM -> SIGKILL delay, (0, 600]
     bell_on_waiting = true                        # ring the bell when a session waits
@@ -100,6 +101,8 @@ class Config:
         registry_dirs: Extra Claude registry directories, besides ``<claude base>/sessions``
             (``~`` expanded; relative paths are relative to the config file's directory).
         tmux_sockets: Extra tmux server socket paths to watch (``~`` expanded).
+        tmux_discover: Also show every live tmux server found in the user's socket directory
+            (``false``: only the named servers: ``-L``/``-S``, ``tmux_sockets``, else ours).
         zellij: Look for Zellij sessions.
         grace_period_s: Seconds between SIGTERM and SIGKILL when killing; in ``(0, 600]``.
         bell_on_waiting: Ring the terminal bell when a session starts waiting.
@@ -119,6 +122,7 @@ class Config:
 
     registry_dirs: tuple[Path, ...] = ()
     tmux_sockets: tuple[str, ...] = ()
+    tmux_discover: bool = True
     zellij: bool = True
     grace_period_s: float = 5.0
     bell_on_waiting: bool = True
@@ -135,8 +139,6 @@ class Config:
         out = []
         if self.registry_dirs:
             out.append("registry_dirs is not supported yet; only the default registry is read")
-        if self.tmux_sockets:
-            out.append("tmux_sockets is not supported yet; only one tmux server is watched")
         return out
 
 
@@ -291,6 +293,7 @@ def _executable(value: object) -> _Check:
 _CHECKS: dict[str, Callable[[object], _Check]] = {
     "registry_dirs": _text_list,
     "tmux_sockets": _text_list,
+    "tmux_discover": _bool,
     "zellij": _bool,
     "grace_period_s": _number(0, 600, low_open=True),
     "bell_on_waiting": _bool,

@@ -270,7 +270,7 @@ def test_unavailable_when_never_started(server: Server) -> None:
     assert absent.has_session("anything") is False
     assert absent.own_client() is None
     # No server: the path tmux would use, from TMUX_TMPDIR / uid / label.
-    assert absent.socket_path.endswith(f"/tmux-{os.getuid()}/{absent.server.socket_name}")
+    assert absent.socket_path.endswith(f"/tmux-{os.getuid()}/{absent.libtmux_server.socket_name}")
 
 
 def test_unavailable_after_server_killed(server: Server, backend: TmuxBackend) -> None:

@@ -10,8 +10,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sessiontui.errors import MuxUnavailable, NotApplicable, SessiontuiError, TargetNotFound
+from sessiontui.errors import NotApplicable, SessiontuiError, TargetNotFound
 from sessiontui.model import registry
+from sessiontui.model.muxset import MuxSet
 from sessiontui.model.processes import KillReport, kill_tree
 from sessiontui.model.store import SessionStore
 from sessiontui.model.targets import resolve_target
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
     from sessiontui.model.claude_jobs import ClaudeJobs
     from sessiontui.model.names import NameStore
-    from sessiontui.mux.tmux import TmuxBackend
+    from sessiontui.mux.base import Multiplexer
 
 _log = logging.getLogger(__name__)
 
@@ -57,14 +58,18 @@ class MonitorTiming:
         rescan_s: Safety rescan of the registry directory (catches missed events).
         sample_s: CPU sampling, activity history and PID liveness (a SIGKILLed agent turns
             dead within this time).
-        tmux_poll_s: Periodic ``list-panes`` poll (also done at once after our own actions and
-            when a new agent appears outside every known pane).
+        tmux_poll_s: Periodic ``list-panes`` poll of every server: a slow safety net, since
+            control-mode notifications, our own actions and a new agent outside every known
+            pane ask for a poll at once.
+        servers_s: How often the socket directory is looked at for servers that came or went
+            (one ``stat``).
     """
 
     debounce_s: float = 0.005
     rescan_s: float = 5.0
     sample_s: float = 2.0
-    tmux_poll_s: float = 5.0
+    tmux_poll_s: float = 30.0
+    servers_s: float = 0.5
 
 
 class Monitor:
@@ -93,7 +98,8 @@ class Monitor:
         self,
         *,
         sessions_dir: Path,
-        tmux: TmuxBackend | None = None,
+        tmux: Multiplexer | None = None,
+        muxes: MuxSet | None = None,
         clock: Callable[[], float] = time.time,
         timing: MonitorTiming | None = None,
         grace_s: float = DEFAULT_GRACE_S,
@@ -102,7 +108,11 @@ class Monitor:
         names: NameStore | None = None,
     ) -> None:
         self.sessions_dir = sessions_dir
-        self.tmux = tmux
+        if muxes is None:
+            muxes = MuxSet([tmux], inside=tmux.server) if tmux is not None else MuxSet()
+        self.muxes = muxes
+        """Every multiplexer server in view; actions go to the row's own server."""
+        self.muxes.on_change = self.request_poll
         self.timing = timing or MonitorTiming()
         self.grace_s = grace_s
         self.store = SessionStore(sessions_dir, clock=clock, names=names)
@@ -114,7 +124,7 @@ class Monitor:
         self._stopped = False
         self._thread: threading.Thread | None = None
         self._watcher: RegistryWatcher | None = None
-        self._tmux_ready = False
+        self._locator_set = False
         self.claude = claude
         self.popup = popup
         self.attached_key: str | None = None
@@ -125,6 +135,15 @@ class Monitor:
         self._client: str | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def tmux(self) -> Multiplexer | None:
+        """The "home" server: the one we run inside, else the first in view (for ``new``)."""
+        inside = self.muxes.inside()
+        if inside is not None:
+            return inside
+        servers = self.muxes.servers()
+        return servers[0] if servers else None
 
     @property
     def snapshot(self) -> Snapshot:
@@ -147,6 +166,7 @@ class Monitor:
 
         Used before :meth:`start` and by the one-shot CLI commands.
         """
+        self.muxes.refresh_servers()
         self._poll_tmux()
         self.store.rescan()
         self.store.publish()
@@ -163,6 +183,7 @@ class Monitor:
             rescan_s=self.timing.rescan_s,
         )
         self._watcher.start()
+        self.muxes.start()
         self._thread = threading.Thread(target=self._run, name="sessiontui-monitor", daemon=True)
         self._thread.start()
 
@@ -173,6 +194,7 @@ class Monitor:
             self._cond.notify_all()
         if self._watcher is not None:
             self._watcher.close()
+        self.muxes.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5.0)
 
@@ -189,6 +211,12 @@ class Monitor:
             self._poll = self._poll or poll_tmux
             self._cond.notify_all()
 
+    def request_poll(self) -> None:
+        """Ask the worker for a poll of every multiplexer server (a change trigger fired)."""
+        with self._cond:
+            self._poll = True
+            self._cond.notify_all()
+
     def _on_registry_change(self, paths: frozenset[Path] | None) -> None:
         """Watcher callback (watcher thread): queue the paths, or a rescan for ``None``."""
         with self._cond:
@@ -203,10 +231,11 @@ class Monitor:
         now = time.monotonic()
         next_sample = now  # the first CPU sample primes psutil (its first reading is 0.0)
         next_poll = now + self.timing.tmux_poll_s
+        next_servers = now + self.timing.servers_s if self.muxes.watching else float("inf")
         while True:
             with self._cond:
                 while not (self._stopped or self._pending or self._rescan or self._poll):
-                    timeout = min(next_sample, next_poll) - time.monotonic()
+                    timeout = min(next_sample, next_poll, next_servers) - time.monotonic()
                     if timeout <= 0:
                         break
                     self._cond.wait(timeout)
@@ -217,6 +246,12 @@ class Monitor:
                 poll, self._poll = self._poll, False
             try:
                 now = time.monotonic()
+                if now >= next_servers:
+                    next_servers = now + self.timing.servers_s
+                    if self.muxes.servers_may_have_changed() and self.muxes.refresh_servers():
+                        poll = True
+                if now >= next_poll:
+                    self.muxes.refresh_servers()  # the safety net for servers too
                 if poll or now >= next_poll:
                     self._poll_tmux()
                     next_poll = now + self.timing.tmux_poll_s
@@ -235,27 +270,16 @@ class Monitor:
                 time.sleep(0.1)
 
     def _poll_tmux(self) -> None:
-        """One ``list-panes -a`` call; marks tmux unreachable instead of raising."""
-        if self.tmux is None:
-            return
-        if not self._tmux_ready:
-            try:
-                socket = self.tmux.socket_path
-            except SessiontuiError:
-                socket = None
-            self.store.set_mux(socket, self.tmux.locate)
-            self._tmux_ready = socket is not None
-        try:
-            panes = self.tmux.list_panes()
-        except MuxUnavailable:
-            self.store.set_panes((), ok=False)
-            self._tmux_ready = False
-        except SessiontuiError:
-            self.store.set_panes((), ok=False)
-        else:
-            self.store.set_panes(panes, ok=True)
-            with contextlib.suppress(SessiontuiError):
-                self.store.focused_pane = self.focused_pane()
+        """One ``list-panes`` per server; problems become health notes, never exceptions."""
+        if not self._locator_set:
+            self.store.set_locator(self.muxes.locate)
+            self._locator_set = True
+        poll = self.muxes.poll()
+        self.store.set_panes(poll.panes, health=poll.health, unreachable=poll.unreachable)
+        focused = None
+        with contextlib.suppress(SessiontuiError):
+            focused = self.focused_pane()
+        self.store.focused_pane = focused
 
     # -- actions (call from worker threads) ---------------------------------------------
 
@@ -278,11 +302,15 @@ class Monitor:
         """
         return resolve_target(self.snapshot.sessions, target)
 
-    def _tmux_for(self, session: Session) -> TmuxBackend:
-        """Return the tmux backend for a session that runs in a tmux pane."""
-        if session.mux is None or self.tmux is None:
+    def _tmux_for(self, session: Session) -> Multiplexer:
+        """Return the server that hosts a session's pane.
+
+        Raises:
+            NotApplicable: The session runs in no pane, or its server left the view.
+        """
+        if session.mux is None:
             raise NotApplicable(f"{session.name!r} does not run in a tmux pane")
-        return self.tmux
+        return self.muxes.get(session.mux.socket)
 
     def attach(self, key: str) -> AttachPlan:
         """Show the session to the user.
@@ -303,8 +331,15 @@ class Monitor:
             tmux = self._tmux_for(session)
             assert session.mux is not None
             client = self.own_client()
-            if client is not None:
+            home = self.muxes.inside()
+            if client is not None and home is tmux:
                 tmux.switch_client(client, session.mux.pane)
+                plan = AttachPlan(switched=True)
+            elif client is not None and home is not None:
+                # Another server: a client cannot switch across servers, so the target's
+                # own attach runs in a popup (or window) of our client.
+                argv = ["env", "-u", "TMUX", "-u", "TMUX_PANE", *tmux.attach_argv(session.mux.pane)]
+                self._show_on_our_client(home, client, argv, session)
                 plan = AttachPlan(switched=True)
             else:
                 argv = tmux.attach_argv(session.mux.pane)
@@ -327,16 +362,23 @@ class Monitor:
         if config_dir:  # the popup/window runs in tmux's environment, not ours
             argv = ["env", f"CLAUDE_CONFIG_DIR={config_dir}", *argv]
         client = self.own_client()
-        if self.tmux is not None and client is not None:
-            if self.popup:
-                self.tmux.display_popup(client, argv, title=f" {session.name} ", cwd=session.cwd)
-            else:
-                pane = self.tmux.own_pane()
-                if pane is None:
-                    raise NotApplicable("cannot find our own tmux pane")
-                self.tmux.new_window(pane.session_id, argv, name=session.name)
+        home = self.muxes.inside()
+        if home is not None and client is not None:
+            self._show_on_our_client(home, client, argv, session)
             return AttachPlan(switched=True)
         return AttachPlan(switched=False, argv=tuple(argv), env=_child_env())
+
+    def _show_on_our_client(
+        self, home: Multiplexer, client: str, argv: list[str], session: Session
+    ) -> None:
+        """Run ``argv`` in a popup over our own client (or a new window with ``popup=False``)."""
+        if self.popup:
+            home.display_popup(client, argv, title=f" {session.name} ", cwd=session.cwd)
+            return
+        pane = home.own_pane()
+        if pane is None:
+            raise NotApplicable("cannot find our own tmux pane")
+        home.new_window(pane.session_id, argv, name=session.name)
 
     def _jobs(self) -> ClaudeJobs:
         """The Claude job runner, or a clear error when there is none."""
@@ -354,26 +396,52 @@ class Monitor:
         Raises:
             MuxError: tmux failed.
         """
-        if self.tmux is None:
+        home = self.muxes.inside()
+        if home is None:
             return None
-        client = self.tmux.own_client()
+        client = home.own_client()
         if client is not None:
             self._client = client
             return client
-        if self._client is not None and self.tmux.last_client_pane(self._client) is not None:
+        if self._client is not None and home.last_client_pane(self._client) is not None:
             return self._client
         return None
 
-    def focused_pane(self) -> str | None:
-        """The pane our own tmux client shows now (``%N``), or ``None`` outside tmux.
+    def focused_pane(self) -> tuple[str, str] | None:
+        """``(server, %N)``: the pane our own tmux client shows now, or ``None`` outside tmux.
 
         Raises:
             MuxError: tmux failed.
         """
-        if self.tmux is None:
+        home = self.muxes.inside()
+        if home is None:
             return None
         client = self.own_client()
-        return self.tmux.last_client_pane(client) if client else None
+        pane = home.last_client_pane(client) if client else None
+        return (home.server, pane) if pane else None
+
+    def preview(self, key: str, lines: int) -> str:
+        """The last ``lines`` lines of the session's pane, as plain (untrusted) text.
+
+        Raises:
+            NotApplicable: No pane. MuxError: The server failed.
+        """
+        session = self.session(key)
+        tmux = self._tmux_for(session)
+        assert session.mux is not None
+        return tmux.capture_pane(session.mux.pane, lines=lines)
+
+    def leave(self) -> None:
+        """Take our own client away from the ``--bg`` monitor's session (``q`` there).
+
+        Raises:
+            NotApplicable: We do not run inside tmux. MuxError: tmux failed.
+        """
+        home = self.muxes.inside()
+        client = self.own_client()
+        if home is None or client is None:
+            raise NotApplicable("not inside tmux; ctrl+q quits")
+        home.detach_client(client)
 
     def next_waiting(self) -> Session | None:
         """The next session waiting for input after the last one jumped to (cycling)."""
@@ -441,19 +509,18 @@ class Monitor:
         if not session.alive:
             raise NotApplicable(f"{session.name!r} is not running")
         if session.registry_path is None:
-            if session.mux is None or self.tmux is None:
+            if session.mux is None:
                 raise NotApplicable(f"{session.name!r} has nothing to rename")
-            self.tmux.rename_session(session.mux.session_id, clean)
+            self._tmux_for(session).rename_session(session.mux.session_id, clean)
             self.request_rescan(poll_tmux=True)
             return
         old_tmux: str | None = None
         if (
-            self.tmux is not None
-            and session.mux is not None
+            session.mux is not None
             and self.owns_tmux_session(session)
             and session.mux.session != clean
         ):
-            self.tmux.rename_session(session.mux.session_id, clean)
+            self._tmux_for(session).rename_session(session.mux.session_id, clean)
             old_tmux = session.mux.session
         try:
             registry.write_name(session.registry_path, clean)
@@ -461,9 +528,9 @@ class Monitor:
                 with contextlib.suppress(ValueError, SessiontuiError):
                     self.names.set(session.session_id, clean)
         except (OSError, SessiontuiError) as error:
-            if old_tmux is not None and self.tmux is not None and session.mux is not None:
+            if old_tmux is not None and session.mux is not None:
                 with contextlib.suppress(SessiontuiError):
-                    self.tmux.rename_session(session.mux.session_id, old_tmux)
+                    self._tmux_for(session).rename_session(session.mux.session_id, old_tmux)
             if isinstance(error, SessiontuiError):
                 raise
             raise SessiontuiError(f"cannot write {session.registry_path}: {error}") from error
@@ -495,9 +562,9 @@ class Monitor:
                 grace_s=self.grace_s if grace_s is None else grace_s,
                 proc_start=session.proc_start,
             )
-            if session.mux is not None and session.mux.session_kind == "bg" and self.tmux:
+            if session.mux is not None and session.mux.session_kind == "bg":
                 with contextlib.suppress(SessiontuiError):
-                    self.tmux.kill_session(session.mux.session_id)
+                    self._tmux_for(session).kill_session(session.mux.session_id)
             return report
         finally:
             self.request_rescan(poll_tmux=True)
@@ -532,13 +599,14 @@ class Monitor:
             tmux backend. MuxError: tmux failed.
         """
         clean = registry.validate_name(name)
-        if self.tmux is None:
+        home = self.tmux
+        if home is None:
             raise NotApplicable("no tmux server configured")
         if not command:
             raise NotApplicable("no command given")
         env = {"CLAUDE_CODE_SESSION_KIND": "bg", "CLAUDE_CODE_SESSION_NAME": clean}
-        session_id = self.tmux.new_session(clean, command=list(command), cwd=cwd, env=env)
-        self._tmux_ready = False
+        session_id = home.new_session(clean, command=list(command), cwd=cwd, env=env)
+        self.muxes.refresh_servers()  # new may have started the server
         self.request_rescan(poll_tmux=True)
         return session_id
 

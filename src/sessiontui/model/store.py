@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import psutil
 
 from sessiontui.errors import SessiontuiError
 from sessiontui.model.activity import ActivityTracker
+from sessiontui.model.muxset import UNREACHABLE, server_key
 from sessiontui.model.processes import ProcessTable, is_alive, read_proc_start
 from sessiontui.model.registry import RegistryReader, write_name
 from sessiontui.model.types import (
@@ -25,7 +26,7 @@ from sessiontui.model.types import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from pathlib import Path
 
     from sessiontui.model.names import NameStore
@@ -49,7 +50,8 @@ class _Row:
     status_changed_at: float | None = None
     pane_polled: bool = False
     session_id: str | None = None
-    last_pane_id: str | None = None
+    last_pane_id: tuple[str, str] | None = None
+    """``(server, %N)`` of the pane the row was last seen in."""
 
 
 def session_key(agent: str, pid: int, proc_start: str | None) -> str:
@@ -100,13 +102,13 @@ class SessionStore:
         self.names = names
         self._rows: dict[Path, _Row] = {}
         self._panes: tuple[PaneInfo, ...] = ()
-        self._pane_counts: dict[str, int] = {}
+        self._pane_counts: dict[tuple[str, str], int] = {}
         self._bg_cpu: dict[int, float] = {}
         self._last_fingerprint: tuple[object, ...] | None = None
-        self.focused_pane: str | None = None
-        """The pane our own tmux client shows (set by the monitor's tmux poll)."""
-        self._tmux_ok = True
-        self._tmux_socket: str | None = None
+        self.focused_pane: tuple[str, str] | None = None
+        """``(server, %N)``: the pane our own tmux client shows (set by the monitor's poll)."""
+        self._health: dict[str, str] = {}
+        self._unreachable: frozenset[str] = frozenset()
         self._locate: Callable[[int, Sequence[PaneInfo]], PaneInfo | None] | None = None
         self._snapshot = Snapshot(taken_at=clock())
         self._lock = threading.Lock()
@@ -133,29 +135,43 @@ class SessionStore:
 
     # -- inputs (worker thread) ---------------------------------------------------------
 
-    def set_mux(
-        self,
-        socket: str | None,
-        locate: Callable[[int, Sequence[PaneInfo]], PaneInfo | None] | None,
+    def set_locator(
+        self, locate: Callable[[int, Sequence[PaneInfo]], PaneInfo | None] | None
     ) -> None:
-        """Set the tmux server's socket path and the PID → pane mapping function."""
-        self._tmux_socket = socket
+        """Set the PID → pane mapping function (over every multiplexer server)."""
         self._locate = locate
 
-    def set_panes(self, panes: Sequence[PaneInfo], *, ok: bool) -> None:
-        """Record the result of one tmux poll (``ok=False``: the server is unreachable)."""
+    def set_panes(
+        self,
+        panes: Sequence[PaneInfo],
+        *,
+        health: Mapping[str, str] | None = None,
+        unreachable: frozenset[str] = frozenset(),
+    ) -> None:
+        """Record the result of one poll over every multiplexer server.
+
+        Args:
+            panes: Every pane of every server (last-known ones for unreachable servers).
+            health: ``server -> problem`` for servers with a problem worth showing.
+            unreachable: Servers whose panes are last-known (their rows say so).
+        """
         panes = tuple(panes)
-        if panes == self._panes and ok == self._tmux_ok:
+        health = dict(health or {})
+        if (panes, health, unreachable) == (self._panes, self._health, self._unreachable):
             return  # nothing moved: keep every row's pane
+        self._health = health
+        self._unreachable = unreachable
+        if panes == self._panes:
+            return
         self._panes = panes
-        self._tmux_ok = ok
         self._pane_counts = {}
         for pane in self._panes:
-            self._pane_counts[pane.session_id] = self._pane_counts.get(pane.session_id, 0) + 1
+            where = (pane.server, pane.session_id)
+            self._pane_counts[where] = self._pane_counts.get(where, 0) + 1
         for row in self._rows.values():
             row.pane = self._find_pane(row) if row.alive else None
             if row.pane is not None:
-                row.last_pane_id = row.pane.pane_id
+                row.last_pane_id = (row.pane.server, row.pane.pane_id)
 
     def rescan(self) -> None:
         """Re-list the registry directory and re-check the liveness of every entry."""
@@ -184,7 +200,7 @@ class SessionStore:
         for pane in self._bg_panes():
             cpu = float(round(self.processes.cpu_percent(pane.pane_pid)))
             self._bg_cpu[pane.pane_pid] = cpu
-            key = f"tmux:{pane.session_id}:{pane.pane_pid}"
+            key = _bg_key(pane)
             status = Status.BUSY if cpu >= CPU_BUSY_PERCENT else Status.IDLE
             self.activity.record(key, now, status, cpu)
         keep = [row.file_pid for row in self._rows.values() if row.alive]
@@ -238,7 +254,7 @@ class SessionStore:
             elif row.pane is None or not was_alive:
                 row.pane = self._find_pane(row)
             if row.pane is not None:
-                row.last_pane_id = row.pane.pane_id
+                row.last_pane_id = (row.pane.server, row.pane.pane_id)
             if entry is not None and entry.session_id:
                 row.session_id = row.session_id or entry.session_id
             if entry is not None and row.alive:
@@ -330,20 +346,21 @@ class SessionStore:
             unreadable=unreadable if entry is None or unreadable else None,
             extra=entry.extra if entry else {},
             proc_start=row.proc_start,
+            health=self._pane_health(row.pane),
         )
 
     def _location(self, pane: PaneInfo) -> MuxLocation:
         """The :class:`MuxLocation` of a tmux pane from the last poll."""
         return MuxLocation(
             type="tmux",
-            socket=self._tmux_socket or "",
+            socket=pane.server,
             session_id=pane.session_id,
             session=pane.session_name,
             window=pane.window_index,
             pane=pane.pane_id,
             pane_index=pane.pane_index,
-            attached_clients=pane.session_attached,
-            panes_in_session=self._pane_counts.get(pane.session_id, 1),
+            attached_clients=pane.session_attached if pane.clients is None else pane.clients,
+            panes_in_session=self._pane_counts.get((pane.server, pane.session_id), 1),
             session_kind=pane.session_kind,
         )
 
@@ -353,18 +370,22 @@ class SessionStore:
         Such a session is listed even when its command writes no registry file; when an
         agent in it does, the agent's row stands for it instead (merged, SPEC 5).
         """
-        with_agents = {row.pane.session_id for row in self._rows.values() if row.pane and row.alive}
-        first: dict[str, PaneInfo] = {}
+        with_agents = {
+            (row.pane.server, row.pane.session_id)
+            for row in self._rows.values()
+            if row.pane and row.alive
+        }
+        first: dict[tuple[str, str], PaneInfo] = {}
         for pane in self._panes:
-            if pane.session_kind != "bg" or pane.session_id in with_agents:
+            where = (pane.server, pane.session_id)
+            if pane.session_kind != "bg" or where in with_agents:
                 continue
-            if pane.session_id not in first:
-                first[pane.session_id] = pane
+            first.setdefault(where, pane)
         return list(first.values())
 
     def _bg_session(self, pane: PaneInfo, now: float) -> Session:
         """A row for a tmux-hosted background session that has no registry entry."""
-        key = f"tmux:{pane.session_id}:{pane.pane_pid}"
+        key = _bg_key(pane)
         cpu = self._bg_cpu.get(pane.pane_pid, 0.0)
         status = Status.BUSY if cpu >= CPU_BUSY_PERCENT else Status.IDLE
         facts = self.processes.get(pane.pane_pid)
@@ -386,7 +407,14 @@ class SessionStore:
             cpu_percent=cpu,
             activity=self.activity.series(key, now),
             mux=self._location(pane),
+            health=self._pane_health(pane),
         )
+
+    def _pane_health(self, pane: PaneInfo | None) -> str | None:
+        """The health note of the server holding ``pane`` (``None`` when it answers)."""
+        if pane is None or server_key(pane.server) not in self._unreachable:
+            return None
+        return UNREACHABLE
 
     def _resume_orphans(self) -> list[_Row]:
         """Dead rows that a live row replaced (a ``--resume`` orphan), to collapse (SPEC 3).
@@ -396,7 +424,7 @@ class SessionStore:
         two live agents in one pane (one suspended with ``ctrl+z``) are both shown.
         """
         live = [row for row in self._rows.values() if row.alive]
-        live_panes = {row.pane.pane_id for row in live if row.pane is not None}
+        live_panes = {(row.pane.server, row.pane.pane_id) for row in live if row.pane is not None}
         live_ids = {row.session_id for row in live if row.session_id}
         return [
             row
@@ -426,7 +454,8 @@ class SessionStore:
         return (
             rows,
             self._panes,
-            self._tmux_ok,
+            tuple(sorted(self._health.items())),
+            self._unreachable,
             tuple(sorted(self._bg_cpu.items())),
             self.focused_pane,
             self.reader.directory_problem,
@@ -442,16 +471,20 @@ class SessionStore:
         sessions = [self._session(row, now) for row in self._rows.values() if row not in orphans]
         sessions += [self._bg_session(pane, now) for pane in self._bg_panes()]
         sessions.sort(key=_sort_key)
+        if len({s.mux.socket for s in sessions if s.mux is not None}) > 1:
+            sessions = [
+                replace(s, mux=replace(s.mux, show_server=True)) if s.mux is not None else s
+                for s in sessions
+            ]
         messages = []
         if self.reader.directory_problem:
             messages.append(self.reader.directory_problem)
-        if not self._tmux_ok:
-            messages.append("tmux server not reachable")
+        messages += [self._health[server] for server in sorted(self._health)]
         self.activity.forget({s.key for s in sessions})
         return Snapshot(
             sessions=tuple(sessions),
             taken_at=now,
-            tmux_ok=self._tmux_ok,
+            tmux_ok=not self._health,
             messages=tuple(messages),
             focused_pane=self.focused_pane,
         )
@@ -483,6 +516,11 @@ class SessionStore:
         for callback in subscribers:
             callback(change)
         return change
+
+
+def _bg_key(pane: PaneInfo) -> str:
+    """Identity of a tmux-hosted background session row: server, session and pane PID."""
+    return f"tmux:{pane.server}:{pane.session_id}:{pane.pane_pid}"
 
 
 def _display_name(entry: RegistryEntry | None, row: _Row) -> str:

@@ -153,6 +153,7 @@ class MuxLocation:
         attached_clients: Clients attached to the tmux session.
         panes_in_session: Number of panes in that tmux session.
         session_kind: The ``@sessiontui-kind`` user option of the tmux session, if set.
+        show_server: Several servers are in view, so :attr:`label` names the server.
     """
 
     type: str
@@ -165,11 +166,29 @@ class MuxLocation:
     attached_clients: int = 0
     panes_in_session: int = 1
     session_kind: str | None = None
+    show_server: bool = False
 
     @property
     def label(self) -> str:
-        """Short "where" text, e.g. ``tmux:work:2.1``."""
+        """Short "where" text: ``tmux:work:2.1``, or :attr:`server_where` with ``show_server``."""
+        if self.show_server:
+            return self.server_where
         return f"{self.type}:{self.session}:{self.window}.{self.pane_index}"
+
+    @property
+    def server_label(self) -> str:
+        """The server's short name: the socket's file name (``default``, ``work-srv``)."""
+        return self.socket.rstrip("/").rsplit("/", 1)[-1] or self.type
+
+    @property
+    def server_where(self) -> str:
+        """The place, naming the server, for when several are in view: ``work-srv:main:1.0``."""
+        return f"{self.server_label}:{self.session}:{self.window}.{self.pane_index}"
+
+    @property
+    def address(self) -> tuple[str, str]:
+        """``(server, pane)``: the pane's identity across every server."""
+        return (self.socket, self.pane)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +222,9 @@ class Session:
         job_id: Claude Code background job id.
         unreadable: A message when the registry file has been unreadable for a while.
         extra: Unknown registry keys (display only).
+        proc_start: The process start time (see above).
+        health: A problem with the source or server behind the row (e.g. ``"server
+            unreachable"``: its place is last-known, the agent is not dead), or ``None``.
     """
 
     key: str
@@ -228,6 +250,7 @@ class Session:
     unreadable: str | None = None
     extra: Mapping[str, object] = field(default_factory=dict)
     proc_start: str | None = None
+    health: str | None = None
 
     @property
     def is_background(self) -> bool:
@@ -244,15 +267,15 @@ class Snapshot:
         taken_at: Wall-clock time of the snapshot, seconds since the epoch.
         tmux_ok: ``False`` when the tmux server could not be reached on the last poll.
         messages: Human-readable problems worth showing (registry unreadable, tmux gone …).
-        focused_pane: The pane (``%N``) our own tmux client showed at the last poll, or
-            ``None`` outside tmux; the session in it is the one the user is looking at.
+        focused_pane: ``(server, %N)``: the pane our own tmux client showed at the last poll,
+            or ``None`` outside tmux; the session in it is the one the user is looking at.
     """
 
     sessions: tuple[Session, ...] = ()
     taken_at: float = 0.0
     tmux_ok: bool = True
     messages: tuple[str, ...] = ()
-    focused_pane: str | None = None
+    focused_pane: tuple[str, str] | None = None
 
     def get(self, key: str) -> Session | None:
         """Return the session with ``key``, or ``None``."""

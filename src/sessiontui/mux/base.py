@@ -50,6 +50,10 @@ class Multiplexer(Protocol):
         """The server identity (for tmux: the socket path)."""
         ...
 
+    def answers(self) -> bool:
+        """True when the server still accepts connections (cheap; no command is run)."""
+        ...
+
     def list_panes(self) -> list[PaneInfo]:
         """Return every pane of the server in one cheap poll (``PaneInfo.server`` set)."""
         ...
@@ -75,8 +79,10 @@ class Multiplexer(Protocol):
         ...
 
     def detach_session(self, session_id: str, *, keep_client: str | None = None) -> int:
-        """Detach the ordinary clients of ``session_id`` (never control clients, never
-        ``keep_client``); return how many were detached."""
+        """Detach the ordinary clients of ``session_id``; return how many were detached.
+
+        Control-mode clients and ``keep_client`` (a client tty) are never detached.
+        """
         ...
 
     def detach_client(self, client_tty: str) -> None:

@@ -26,6 +26,14 @@ import psutil
 from sessiontui.errors import InvalidName, MuxError, MuxUnavailable, NameTaken
 from sessiontui.model.processes import parent_chain
 from sessiontui.model.types import PaneInfo
+from sessiontui.mux.base import (
+    CAP_CAPTURE,
+    CAP_CONTROL_MODE,
+    CAP_DETACH,
+    CAP_NEW_SESSION,
+    CAP_POPUP,
+    CAP_SWITCH,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -248,8 +256,8 @@ class TmuxBackend:
     server named by ``$TMUX`` in ``environ`` (we run inside one of its panes); else tmux's
     default socket (``-L default``, so an unrelated ``$TMUX`` never redirects us).
 
-    The connection is held as a :class:`libtmux.Server` (:attr:`server`), but commands do not
-    go through ``libtmux.Server.cmd``: that runs ``Popen.communicate()`` without a timeout, so
+    The connection is held as a :class:`libtmux.Server` (:attr:`libtmux_server`), but commands do
+    not go through ``libtmux.Server.cmd``: that runs ``Popen.communicate()`` without a timeout, so
     a hung server would block the caller forever. Each command is instead ``subprocess.run``
     with the same ``-L``/``-S`` arguments libtmux would pass and ``timeout=timeout_s``; on
     expiry the client is killed and :class:`~sessiontui.errors.MuxUnavailable` is raised.
@@ -265,6 +273,11 @@ class TmuxBackend:
             ``TMUX_PANE`` (server choice and :meth:`own_client`).
         timeout_s: Longest wait for one tmux command, in seconds.
     """
+
+    type = "tmux"
+    capabilities = frozenset(
+        {CAP_POPUP, CAP_CAPTURE, CAP_DETACH, CAP_SWITCH, CAP_CONTROL_MODE, CAP_NEW_SESSION}
+    )
 
     def __init__(
         self,
@@ -295,7 +308,7 @@ class TmuxBackend:
     # ------------------------------------------------------------------ plumbing
 
     @property
-    def server(self) -> libtmux.Server:
+    def libtmux_server(self) -> libtmux.Server:
         """The :class:`libtmux.Server` naming this server (for libtmux's richer API).
 
         Its methods have no timeout: use them from worker threads only.
@@ -388,6 +401,32 @@ class TmuxBackend:
                 return self._computed_socket_path()
         return self._socket_path
 
+    @property
+    def server(self) -> str:
+        """This server's identity: its socket path (see :attr:`socket_path`)."""
+        return self.socket_path
+
+    @property
+    def tmux_bin(self) -> str:
+        """The ``tmux`` executable used for this server.
+
+        Raises:
+            MuxUnavailable: tmux is not installed.
+        """
+        return self._tmux()
+
+    def server_args(self) -> list[str]:
+        """The ``-S``/``-L`` arguments naming this server on a tmux command line."""
+        return self._server_args()
+
+    def answers(self) -> bool:
+        """True when the server's socket accepts connections (see :func:`socket_answers`)."""
+        return socket_answers(self.socket_path)
+
+    def names_server(self, environ_server: str) -> bool:
+        """True when ``environ_server`` (a socket path from a process's ``$TMUX``) is ours."""
+        return self._is_our_socket(environ_server)
+
     def _is_our_socket(self, path: str) -> bool:
         ours = self.socket_path
         if path == ours:
@@ -415,7 +454,16 @@ class TmuxBackend:
         """
         sep = f"\t{secrets.token_hex(16)}\t"
         fmt = sep + sep.join(f for _, f in _PANE_FIELDS) + sep
-        stdout = self._run("list-panes", "-a", "-F", fmt).stdout
+        mark = f"{secrets.token_hex(16)}\t"
+        client_fmt = f"{mark}#{{session_id}}\t#{{client_control_mode}}"
+        # One tmux call: the panes, then one line per client (control clients never count).
+        output = self._run("list-panes", "-a", "-F", fmt, ";", "list-clients", "-F", client_fmt)
+        stdout, _, client_part = output.stdout.partition(mark)
+        clients: dict[str, int] = {}
+        for line in (mark + client_part).split(mark)[1:] if client_part else ():
+            session_id, _, control = line.rstrip("\n").partition("\t")
+            if control != "1":
+                clients[session_id] = clients.get(session_id, 0) + 1
         if not stdout:
             return []
         parts = stdout.split(sep)
@@ -442,6 +490,8 @@ class TmuxBackend:
                         current_command=row["current_command"],
                         session_attached=int(row["session_attached"]),
                         session_kind=row["session_kind"] or None,
+                        server=row["socket_path"],
+                        clients=clients.get(row["session_id"], 0),
                     )
                 )
                 self._server_pid = int(row["server_pid"])
@@ -744,7 +794,7 @@ class TmuxBackend:
 
     # ------------------------------------------------------------------ session actions
 
-    def detach_session(self, session_id: str) -> int:
+    def detach_session(self, session_id: str, *, keep_client: str | None = None) -> int:
         """Detach every client attached to a session; the session keeps running.
 
         Args:
@@ -1059,3 +1109,65 @@ def _reap_popup(proc: subprocess.Popen[bytes], on_close: Callable[[int, str], No
         on_close(proc.returncode, stderr)
     elif proc.returncode != 0:
         logger.warning("tmux display-popup failed (%s): %s", proc.returncode, stderr)
+
+
+def socket_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The directory of the user's tmux sockets: ``${TMUX_TMPDIR:-/tmp}/tmux-<uid>`` (tmux 3.3a).
+
+    Args:
+        environ: Environment to read ``TMUX_TMPDIR`` from (default ``os.environ``).
+
+    Returns:
+        The path (it may not exist).
+    """
+    source = os.environ if environ is None else environ
+    return Path(source.get("TMUX_TMPDIR") or "/tmp", f"tmux-{os.getuid()}")
+
+
+def socket_answers(path: str, timeout_s: float = 0.2) -> bool:
+    """True when a tmux server accepts connections on the Unix socket ``path``.
+
+    A socket file can outlive its server (tmux 3.3a leaves it after ``kill-server``); a
+    ``connect`` to such a file is refused at once. No tmux client is started.
+
+    Args:
+        path: Socket path.
+        timeout_s: Longest wait for the connection, in seconds.
+    """
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout_s)
+        try:
+            sock.connect(path)
+        except OSError:
+            return False
+    return True
+
+
+def discover_sockets(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Return the live tmux server sockets of this user in :func:`socket_dir`, sorted.
+
+    Only sockets owned by our uid count; stale socket files of dead servers are skipped
+    (never deleted). A missing or unreadable directory gives ``[]``.
+
+    Args:
+        environ: Environment to read ``TMUX_TMPDIR`` from (default ``os.environ``).
+    """
+    import stat
+
+    directory = socket_dir(environ)
+    found: list[str] = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return []
+    uid = os.getuid()
+    for entry in entries:
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISSOCK(info.st_mode) and info.st_uid == uid and socket_answers(entry.path):
+            found.append(entry.path)
+    return sorted(found)

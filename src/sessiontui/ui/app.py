@@ -198,7 +198,7 @@ class SessionTUI(App[None]):
         self.snapshot = message.snapshot
         focused = message.snapshot.focused_pane
         self.focused_key = next(
-            (s.key for s in message.snapshot.sessions if s.mux and s.mux.pane == focused), None
+            (s.key for s in message.snapshot.sessions if s.mux and s.mux.address == focused), None
         )
         self.notifier.observe(self.snapshot, time.monotonic(), self.focused_key)
         self._announce_waiting()
@@ -267,18 +267,15 @@ class SessionTUI(App[None]):
         """Every PREVIEW_INTERVAL_S: capture the selected session's pane for the detail panel."""
         session = self.selected
         if session is not None and session.mux is not None and session.alive:
-            self._preview_worker(session.key, session.mux.pane)
+            self._preview_worker(session.key)
         else:
             self.query_one(DetailPanel).show_preview(None)
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
-    def _preview_worker(self, key: str, pane: str) -> None:
-        """``capture-pane`` in a worker thread (plain text only)."""
-        tmux = self.monitor.tmux
-        if tmux is None:
-            return
+    def _preview_worker(self, key: str) -> None:
+        """``capture-pane`` on the session's own server in a worker thread (plain text only)."""
         try:
-            text = tmux.capture_pane(pane, lines=PREVIEW_LINES)
+            text = self.monitor.preview(key, lines=PREVIEW_LINES)
         except SessiontuiError:
             text = None
         self.call_from_thread(self._show_preview, key, text)
@@ -439,12 +436,7 @@ class SessionTUI(App[None]):
     def _detach_self_worker(self) -> None:
         """Detach our own tmux client from the monitor's session."""
         try:
-            tmux = self.monitor.tmux
-            client = self.monitor.own_client()
-            if tmux is None or client is None:
-                self._report("not inside tmux; ctrl+q quits", error=True)
-                return
-            tmux.detach_client(client)
+            self.monitor.leave()
         except SessiontuiError as error:
             self._report(str(error), error=True)
 
