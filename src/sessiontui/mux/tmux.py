@@ -795,13 +795,18 @@ class TmuxBackend:
     # ------------------------------------------------------------------ session actions
 
     def detach_session(self, session_id: str, *, keep_client: str | None = None) -> int:
-        """Detach every client attached to a session; the session keeps running.
+        """Detach the ordinary clients of a session one by one; the session keeps running.
+
+        Control-mode clients (ours included: ``#{client_control_mode}`` = 1) are never
+        detached, nor the client on ``keep_client``; ``detach-client -s`` is not used because
+        it would detach them too.
 
         Args:
             session_id: Exact session target (``$N`` or ``=name``).
+            keep_client: A client tty to leave attached (e.g. our own), or ``None``.
 
         Returns:
-            How many clients were attached just before (0 is not an error).
+            How many clients were detached (0 is not an error).
 
         Raises:
             ValueError: Not an exact session target.
@@ -809,14 +814,23 @@ class TmuxBackend:
             MuxError: Unknown session or another tmux failure.
         """
         target = _check_session(session_id)
-        count = len(self._run("list-clients", "-t", target, "-F", "#{client_name}").lines)
-        if count == 0:
-            # tmux 3.3a fails ``detach-client -s`` with "no current client" when the
-            # server has no client at all.
-            return 0
-        result = self._run("detach-client", "-s", target, check=False)
-        if result.returncode != 0 and "no current client" not in result.stderr:
-            raise self._error(result)
+        sep = f"\t{secrets.token_hex(8)}\t"
+        fmt = f"#{{client_control_mode}}{sep}#{{client_tty}}"
+        ttys = [
+            tty
+            for control, _, tty in (
+                line.partition(sep)
+                for line in self._run("list-clients", "-t", target, "-F", fmt).lines
+            )
+            if control != "1" and tty and tty != keep_client
+        ]
+        count = 0
+        for tty in ttys:
+            result = self._run("detach-client", "-t", _literal(tty), check=False)
+            if result.returncode == 0:
+                count += 1
+            elif "can't find client" not in result.stderr:
+                raise self._error(result)
         return count
 
     def rename_session(self, session_id: str, new_name: str) -> None:
