@@ -7,20 +7,21 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sessiontui.errors import NotApplicable, SessiontuiError, TargetNotFound
 from sessiontui.model import registry
 from sessiontui.model.muxset import MuxSet
 from sessiontui.model.processes import KillReport, kill_tree
+from sessiontui.model.service import AttachPlan
 from sessiontui.model.store import SessionStore
 from sessiontui.model.targets import resolve_target
 from sessiontui.model.types import Session, Snapshot, SnapshotChange, Status
 from sessiontui.model.watcher import RegistryWatcher
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from sessiontui.model.claude_jobs import ClaudeJobs
@@ -31,22 +32,6 @@ _log = logging.getLogger(__name__)
 
 #: Default seconds between SIGTERM and SIGKILL in a kill cascade (SPEC 2.6).
 DEFAULT_GRACE_S = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class AttachPlan:
-    """How to show a session to the user.
-
-    Attributes:
-        switched: True when it was done inside tmux: our client switched to the pane, or a
-            popup/window opened on it for a Claude background job (nothing left to do).
-        argv: Otherwise the command to run in the terminal (the UI suspends itself around it).
-        env: Environment for ``argv`` (``TMUX`` removed so a nested attach is allowed).
-    """
-
-    switched: bool
-    argv: tuple[str, ...] = ()
-    env: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

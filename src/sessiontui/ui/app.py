@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from textual.screen import Screen
     from textual.timer import Timer
 
-    from sessiontui.model.monitor import AttachPlan, Monitor
+    from sessiontui.model.service import AttachPlan, SessionService
 
 #: Below this many columns the table shows glyph, name and sparkline only.
 NARROW_WIDTH = 60
@@ -90,7 +90,7 @@ class SessionTUI(App[None]):
 
     def __init__(
         self,
-        monitor: Monitor,
+        monitor: SessionService,
         *,
         clock: Callable[[], float] = time.time,
         watch: bool = True,
@@ -632,7 +632,7 @@ _PALETTE: tuple[tuple[str, str, str], ...] = (
 
 
 def make_app(
-    monitor: Monitor,
+    monitor: SessionService,
     *,
     clock: Callable[[], float] = time.time,
     watch: bool = True,

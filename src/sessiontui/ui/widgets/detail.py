@@ -89,6 +89,10 @@ class DetailPanel(Vertical):
             ("changed", _when(session.status_changed_at, now)),
             ("registry", render.plain(str(session.registry_path or ""))),
         ]
+        if session.health:
+            rows.insert(3, ("health", Text(printable(session.health), style="bold red")))
+        if session.mux is not None and session.mux.show_server:
+            rows.append(("server", render.plain(session.mux.socket)))
         if session.job_id:
             rows.append(("job", render.plain(session.job_id)))
         if session.mux is not None:

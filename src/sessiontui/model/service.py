@@ -1,0 +1,118 @@
+"""The one interface the UI and the CLI use to see and act on sessions (the service seam).
+
+:class:`~sessiontui.model.monitor.Monitor` implements it for this machine; a remote host or a
+hub of several services can implement it too. Neither the UI nor the CLI touches a multiplexer
+or a session source: they read snapshots and call these verbs, from worker threads (every verb
+may block on an external program), and show the :class:`~sessiontui.errors.SessiontuiError`
+messages the verbs raise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from sessiontui.model.processes import KillReport
+    from sessiontui.model.types import Session, Snapshot, SnapshotChange
+
+__all__ = ["AttachPlan", "SessionService"]
+
+
+@dataclass(frozen=True, slots=True)
+class AttachPlan:
+    """How to show a session to the user.
+
+    Attributes:
+        switched: True when it was done inside tmux: our client switched to the pane, or a
+            popup/window opened on it for a Claude background job (nothing left to do).
+        argv: Otherwise the command to run in the terminal (the UI suspends itself around it).
+        env: Environment for ``argv`` (``TMUX`` removed so a nested attach is allowed).
+    """
+
+    switched: bool
+    argv: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+class SessionService(Protocol):
+    """What the UI and the CLI may ask of the model (SPEC 3, 4, 6).
+
+    Reads (:attr:`snapshot`, :meth:`subscribe`) are safe from any thread; verbs block and
+    belong in worker threads. Every verb raises
+    :class:`~sessiontui.errors.SessiontuiError` subclasses with messages fit for the user
+    (:class:`~sessiontui.errors.TargetNotFound` when the key is gone,
+    :class:`~sessiontui.errors.NotApplicable` when the verb does not apply to the row).
+    """
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The latest published snapshot."""
+        ...
+
+    @property
+    def previous_key(self) -> str | None:
+        """The session attached before the last one (``tab`` goes back to it)."""
+        ...
+
+    def subscribe(self, callback: Callable[[SnapshotChange], None]) -> None:
+        """Call ``callback(change)`` (from a model thread) after every change."""
+        ...
+
+    def unsubscribe(self, callback: Callable[[SnapshotChange], None]) -> None:
+        """Stop calling ``callback``."""
+        ...
+
+    def refresh(self) -> Snapshot:
+        """Read every source and server once, synchronously, and publish."""
+        ...
+
+    def start(self) -> None:
+        """Start watching (threads); :meth:`close` stops."""
+        ...
+
+    def close(self) -> None:
+        """Stop every thread and child process the service started; idempotent."""
+        ...
+
+    def request_rescan(self, *, poll_tmux: bool = False) -> None:
+        """Ask for a rescan of the sources (and a poll of every server) soon."""
+        ...
+
+    def attach(self, key: str) -> AttachPlan:
+        """Show the session to the user (switch our client, or plan a command to run)."""
+        ...
+
+    def detach(self, key: str) -> int:
+        """Detach the session's clients (or viewers); return how many."""
+        ...
+
+    def rename(self, key: str, name: str) -> None:
+        """Rename the session (registry name, names store, its own multiplexer session)."""
+        ...
+
+    def kill(self, key: str, *, grace_s: float | None = None) -> KillReport:
+        """End the session's process tree (SIGTERM, ``grace_s`` seconds, SIGKILL)."""
+        ...
+
+    def dismiss(self, key: str) -> None:
+        """Forget a dead session (delete its ``<pid>.json`` after re-checking it is dead)."""
+        ...
+
+    def new_session(self, name: str, command: Sequence[str], cwd: str | None = None) -> str:
+        """Start a detached background session running ``command``; return its id."""
+        ...
+
+    def preview(self, key: str, lines: int) -> str:
+        """The last ``lines`` lines of the session's pane as plain (untrusted) text."""
+        ...
+
+    def leave(self) -> None:
+        """Take our own client away from the ``--bg`` monitor's session."""
+        ...
+
+    def next_waiting(self) -> Session | None:
+        """The next session waiting for input after the last one jumped to (cycling)."""
+        ...
