@@ -1,9 +1,10 @@
 """Benchmark: latency from a ``<pid>.json`` status write to the new status on screen.
 
-Setup: 50 live ``sleep`` processes, one registry entry each in a temporary registry directory,
-and the real app (:func:`sessiontui.ui.app.make_app` over a real :class:`Monitor` with default
-timing, no tmux) running headless with ``App.run_test`` in a 160x72 terminal, big enough to show
-every row.
+Setup: 50 live ``sleep`` processes in the panes of 3 private tmux servers (``--servers N``; 0:
+plain processes, no tmux), one registry entry each in a temporary registry directory, and the
+real app (:func:`sessiontui.ui.app.make_app` over a real :class:`Monitor` with default timing,
+its tmux servers built by the CLI's own ``make_muxset``: control-mode triggers included) running
+headless with ``App.run_test`` in a 160x72 terminal, big enough to show every row.
 
 Each write picks a session, moves it to its next status (busy → waiting → idle → busy …) and
 rewrites its file the way Claude Code does (open "w", compact JSON, not atomic). The clock
@@ -41,6 +42,8 @@ from benchlib import (
     verdict,
     write_like_claude,
 )
+from sessiontui.cli import make_muxset, parse_args
+from sessiontui.config import Config
 from sessiontui.model.monitor import Monitor
 from sessiontui.model.processes import read_proc_start
 from sessiontui.model.types import Status
@@ -55,7 +58,7 @@ if TYPE_CHECKING:
 
 N_SESSIONS = 50
 SIZE = (160, 72)
-TARGET_P95_MS = 100.0
+TARGET_P95_MS = 60.0
 FASTEST_PEER_S = 1.5
 TIMEOUT_S = 5.0
 #: Each session's statuses, in turn, after the initial ``idle``.
@@ -227,10 +230,12 @@ def label(status: str) -> str:
 
 
 async def run(
-    agents: list[Agent], directory: Path, writes: int, warmup: int, seed: int
+    agents: list[Agent], directory: Path, writes: int, warmup: int, seed: int, labels: list[str]
 ) -> dict[str, Any]:
     rng = random.Random(seed)
-    app = make_app(Monitor(sessions_dir=directory))
+    argv = ["ls", "--no-discover", *(arg for label in labels for arg in ("-L", label))]
+    muxes = make_muxset(parse_args(argv), Config()) if labels else None
+    app = make_app(Monitor(sessions_dir=directory, muxes=muxes))
     probe = Probe(app)
     screen_ms: list[float] = []
     cell_ms: list[float] = []
@@ -280,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="30 writes (smoke test)")
     parser.add_argument("--writes", type=int, default=None, help="measured writes (default 200)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--servers", type=int, default=3, help="tmux servers (0: no tmux)")
     args = parser.parse_args(argv)
     writes = args.writes or (30 if args.quick else 200)
     warmup = 3 if args.quick else 5
@@ -287,16 +293,26 @@ def main(argv: list[str] | None = None) -> int:
     with Cleanup() as cleanup:
         directory = cleanup.tempdir("stui-bench-latency-") / "sessions"
         directory.mkdir(mode=0o700)
-        procs = cleanup.sleepers(N_SESSIONS)
+        servers = [cleanup.tmux(prefix=f"stui-bench-lat{i}") for i in range(args.servers)]
+        if servers:
+            for i in range(N_SESSIONS):
+                server = servers[i % len(servers)]
+                verb = "new-window" if server.cmd("list-sessions", check=False) else "new-session"
+                server.cmd(verb, "-d", "sleep", "3600")
+            pids = [pid for server in servers for pid in server.pane_pids()]
+            for server in servers:
+                server.remember_socket()
+        else:
+            pids = [proc.pid for proc in cleanup.sleepers(N_SESSIONS)]
         agents: list[Agent] = []
-        for i, proc in enumerate(procs):
-            start = read_proc_start(proc.pid)
+        for i, pid in enumerate(pids):
+            start = read_proc_start(pid)
             if start is None:
-                print(f"cannot read /proc/{proc.pid}/stat", file=sys.stderr)
+                print(f"cannot read /proc/{pid}/stat", file=sys.stderr)
                 return 1
             agent = Agent(
-                pid=proc.pid,
-                path=directory / f"{proc.pid}.json",
+                pid=pid,
+                path=directory / f"{pid}.json",
                 name=f"bench-s{i:02d}",
                 proc_start=start,
                 session_id=f"00000000-0000-4000-8000-{i:012d}",
@@ -306,9 +322,10 @@ def main(argv: list[str] | None = None) -> int:
             agents.append(agent)
 
         banner("status write → screen latency")
+        where = f"in the panes of {len(servers)} tmux servers" if servers else "no tmux"
         print(
-            f"{N_SESSIONS} live sessions (sleep processes), temporary registry, headless app "
-            f"{SIZE[0]}x{SIZE[1]}, default MonitorTiming, no tmux; load average at start: "
+            f"{N_SESSIONS} live sessions (sleep processes {where}), temporary registry, headless "
+            f"app {SIZE[0]}x{SIZE[1]}, default MonitorTiming; load average at start: "
             + " ".join(f"{x:.2f}" for x in os.getloadavg())
         )
         print(
@@ -321,7 +338,8 @@ def main(argv: list[str] | None = None) -> int:
             "        shows the session's row with the new status; 'cell' = the app's _show ran\n"
             "        and the DataTable cell holds the new status (no paint yet)."
         )
-        result = asyncio.run(run(agents, directory, writes, warmup, args.seed))
+        labels = [server.label for server in servers]
+        result = asyncio.run(run(agents, directory, writes, warmup, args.seed, labels))
 
     screen, cell = result["screen"], result["cell"]
     p95 = percentile(screen, 95)
