@@ -273,7 +273,9 @@ class MuxSet:
                 entry.reached = True
                 entry.health = None
                 panes.extend(entry.panes)
-            if entry.health is not None:
+            if entry.health == UNREACHABLE:
+                health[key] = f"tmux server {_label(key)} unreachable"
+            elif entry.health is not None:
                 health[key] = entry.health
         return MuxPoll(panes=tuple(panes), health=health, unreachable=frozenset(unreachable))
 
