@@ -5,9 +5,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_textual_snapshot
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 TESTS_DIR = Path(__file__).parent
 
@@ -29,8 +33,8 @@ pytest_textual_snapshot.SVGImageExtension = RootSnapshotsExtension  # type: igno
 
 @pytest.fixture(autouse=True)
 def isolated_env(
-    monkeypatch: pytest.MonkeyPatch, user_path: Path, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+    monkeypatch: pytest.MonkeyPatch, user_path: Path, tmp_path: Path
+) -> Iterator[None]:
     """Run every test with a temporary HOME (no ~/.tmux.conf), outside any tmux client.
 
     ``CLAUDE_CONFIG_DIR`` points into the test's tmp_path so nothing reads the real registry.
@@ -43,6 +47,7 @@ def isolated_env(
     # limited to 108 bytes), so discovery sees only them, never the developer's servers.
     tmux_tmpdir = Path(tempfile.mkdtemp(prefix="st-", dir="/tmp"))
     monkeypatch.setenv("TMUX_TMPDIR", str(tmux_tmpdir))
-    request.addfinalizer(lambda: shutil.rmtree(tmux_tmpdir, ignore_errors=True))
     for var in ("TMUX", "TMUX_PANE", "SESSIONTUI_CONFIG"):
         monkeypatch.delenv(var, raising=False)
+    yield
+    shutil.rmtree(tmux_tmpdir, ignore_errors=True)

@@ -87,16 +87,15 @@ def test_three_servers_colliding_pane_ids_each_action_on_its_own_server(
     # The same pane id on every server: ids are unique only within one server.
     assert len({pane for _, pane, _ in placed.values()}) == 1
 
-    monitor = monitor_for(
-        ["-L", work.socket_name or "", "-L", build.socket_name or ""], registry
-    )
+    monitor = monitor_for(["-L", work.socket_name or "", "-L", build.socket_name or ""], registry)
     with monitor:
         snapshot = monitor.refresh()
         assert len(snapshot.sessions) == 3
         assert len({s.key for s in snapshot.sessions}) == 3
         for pid, (server, pane, text) in placed.items():
             session = by_pid(monitor, pid)
-            assert session is not None and session.mux is not None
+            assert session is not None
+            assert session.mux is not None
             assert session.mux.pane == pane
             assert session.mux.socket.endswith("/" + (server.socket_name or ""))
             # Several servers in view: WHERE names the server.
@@ -240,7 +239,8 @@ def test_stopped_server_rows_are_unreachable_not_dead_and_come_back(
         try:
             snapshot = monitor.refresh()  # the poll times out (2 s)
             session = by_pid(monitor, pid)
-            assert session is not None and session.alive
+            assert session is not None
+            assert session.alive
             assert session.mux is not None  # its last-known place
             assert session.health == UNREACHABLE
             assert any("unreachable" in m or "not running" in m for m in snapshot.messages) or (
@@ -250,7 +250,9 @@ def test_stopped_server_rows_are_unreachable_not_dead_and_come_back(
             os.kill(server_pid, signal.SIGCONT)
         monitor.refresh()
         session = by_pid(monitor, pid)
-        assert session is not None and session.health is None and session.mux is not None
+        assert session is not None
+        assert session.health is None
+        assert session.mux is not None
 
 
 def test_killed_server_restarted_comes_back(
