@@ -1010,8 +1010,6 @@ class TranscriptTracker:
         path = find_transcript(
             self.projects_dir, tracked.cwd, tracked.session_id, tracked.started_at_ms
         )
-        if path is None and old is not None and _is_regular(old):
-            path = old  # keep a file that vanished from the search only by the mtime rule
         tracked.path = path
         if old != path:
             self._drop_unused(old)
