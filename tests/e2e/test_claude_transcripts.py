@@ -245,6 +245,11 @@ def test_bash_permission_prompt_then_approved(
     option = re.search(r"(\d)\.\s+Yes\b", claude.screen())
     assert option is not None, claude.screen()
     claude.press(option.group(1))
+    with contextlib.suppress(AssertionError):
+        claude.wait_for_registry("busy", timeout_s=3.0)
+    if "Do you want to proceed?" in claude.screen():
+        # 2.1.332 moves the cursor to the option on a digit and confirms it with Enter.
+        claude.press("Enter")
     claude.wait_for_registry("busy", timeout_s=10.0)
     claude.wait_for_registry("idle", timeout_s=30.0)
 
