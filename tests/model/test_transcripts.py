@@ -779,3 +779,31 @@ def test_tracker_switches_file_when_session_id_changes(tmp_path: Path, clock: Cl
     assert tracker.facts("k") is None
     assert tracker.track("k", cwd=None, session_id=SID, started_at_ms=None) is True
     assert list(tracker.keys()) == []
+
+
+def test_records_of_2_1_332_are_ignored_or_used(transcript: Path, clock: Clock) -> None:
+    # Seen in 2.1.332 transcripts: request metadata with timestamps, large blobs, last-prompt.
+    blob = {"type": "text", "text": "system prompt " * 5000}
+    padding = lines(*(assistant(T0, msg=f"p{i}", use=usage(out=1)) for i in range(400)))
+    transcript.write_bytes(
+        padding
+        + lines(
+            user("the prompt before the tail", T0),
+            {"type": "atis-latch", "atis": "", "sessionId": SID},
+            {"type": "api-request-shape", "sessionId": SID, "shape": {}, "timestamp": iso(T0)},
+            {"type": "api-request-blob", "hash": "h", "sessionId": SID, "content": [blob]},
+            {"type": "api-request", "sessionId": SID, "timestamp": iso(T0 + 90), "params": {}},
+            {"type": "tools-used", "sessionId": SID, "tools": ["Bash"]},
+            assistant(T0 + 1, msg="last", model="claude-opus-5-5", use=usage(1200, 37, 300, 50)),
+            turn_duration(T0 + 2),
+            {"type": "last-prompt", "lastPrompt": "say hello", "leafUuid": "x", "sessionId": SID},
+        )
+    )
+    facts = read(transcript, clock, tail_bytes=48 * 1024)
+    assert facts.partial
+    assert facts.model == "claude-opus-5-5"
+    assert facts.context_used == 1587
+    assert facts.status is Status.IDLE
+    assert facts.last_prompt == "say hello"  # the user record was before the tail
+    assert facts.last_activity_at == pytest.approx(T0 + 2)  # api-request is not a chain record
+    assert facts.bad_lines == 0
