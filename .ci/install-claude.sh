@@ -1,24 +1,40 @@
 #!/usr/bin/env bash
 # Install the real Claude Code CLI (npm package @anthropic-ai/claude-code) for the end-to-end tests.
 #
-# Idempotent: does nothing when the pinned version is already installed and runs. Installs into
-#   ${SESSIONTUI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sessiontui-ci}/claude
-# with `npm install --prefix`. On success the binary's path is the last line on stdout (every
-# other message goes to stderr), so CI can do:
-#   SESSIONTUI_CLAUDE_BIN="$(.ci/install-claude.sh | tail -n 1)"
+# Usage: .ci/install-claude.sh [VERSION]
+#
+# Idempotent: does nothing when the requested version is already installed and runs. Each
+# version has its own `npm install --prefix`, so several live side by side:
+#   the pinned default (2.1.197):  ${SESSIONTUI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sessiontui-ci}/claude
+#   any other VERSION:             ${SESSIONTUI_CACHE:-...}/claude-VERSION
+# On success the binary's path is the last line on stdout (every other message goes to stderr),
+# so CI can do:
+#   SESSIONTUI_CLAUDE_BIN="$(.ci/install-claude.sh | tail -n 1)"              # 2.1.197
+#   SESSIONTUI_CLAUDE_BIN_NEWEST="$(.ci/install-claude.sh 2.1.332 | tail -n 1)" # beside it
+# and run the tests marked `claude` once per binary (SESSIONTUI_CLAUDE_BIN=<path> pytest -m claude).
 # It never fails CI: without npm, or when the install fails, it prints a warning on stderr, prints
 # nothing on stdout and exits 0; the tests marked `claude` then skip.
 #
-# Environment: SESSIONTUI_CLAUDE_VERSION overrides the pinned version (default 2.1.197).
+# Environment: SESSIONTUI_CLAUDE_VERSION is the version when no argument is given (default
+# 2.1.197); SESSIONTUI_CLAUDE_PREFIX overrides the install prefix.
 set -u
 
 PACKAGE="@anthropic-ai/claude-code"
-VERSION="${SESSIONTUI_CLAUDE_VERSION:-2.1.197}"
+DEFAULT_VERSION="2.1.197"
+VERSION="${1:-${SESSIONTUI_CLAUDE_VERSION:-$DEFAULT_VERSION}}"
+if ! [[ "$VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+    printf 'install-claude: usage: %s [VERSION]  (VERSION like 2.1.332, got %q)\n' "$0" "$VERSION" >&2
+    exit 2
+fi
 # Used when the pinned version is not on the registry: the newest of the same minor series,
 # whose registry format (SPEC 2.1) was verified.
 FALLBACK_RANGE="~${VERSION%.*}.0"
 CACHE_ROOT="${SESSIONTUI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sessiontui-ci}"
-PREFIX="$CACHE_ROOT/claude"
+if [ "$VERSION" = "$DEFAULT_VERSION" ]; then
+    PREFIX="${SESSIONTUI_CLAUDE_PREFIX:-$CACHE_ROOT/claude}"
+else
+    PREFIX="${SESSIONTUI_CLAUDE_PREFIX:-$CACHE_ROOT/claude-$VERSION}"
+fi
 PKG_DIR="$PREFIX/node_modules/$PACKAGE"
 BIN="$PREFIX/node_modules/.bin/claude"
 
