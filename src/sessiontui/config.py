@@ -40,26 +40,10 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 
 from sessiontui.errors import SessiontuiError
+from sessiontui.ui.actions import BINDING_IDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping
-
-#: Binding ids that ``[keymap]`` may remap (the UI's ``Binding(..., id=...)`` values).
-BINDING_IDS: tuple[str, ...] = (
-    "attach",
-    "detach",
-    "rename",
-    "end",
-    "kill",
-    "dismiss",
-    "jump_waiting",
-    "jump_back",
-    "new",
-    "filter",
-    "help",
-    "quit",
-    "quit_bg",
-)
 
 #: Column ids accepted in ``columns``, in their default order.
 COLUMN_IDS: tuple[str, ...] = ("status", "name", "agent", "where", "cwd", "age", "activity", "cpu")
