@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 
 from sessiontui.errors import SessiontuiError
-from sessiontui.ui.actions import BINDING_IDS
+from sessiontui.ui.actions import BINDING_IDS, key_conflicts
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping
@@ -349,6 +349,10 @@ def _check_keymap(
             )
         else:
             keymap[binding] = keys
+    for key, first, second in key_conflicts(keymap):
+        problems.add(
+            f"keymap: key {key!r} would run both '{first}' and '{second}'", second, "keymap"
+        )
     return keymap
 
 

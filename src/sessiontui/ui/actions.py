@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from sessiontui.model.types import Status
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from textual.binding import BindingType
 
@@ -183,6 +183,31 @@ def applies(action: str, context: ActionContext) -> bool:
 def applicability(context: ActionContext) -> tuple[bool, ...]:
     """Whether each action applies now, in table order (the footer's state; cheap)."""
     return tuple(entry.applies is None or entry.applies(context) for entry in ACTIONS)
+
+
+def key_conflicts(keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """Keys that ``keymap`` gives to two different actions (SPEC 7: an error).
+
+    A remapped key takes over from a default binding of that key (Textual drops the
+    default, e.g. ``quit = "q,ctrl+q"`` replaces ``quit_bg``'s ``ctrl+q``), so only keys
+    named twice in ``keymap`` itself conflict.
+
+    Args:
+        keymap: Binding id -> comma-separated keys (ids not in the table are ignored).
+
+    Returns:
+        ``(key, first id, second id)`` per conflict, in table order.
+    """
+    owner: dict[str, str] = {}
+    conflicts: list[tuple[str, str, str]] = []
+    for entry in ACTIONS:
+        if entry.id is None or entry.id not in keymap:
+            continue
+        for key in keymap[entry.id].split(","):
+            first = owner.setdefault(key, entry.id)
+            if first != entry.id:
+                conflicts.append((key, first, entry.id))
+    return conflicts
 
 
 def palette() -> list[Action]:
