@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--bg",
         action="store_true",
         default=argparse.SUPPRESS,
-        help="run (or re-attach to) the monitor in its own tmux session; q detaches from it",
+        help="run (or go back to) the monitor in its own tmux session; q there returns you",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     ls = sub.add_parser("ls", parents=[common], help="list sessions once and exit")

@@ -106,7 +106,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(None, "1,2,3,4,5,6,7,8,9", "jump", "Jump to row", "Attach the n-th row", show=False, per_key=True, help_keys="1 … 9"),  # noqa: E501
     Action("attach", "enter", "attach", "Attach", "Attach: jump to the session's tmux pane", "Attach", applies=_reachable),  # noqa: E501
     Action("detach", "d", "detach", "Detach", "Detach every client from the session's tmux session (it keeps running)", "Detach", applies=_reachable),  # noqa: E501
-    Action("rename", "r", "rename", "Rename", "Rename the session (and its own tmux session)", "Rename", applies=_renamable),  # noqa: E501
+    Action("rename", "r", "rename", "Rename", "Rename the session (and the tmux session sessiontui made for it)", "Rename", applies=_renamable),  # noqa: E501
     Action("end", "x", "end", "End", "End: detach a background session; confirm a kill for others", "End", applies=_alive),  # noqa: E501
     Action("kill", "K", "kill", "Kill", "Kill, confirmed: SIGTERM, grace period, then SIGKILL", "Kill", applies=_alive),  # noqa: E501
     Action("dismiss", "D", "dismiss", "Dismiss", "Dismiss a dead session (removes its registry file once verified dead)", "Dismiss", show=False, applies=_dead),  # noqa: E501
@@ -115,8 +115,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("new", "n", "new_session", "New", "New background session in tmux (name, directory, command)", "New background session"),  # noqa: E501
     Action("filter", "slash", "filter", "Filter", "Filter: text in name or cwd; s:waiting a:claude k:bg w:tmux:work (escape clears)", "Filter", scope="app"),  # noqa: E501
     Action("help", "question_mark", "help", "Help", "This help", scope="app"),
-    Action("quit", "q", "leave", "Quit", "Quit (the --bg monitor detaches instead and keeps running)", scope="app"),  # noqa: E501
-    Action(None, "ctrl+c", "leave", "Quit", "Quit (the --bg monitor detaches instead and keeps running)", scope="app", show=False, priority=True),  # noqa: E501
+    Action("quit", "q", "leave", "Quit", "Quit (the --bg monitor keeps running and returns you to your last session)", scope="app"),  # noqa: E501
+    Action(None, "ctrl+c", "leave", "Quit", "Quit (the --bg monitor keeps running and returns you to your last session)", scope="app", show=False, priority=True),  # noqa: E501
     Action("quit_bg", "ctrl+q", "really_quit", "Quit", "Quit, also the --bg monitor (asks first)", scope="app", show=False, priority=True),  # noqa: E501
 )
 # fmt: on

@@ -404,7 +404,7 @@ class SessionTUI(App[None]):
         self._report(f"started {request.name} (tmux session, detached)")
 
     def action_leave(self) -> None:
-        """``q``/``ctrl+c``: quit, or as the ``--bg`` monitor detach our client (keep running)."""
+        """``q``/``ctrl+c``: quit; the ``--bg`` monitor keeps running and sends our client back."""
         if not self.background:
             self.exit()
             return
