@@ -348,6 +348,9 @@ def _attach(args: argparse.Namespace) -> int:
     """``sessiontui attach TARGET``: switch our tmux client, or run ``tmux attach``."""
     with make_monitor(args) as monitor:
         monitor.refresh()
+        if args.client and monitor.own_client() is None:
+            print(f"sessiontui: no tmux client on {_safe_text(args.client)}", file=sys.stderr)
+            return EXIT_FAILURE
         if args.waiting:
             found = monitor.next_waiting()
             if found is None:
@@ -489,6 +492,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         print(f"sessiontui: {_safe(error)}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _safe_text(text: str) -> str:
+    """Untrusted text with control characters made visible."""
+    from sessiontui.model.text import printable
+
+    return printable(text)
 
 
 def _safe(error: BaseException) -> str:

@@ -333,14 +333,28 @@ def test_demo_keeps_names_out_of_the_users_state(server: libtmux.Server):
     def screen() -> str:
         return "\n".join(pane.capture_pane())
 
-    wait_until(lambda: "api-refactor" in screen(), 60)
+    wait_until(lambda: "api-refactor" in screen(), 60, "the demo's rows")
     pane.send_keys("r", enter=False)
-    wait_until(lambda: "Rename" in screen(), 10)
+    wait_until(lambda: "enter to rename" in screen(), 10, "the rename dialog")
     pane.send_keys("C-a", enter=False)
     pane.send_keys("C-k", enter=False)
     pane.send_keys("demo-renamed", enter=False, literal=True)
     pane.send_keys("Enter", enter=False)
-    wait_until(lambda: "demo-renamed" in screen(), 15)
+    try:
+        wait_until(lambda: "demo-renamed" in screen(), 15, "the new name in the table")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; screen:\n{screen()}") from None
     pane.send_keys("q", enter=False)
-    wait_until(lambda: "demo-renamed" not in screen(), 30)
+    wait_until(lambda: "demo-renamed" not in screen(), 30, "the demo to quit")
     assert not default_names_path().exists()
+
+
+def test_attach_for_an_unknown_client_fails_cleanly(registry, server: libtmux.Server, sleeper):
+    server.new_session("home")
+    write_entry(registry, sleeper.pid, name="asks", status="waiting")
+    result = run_cli(
+        "attach", "--waiting", "--client", "/dev/pts/999", "-L", server.socket_name or "",
+        "--sessions-dir", str(registry),
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "no tmux client on /dev/pts/999" in result.stderr
