@@ -1,5 +1,7 @@
-"""The real Claude Code in a tmux session made by ``sessiontui new``: the caller's environment
-reaches it (not the tmux server's), and Claude's own ``/rename`` renames that tmux session.
+"""The real Claude Code in a tmux session made by ``sessiontui new`` (caller's env, /rename).
+
+The caller's environment reaches it (not the tmux server's), and Claude's own ``/rename``
+renames that tmux session.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from tests.e2e.conftest import OFFLINE_ENV, SCRUBBED_ENV
 from tests.helpers import wait_until
+from tests.ui.world import FAST
 
 from sessiontui.model.monitor import Monitor
 from sessiontui.mux.tmux import TmuxBackend
-from tests.ui.world import FAST
 
 if TYPE_CHECKING:
     import libtmux
