@@ -67,3 +67,11 @@ def test_back_goes_to_the_one_attached_before() -> None:
 def test_nth_row() -> None:
     keys = ["x", "y", "z"]
     assert [nth_row(keys, n) for n in range(5)] == [None, "x", "y", "z", None]
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    from sessiontui.model import navigation
+
+    assert doctest.testmod(navigation).failed == 0

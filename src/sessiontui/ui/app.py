@@ -92,7 +92,7 @@ class SessionTUI(App[None]):
         """Quit after a successful switch (the TUI runs in a popup over the client)."""
         self.config = config or Config()
         self.background = background
-        """Running as the ``--bg`` monitor: ``q``/``ctrl+c`` detach instead of quitting."""
+        """Running as the ``--bg`` monitor: ``q``/``ctrl+c`` send the client back, not quit."""
         self.notifier = WaitingNotifier(self.config.waiting_notify_delay_s)
         self._notify_timer: Timer | None = None
         self.monitor = monitor
