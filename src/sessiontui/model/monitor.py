@@ -337,6 +337,35 @@ class Monitor:
             return AttachPlan(switched=True)
         return AttachPlan(switched=False, argv=tuple(argv), env=_child_env())
 
+    def attach_here(self, key: str) -> AttachPlan:
+        """Like :meth:`attach`, but a Claude background job is shown in our own terminal.
+
+        For a TUI that runs in a ``display-popup``: tmux shows one popup per client, so a
+        job's ``claude attach`` cannot open a second one; the plan runs it in the popup's
+        terminal instead (the caller suspends itself around it). tmux panes are switched
+        to exactly as :meth:`attach` does.
+
+        Raises:
+            NotApplicable: Neither a pane nor a job, or the job has ended.
+            MuxError, SessiontuiError: A command failed.
+        """
+        session = self.session(key)
+        if session.mux is not None or not session.job_id:
+            return self.attach(key)
+        if not session.alive:
+            raise NotApplicable(f"{session.name!r} has ended (attaching would restart it)")
+        jobs = self._jobs()
+        try:
+            argv = jobs.attach_argv(session.job_id)
+        except ValueError as error:
+            raise NotApplicable(f"invalid jobId in the registry: {error}") from None
+        env = _child_env()
+        config_dir = (jobs.environ or {}).get("CLAUDE_CONFIG_DIR")
+        if config_dir:
+            env["CLAUDE_CONFIG_DIR"] = config_dir
+        self.jumps.attached(key)
+        return AttachPlan(switched=False, argv=tuple(argv), env=env)
+
     def _jobs(self) -> ClaudeJobs:
         """The Claude job runner, or a clear error when there is none."""
         if self.claude is None:

@@ -325,7 +325,9 @@ class SessionTUI(App[None]):
     def _attach_worker_body(self, key: str) -> None:
         """Attach ``key`` (worker thread)."""
         try:
-            plan = self.monitor.attach(key)
+            # In a popup a job's viewer runs in the popup itself (tmux allows one popup).
+            attach = self.monitor.attach_here if self.exit_after_attach else self.monitor.attach
+            plan = attach(key)
         except SessiontuiError as error:
             self._report(str(error), error=True)
             return
