@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -10,10 +11,14 @@ from typing import TYPE_CHECKING
 import pytest
 import pytest_textual_snapshot
 
+import sessiontui
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 TESTS_DIR = Path(__file__).parent
+#: The ``src`` directory these tests import sessiontui from (worktrees each have their own).
+SOURCE_ROOT = Path(sessiontui.__file__).resolve().parents[1]
 
 
 class RootSnapshotsExtension(pytest_textual_snapshot.SVGImageExtension):
@@ -38,7 +43,11 @@ def isolated_env(
     """Run every test with a temporary HOME (no ~/.tmux.conf), outside any tmux client.
 
     ``CLAUDE_CONFIG_DIR`` points into the test's tmp_path so nothing reads the real registry.
+    ``PYTHONPATH`` starts with the absolute source root, so ``python -m sessiontui`` started
+    anywhere (a tmux pane, a popup, another directory) runs the code under test.
     """
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(SOURCE_ROOT), *paths]))
     monkeypatch.setenv("HOME", str(user_path))
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude-home"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))

@@ -36,6 +36,7 @@ _GLOBAL_DEFAULTS: dict[str, Any] = {
     "config": None,
     "no_zellij": False,
     "no_discover": False,
+    "client": None,
 }
 
 #: Name of the tmux session that ``sessiontui --bg`` runs the monitor in.
@@ -92,6 +93,13 @@ def _global_options() -> _Parser:
         help="configuration file (default: $SESSIONTUI_CONFIG or the user config dir)",
     )
     group.add_argument(
+        "--client",
+        default=argparse.SUPPRESS,
+        metavar="TTY",
+        help="act for this tmux client (a key binding passes '#{client_tty}'; run-shell and "
+        "display-popup have no pane of their own)",
+    )
+    group.add_argument(
         "--no-zellij",
         action="store_true",
         default=argparse.SUPPRESS,
@@ -121,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--bg",
         action="store_true",
         default=argparse.SUPPRESS,
-        help="run (or re-attach to) the monitor in its own tmux session; q detaches from it",
+        help="run (or go back to) the monitor in its own tmux session; q there returns you",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     ls = sub.add_parser("ls", parents=[common], help="list sessions once and exit")
@@ -194,9 +202,20 @@ def load_settings(args: argparse.Namespace) -> Config:
 
 
 def make_monitor(
-    args: argparse.Namespace, *, sessions_dir: Path | None = None, config: Config | None = None
+    args: argparse.Namespace,
+    *,
+    sessions_dir: Path | None = None,
+    config: Config | None = None,
+    names_path: Path | None = None,
 ) -> Monitor:
-    """Build the :class:`Monitor` the options and configuration describe (not started)."""
+    """Build the :class:`Monitor` the options and configuration describe (not started).
+
+    Args:
+        args: Parsed options (``--client`` makes the monitor act for that tmux client).
+        sessions_dir: Registry directory (default: ``--sessions-dir`` or Claude's).
+        config: The configuration (default: loaded from the options).
+        names_path: Where names set here are kept (default: the user state directory).
+    """
     from sessiontui.model.claude_jobs import ClaudeJobs, find_claude
     from sessiontui.model.monitor import Monitor
     from sessiontui.model.names import NameStore, default_names_path
@@ -210,14 +229,17 @@ def make_monitor(
     claude_env = dict(os.environ)
     if directory.name == "sessions":  # claude attach/stop must find this registry's daemon
         claude_env["CLAUDE_CONFIG_DIR"] = str(directory.parent)
-    return Monitor(
+    monitor = Monitor(
         sessions_dir=directory,
         muxes=muxes,
         grace_s=config.grace_period_s,
         claude=ClaudeJobs(claude, environ=claude_env) if claude else None,
         popup=config.tmux_popup,
-        names=NameStore(default_names_path()),
+        names=NameStore(names_path or default_names_path()),
     )
+    if args.client:
+        monitor.use_client(args.client)
+    return monitor
 
 
 def make_muxset(args: argparse.Namespace, config: Config) -> MuxSet:
@@ -380,8 +402,11 @@ def _attach(args: argparse.Namespace) -> int:
     """``sessiontui attach TARGET``: switch our tmux client, or run ``tmux attach``."""
     with make_monitor(args) as monitor:
         monitor.refresh()
+        if args.client and monitor.own_client() is None:
+            print(f"sessiontui: no tmux client on {_safe_text(args.client)}", file=sys.stderr)
+            return EXIT_FAILURE
         if args.waiting:
-            found = _next_waiting_after_focus(monitor)
+            found = monitor.next_waiting()
             if found is None:
                 print("sessiontui: no session is waiting for input", file=sys.stderr)
                 return EXIT_FAILURE
@@ -392,19 +417,6 @@ def _attach(args: argparse.Namespace) -> int:
     if plan.switched:
         return EXIT_OK
     return subprocess.call(list(plan.argv), env=dict(plan.env))
-
-
-def _next_waiting_after_focus(monitor: Monitor) -> Session | None:
-    """The waiting session after the one our tmux client shows now (cycling), for ``w``."""
-    from sessiontui.model.types import Status
-
-    waiting = [s for s in monitor.snapshot.sessions if s.status is Status.WAITING]
-    if not waiting:
-        return None
-    shown = monitor.focused_pane()
-    panes = [s.mux.address if s.mux else None for s in waiting]
-    start = panes.index(shown) + 1 if shown in panes else 0
-    return waiting[start % len(waiting)]
 
 
 def _new(args: argparse.Namespace) -> int:
@@ -435,24 +447,32 @@ def default_bg_name(monitor: Monitor, cwd: Path, command: Sequence[str]) -> str:
 
 
 def _bg_monitor(args: argparse.Namespace) -> int:
-    """``sessiontui --bg``: run the monitor in its own tmux session, or go back to it."""
+    """``sessiontui --bg``: run the monitor in its own tmux session, or go back to it.
+
+    The monitor runs in the tmux server's environment, so the caller's ``HOME``,
+    ``CLAUDE_CONFIG_DIR``, ``PATH`` and proxies are passed to it (it must watch the caller's
+    registry). The client switched is ``--client`` (a ``run-shell`` binding), else ours.
+    """
+    from sessiontui.model.monitor import CALLER_ENV_VARS
     from sessiontui.mux.tmux import child_env
 
     tmux = _home_tmux(args)
     if not tmux.has_session(BG_MONITOR_SESSION):
         argv = [sys.executable, "-m", "sessiontui", *_forwarded_options(args)]
+        env = {k: v for k, v in os.environ.items() if k in CALLER_ENV_VARS}
+        env[BG_ENV] = "1"
         tmux.new_session(
             BG_MONITOR_SESSION,
             command=argv,
             cwd=str(Path.home()),
-            env={BG_ENV: "1"},
+            env=env,
             kind="monitor",
         )
     panes = [p for p in tmux.list_panes() if p.session_name == BG_MONITOR_SESSION]
     if not panes:
         print("sessiontui: the monitor session ended at once", file=sys.stderr)
         return EXIT_FAILURE
-    client = tmux.own_client()
+    client = args.client or tmux.own_client()
     if client is not None:
         tmux.switch_client(client, panes[0].pane_id)
         return EXIT_OK
@@ -499,12 +519,17 @@ def _tui(args: argparse.Namespace) -> int:
         with DemoEnvironment() as demo:
             args.tmux_socket, args.tmux_socket_path = [demo.socket_name], None
             args.no_discover = True  # the demo shows its own server only
-            monitor = make_monitor(args, sessions_dir=demo.sessions_dir, config=config)
+            monitor = make_monitor(
+                args, sessions_dir=demo.sessions_dir, config=config, names_path=demo.names_path
+            )
             make_app(monitor, config=config, title="sessiontui — demo").run()
         return EXIT_OK
     monitor = make_monitor(args, config=config)
     bg = os.environ.get(BG_ENV) == "1"
-    make_app(monitor, config=config, background=bg).run()
+    # In a display-popup (a --client and no pane of our own), an attach ends the TUI: the
+    # popup closes over the session the client was switched to.
+    popup = bool(args.client) and not os.environ.get("TMUX_PANE")
+    make_app(monitor, config=config, background=bg, exit_after_attach=popup).run()
     return EXIT_OK
 
 
@@ -535,6 +560,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         print(f"sessiontui: {_safe(error)}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _safe_text(text: str) -> str:
+    """Untrusted text with control characters made visible."""
+    from sessiontui.model.text import printable
+
+    return printable(text)
 
 
 def _safe(error: BaseException) -> str:

@@ -41,26 +41,10 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 
 from sessiontui.errors import SessiontuiError
+from sessiontui.ui.actions import BINDING_IDS, key_conflicts
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping
-
-#: Binding ids that ``[keymap]`` may remap (the UI's ``Binding(..., id=...)`` values).
-BINDING_IDS: tuple[str, ...] = (
-    "attach",
-    "detach",
-    "rename",
-    "end",
-    "kill",
-    "dismiss",
-    "jump_waiting",
-    "jump_back",
-    "new",
-    "filter",
-    "help",
-    "quit",
-    "quit_bg",
-)
 
 #: Column ids accepted in ``columns``, in their default order.
 COLUMN_IDS: tuple[str, ...] = ("status", "name", "agent", "where", "cwd", "age", "activity", "cpu")
@@ -368,6 +352,10 @@ def _check_keymap(
             )
         else:
             keymap[binding] = keys
+    for key, first, second in key_conflicts(keymap):
+        problems.add(
+            f"keymap: key {key!r} would run both '{first}' and '{second}'", second, "keymap"
+        )
     return keymap
 
 

@@ -272,3 +272,92 @@ def test_ls_survives_absurd_timestamps(registry, sleeper):
     assert result.returncode == 0, result.stderr
     (row,) = json.loads(result.stdout)
     assert row["started_at"] is None
+
+
+def pane_environ(server: libtmux.Server, session: str) -> dict[str, str]:
+    """The environment of the first process of ``session``'s pane."""
+    pid = int(server.cmd("list-panes", "-t", f"={session}:", "-F", "#{pane_pid}").stdout[0])
+    return psutil.Process(pid).environ()
+
+
+def test_new_passes_the_callers_environment_not_the_servers(
+    registry, server: libtmux.Server, tmp_path, monkeypatch
+):
+    server.new_session("already-running")  # the server keeps the environment it started with
+    mine = tmp_path / "my-claude"
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(mine))
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    monkeypatch.setenv("no_proxy", "localhost")
+    monkeypatch.delenv("ALL_PROXY", raising=False)
+    result = run_cli(
+        "new", "--name", "envcheck", "-L", server.socket_name or "", "--", "sleep", "300"
+    )
+    assert result.returncode == 0, result.stderr
+    env = pane_environ(server, "envcheck")
+    assert env["CLAUDE_CONFIG_DIR"] == str(mine)
+    assert env["HTTPS_PROXY"] == "http://127.0.0.1:3128"
+    assert env["no_proxy"] == "localhost"
+    assert env["PATH"] == os.environ["PATH"]
+    assert env["HOME"] == os.environ["HOME"]
+    assert env["CLAUDE_CODE_SESSION_KIND"] == "bg"
+    assert "ALL_PROXY" not in env
+
+
+def test_bg_monitor_gets_the_callers_home_and_claude_dir(
+    registry, server: libtmux.Server, tmp_path, monkeypatch
+):
+    server.new_session("already-running")
+    home = tmp_path / "caller-home"
+    home.mkdir()
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "caller-claude"))
+    monkeypatch.setenv("HOME", str(home))
+    # No terminal and no --client: the monitor starts, then attaching fails (exit 1).
+    run_cli("--bg", "-L", server.socket_name or "")
+    wait_until(lambda: server.has_session("sessiontui"))
+    env = pane_environ(server, "sessiontui")
+    assert env["CLAUDE_CONFIG_DIR"] == str(tmp_path / "caller-claude")
+    assert env["HOME"] == str(home)
+    assert env["PATH"] == os.environ["PATH"]
+    assert env["SESSIONTUI_BG"] == "1"
+
+
+def test_demo_keeps_names_out_of_the_users_state(server: libtmux.Server):
+    from sessiontui.model.names import default_names_path
+
+    session = server.new_session(
+        "demo", window_command=f"{sys.executable} -m sessiontui --demo", x=120, y=40
+    )
+    pane = session.active_window.active_pane
+    assert pane is not None
+
+    def screen() -> str:
+        return "\n".join(pane.capture_pane())
+
+    wait_until(lambda: "api-refactor" in screen(), 60, "the demo's rows")
+    pane.send_keys("r", enter=False)
+    wait_until(lambda: "enter to rename" in screen(), 10, "the rename dialog")
+    pane.send_keys("C-a", enter=False)
+    pane.send_keys("C-k", enter=False)
+    wait_until(lambda: "new name" in screen(), 10, "the emptied input")
+    pane.send_keys("demo-renamed", enter=False, literal=True)
+    wait_until(lambda: "demo-renamed" in screen(), 10, "the typed name")
+    pane.send_keys("Enter", enter=False)
+    wait_until(lambda: "enter to rename" not in screen(), 10, "the dialog to close")
+    try:
+        wait_until(lambda: "demo-renamed" in screen(), 15, "the new name in the table")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; screen:\n{screen()}") from None
+    pane.send_keys("q", enter=False)
+    wait_until(lambda: "demo-renamed" not in screen(), 30, "the demo to quit")
+    assert not default_names_path().exists()
+
+
+def test_attach_for_an_unknown_client_fails_cleanly(registry, server: libtmux.Server, sleeper):
+    server.new_session("home")
+    write_entry(registry, sleeper.pid, name="asks", status="waiting")
+    result = run_cli(
+        "attach", "--waiting", "--client", "/dev/pts/999", "-L", server.socket_name or "",
+        "--sessions-dir", str(registry),
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "no tmux client on /dev/pts/999" in result.stderr

@@ -285,3 +285,20 @@ def test_resume_orphan_collapses_into_the_live_session(registry, sleepers):
         snapshot = monitor.refresh()
     assert sorted(s.name for s in snapshot.sessions) == ["other", "resumed"]
     assert (registry / f"{gone.pid}.json").exists()  # hidden, never deleted
+
+
+def test_attach_here_runs_a_job_viewer_in_our_own_terminal(registry, sleepers, tmp_path):
+    from sessiontui.model.claude_jobs import ClaudeJobs
+
+    job = sleepers[0]
+    write_entry(registry, job.pid, name="job", kind="bg", jobId="abcd1234", status="idle")
+    config_dir = str(tmp_path / "their-claude")
+    claude = ClaudeJobs("/usr/bin/true", environ={"CLAUDE_CONFIG_DIR": config_dir})
+    with Monitor(sessions_dir=registry, claude=claude) as monitor:
+        (session,) = monitor.refresh().sessions
+        plan = monitor.attach_here(session.key)
+        assert not plan.switched
+        assert plan.argv == ("/usr/bin/true", "attach", "abcd1234")
+        assert plan.env["CLAUDE_CONFIG_DIR"] == config_dir
+        assert "TMUX" not in plan.env
+        assert monitor.attached_key == session.key

@@ -39,7 +39,9 @@ def servers() -> Iterator[Callable[[str], libtmux.Server]]:
     started: list[libtmux.Server] = []
 
     def start(label: str) -> libtmux.Server:
-        server = libtmux.Server(socket_name=f"{label}-{uuid.uuid4().hex[:6]}")
+        server = libtmux.Server(
+            socket_name=f"{label}-{uuid.uuid4().hex[:6]}", config_file="/dev/null"
+        )
         started.append(server)
         return server
 

@@ -573,3 +573,60 @@ def test_capture_pane_plain_text(server: Server, backend: TmuxBackend) -> None:
     assert backend.capture_pane(pane, lines=0) == ""
     with pytest.raises(MuxError, match="can't find pane"):
         backend.capture_pane("%999")
+
+
+@needs_script
+def test_detach_session_spares_control_clients_and_the_kept_client(
+    server: Server,
+    backend: TmuxBackend,
+    attach: Callable[[list[str]], tuple[subprocess.Popen[bytes], str]],
+    procs: list[subprocess.Popen[bytes]],
+) -> None:
+    s1 = new_session(server, "s1")
+    mine, my_tty = attach(attach_argv(backend, "=s1"))
+    other, other_tty = attach(attach_argv(backend, "=s1"))
+    control = subprocess.Popen(
+        [TMUX, "-S", backend.socket_path, "-C", "attach-session", "-t", "=s1"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    procs.append(control)
+    wait_until(lambda: len(clients(server)) == 3)
+
+    assert sorted(backend.session_clients(s1)) == sorted([my_tty, other_tty])
+    assert backend.client_session(my_tty) == s1
+    assert backend.client_session("/dev/pts/nonexistent") is None
+
+    assert backend.detach_session(s1, keep_client=my_tty) == 1
+    wait_until(lambda: other.poll() is not None)
+    assert mine.poll() is None
+    assert sorted(c[3] for c in clients(server)) == ["0", "1"]  # ours and the control client
+
+    assert backend.detach_session(s1) == 1
+    wait_until(lambda: mine.poll() is not None)
+    assert control.poll() is None
+    assert [c[3] for c in clients(server)] == ["1"]
+    assert backend.detach_session(s1) == 0
+
+
+@needs_script
+def test_switch_client_back_returns_to_the_last_session(
+    server: Server,
+    backend: TmuxBackend,
+    attach: Callable[[list[str]], tuple[subprocess.Popen[bytes], str]],
+) -> None:
+    work = new_session(server, "work")
+    monitor = new_session(server, "monitor")
+    _, tty = attach(attach_argv(backend, "=work"))
+    backend.switch_client(tty, first_pane(server, monitor))
+    wait_until(lambda: backend.client_session(tty) == monitor)
+
+    assert backend.switch_client_back(tty, leaving=monitor) == work
+    assert backend.client_session(tty) == work
+
+    # No last session (a fresh client on the monitor): the most recent other session.
+    lone = new_session(server, "lone")
+    _, tty2 = attach(attach_argv(backend, "=monitor"))
+    assert backend.switch_client_back(tty2, leaving=monitor) in (work, lone)
+    assert backend.client_session(tty2) != monitor

@@ -46,8 +46,8 @@ async def test_status_write_reaches_the_table(world):
         assert app.selected.mux.session == "alpha"
 
 
-async def test_rename_writes_registry_and_own_tmux_session(world):
-    pid = world.agent("alpha", status="idle", nameSource="derived", futureKey=1)
+async def test_rename_writes_registry_and_the_tmux_session_sessiontui_made(world):
+    pid = world.agent("alpha", tmux_kind="bg", status="idle", nameSource="derived", futureKey=1)
     world.agent("beta", status="busy")
     app = app_for(world)
     async with app.run_test(size=(120, 30)) as pilot:
@@ -69,8 +69,40 @@ async def test_rename_writes_registry_and_own_tmux_session(world):
         assert app.query_one(MainTable).selected_key == key
 
 
+async def test_rename_keeps_a_tmux_session_the_user_made(world):
+    pid = world.agent("solo", status="idle", nameSource="derived")
+    app = app_for(world)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select(pilot, "solo")
+        key = app.selected.key  # type: ignore[union-attr]
+        await pilot.press("r", "ctrl+a", "ctrl+k", *"alpha", "enter")
+        await wait_for(
+            pilot, lambda: app.snapshot.get(key) and app.snapshot.get(key).name == "alpha"
+        )
+        assert json.loads((world.registry / f"{pid}.json").read_text())["name"] == "alpha"
+        await pilot.pause(0.6)  # a tmux poll
+        assert world.server.has_session("solo")
+        assert not world.server.has_session("alpha")
+
+
+async def test_rename_inside_claude_renames_the_tmux_session_sessiontui_made(world):
+    pid = world.agent("nightly", tmux_kind="bg", status="idle", nameSource="derived")
+    mine = world.agent("mine", status="idle", nameSource="derived")
+    app = app_for(world)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select(pilot, "mine")
+        # What Claude's /rename writes: a new name and no nameSource.
+        write_entry(world.registry, pid, cwd="/work/nightly", name="renamed", status="idle")
+        write_entry(world.registry, mine, cwd="/work/mine", name="mine2", status="idle")
+        await wait_for(pilot, lambda: world.server.has_session("renamed"))
+        assert not world.server.has_session("nightly")
+        await wait_for(pilot, lambda: any(s.name == "mine2" for s in app.snapshot.sessions))
+        await pilot.pause(0.6)
+        assert world.server.has_session("mine")  # the user's own tmux session keeps its name
+
+
 async def test_rename_taken_tmux_name_changes_nothing(world):
-    pid = world.agent("alpha", status="idle")
+    pid = world.agent("alpha", tmux_kind="bg", status="idle")
     world.agent("beta", status="idle")
     app = app_for(world)
     async with app.run_test(size=(120, 30)) as pilot:
@@ -144,16 +176,69 @@ async def test_x_on_bg_detaches_and_keeps_it_running(world):
         assert psutil.pid_exists(pid)
 
 
-async def test_d_detaches_every_client(world):
+async def test_d_detaches_every_client_but_never_control_clients(world):
     pid = world.agent("alpha", status="busy")
     first, second = world.client("=alpha"), world.client("=alpha")
+    control = world.control_client("=alpha")
     app = app_for(world)
     async with app.run_test(size=(120, 30)) as pilot:
         await select(pilot, "alpha")
         await pilot.press("d")
+        assert not isinstance(app.screen, ConfirmScreen)
         await wait_for(pilot, lambda: first.poll() is not None and second.poll() is not None)
         assert world.server.has_session("alpha")
         assert psutil.pid_exists(pid)
+        assert control.poll() is None
+        modes = world.server.cmd("list-clients", "-F", "#{client_control_mode}").stdout
+        assert modes == ["1"]
+
+
+def inside_home(world: World) -> tuple[dict[str, str], str]:
+    """Environment of a sessiontui in a pane of session ``home`` (shown by a real client)."""
+    home = world.server.new_session("home")
+    pane = home.active_window.active_pane
+    assert pane is not None
+    world.client("=home")
+    socket = world.server.cmd("display-message", "-p", "#{socket_path}").stdout[0]
+    return {"TMUX": f"{socket},1,0", "TMUX_PANE": pane.pane_id or ""}, pane.pane_id or ""
+
+
+async def test_d_asks_first_when_it_would_detach_our_own_client(world):
+    environ, our_pane = inside_home(world)
+    # The agent shares the session on the user's screen (e.g. beside a sessiontui side pane).
+    agent_pane = world.server.cmd(
+        "split-window", "-d", "-P", "-F", "#{pane_id}", "-t", our_pane, "sleep 300"
+    ).stdout[0]
+    pid = int(world.server.cmd("display-message", "-p", "-t", agent_pane, "#{pane_pid}").stdout[0])
+    write_entry(world.registry, pid, name="beside", status="idle", cwd="/work/beside")
+    other = world.client("=home")
+    app = app_for(world, environ)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select(pilot, "beside")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert client_sessions(world.server.cmd) == ["home", "home"]
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: client_sessions(world.server.cmd) == [])
+        assert other.poll() is not None or other.wait(5) is not None
+        assert psutil.pid_exists(pid)
+
+
+async def test_d_on_another_session_does_not_ask(world):
+    environ, _ = inside_home(world)
+    world.agent("elsewhere", status="idle")
+    client = world.client("=elsewhere")
+    app = app_for(world, environ)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select(pilot, "elsewhere")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: client.poll() is not None)
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert client_sessions(world.server.cmd) == ["home"]
 
 
 async def test_enter_inside_tmux_switches_our_client(world):

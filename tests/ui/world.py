@@ -31,9 +31,15 @@ class World:
         self.clients: list[subprocess.Popen[bytes]] = []
         self.pids: dict[str, int] = {}
 
-    def agent(self, session_name: str, **fields: object) -> int:
-        """A ``sleep`` in its own tmux session, with a registry entry."""
+    def agent(self, session_name: str, *, tmux_kind: str | None = None, **fields: object) -> int:
+        """A ``sleep`` in its own tmux session, with a registry entry.
+
+        ``tmux_kind`` marks the tmux session ``@sessiontui-kind`` as sessiontui does for the
+        sessions it creates (``None``: a session the user made).
+        """
         session = self.server.new_session(session_name, window_command="sleep 300")
+        if tmux_kind is not None:
+            self.server.cmd("set-option", "-t", f"={session_name}:", "@sessiontui-kind", tmux_kind)
         pane = session.active_window.active_pane
         assert pane is not None
         pid = int(pane.pane_pid or 0)
@@ -48,6 +54,21 @@ class World:
         proc = attach_client(self.server.socket_name or "", target)
         self.clients.append(proc)
         wait_until(lambda: len(client_sessions(self.server.cmd)) > before)
+        return proc
+
+    def control_client(self, target: str) -> subprocess.Popen[bytes]:
+        """A control-mode client (``tmux -C``) attached to ``target``, as a program uses one."""
+        before = len(self.server.cmd("list-clients", "-F", "#{client_name}").stdout)
+        proc = subprocess.Popen(
+            ["tmux", "-L", self.server.socket_name or "", "-C", "attach-session", "-t", target],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.clients.append(proc)
+        wait_until(
+            lambda: len(self.server.cmd("list-clients", "-F", "#{client_name}").stdout) > before
+        )
         return proc
 
     def close(self) -> None:

@@ -190,6 +190,11 @@ class DemoEnvironment:
         return self.tmp_dir / "sessions"
 
     @property
+    def names_path(self) -> Path:
+        """Where the demo keeps names set in it (never the user's own ``names.json``)."""
+        return self.tmp_dir / "state" / "names.json"
+
+    @property
     def server(self) -> libtmux.Server:
         """The private tmux server (libtmux)."""
         if self._server is None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sessiontui.errors import NotApplicable, SessiontuiError, TargetNotFound
 from sessiontui.model import registry
 from sessiontui.model.muxset import MuxSet
+from sessiontui.model.navigation import JumpHistory
 from sessiontui.model.processes import KillReport, kill_tree
 from sessiontui.model.service import AttachPlan
 from sessiontui.model.store import SessionStore
@@ -112,12 +113,11 @@ class Monitor:
         self._locator_set = False
         self.claude = claude
         self.popup = popup
-        self.attached_key: str | None = None
-        """The session most recently attached from here."""
-        self.previous_key: str | None = None
-        """The one attached before it (``tab`` goes back to it)."""
-        self._last_waiting: str | None = None
+        self.jumps = JumpHistory()
+        """Attach history: where ``tab`` goes back to and ``w`` cycles from."""
         self._client: str | None = None
+        self._seen_names: dict[str, str] = {}
+        self.store.subscribe(self._follow_agent_rename)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -329,8 +329,7 @@ class Monitor:
             else:
                 argv = tmux.attach_argv(session.mux.pane)
                 plan = AttachPlan(switched=False, argv=tuple(argv), env=_child_env())
-        if key != self.attached_key:
-            self.previous_key, self.attached_key = self.attached_key, key
+        self.jumps.attached(key)
         return plan
 
     def _attach_job(self, session: Session) -> AttachPlan:
@@ -364,6 +363,35 @@ class Monitor:
         if pane is None:
             raise NotApplicable("cannot find our own tmux pane")
         home.new_window(pane.session_id, argv, name=session.name)
+
+    def attach_here(self, key: str) -> AttachPlan:
+        """Like :meth:`attach`, but a Claude background job is shown in our own terminal.
+
+        For a TUI that runs in a ``display-popup``: tmux shows one popup per client, so a
+        job's ``claude attach`` cannot open a second one; the plan runs it in the popup's
+        terminal instead (the caller suspends itself around it). tmux panes are switched
+        to exactly as :meth:`attach` does.
+
+        Raises:
+            NotApplicable: Neither a pane nor a job, or the job has ended.
+            MuxError, SessiontuiError: A command failed.
+        """
+        session = self.session(key)
+        if session.mux is not None or not session.job_id:
+            return self.attach(key)
+        if not session.alive:
+            raise NotApplicable(f"{session.name!r} has ended (attaching would restart it)")
+        jobs = self._jobs()
+        try:
+            argv = jobs.attach_argv(session.job_id)
+        except ValueError as error:
+            raise NotApplicable(f"invalid jobId in the registry: {error}") from None
+        env = _child_env()
+        config_dir = (jobs.environ or {}).get("CLAUDE_CONFIG_DIR")
+        if config_dir:
+            env["CLAUDE_CONFIG_DIR"] = config_dir
+        self.jumps.attached(key)
+        return AttachPlan(switched=False, argv=tuple(argv), env=env)
 
     def _jobs(self) -> ClaudeJobs:
         """The Claude job runner, or a clear error when there is none."""
@@ -426,27 +454,58 @@ class Monitor:
         client = self.own_client()
         if home is None or client is None:
             raise NotApplicable("not inside tmux; ctrl+q quits")
-        home.detach_client(client)
+        pane = home.own_pane()
+        here = pane.session_id if pane is not None else None
+        if home.switch_client_back(client, leaving=here) is None:
+            home.detach_client(client)
+
+    @property
+    def attached_key(self) -> str | None:
+        """The session most recently attached from here."""
+        return self.jumps.attached_key
+
+    @property
+    def previous_key(self) -> str | None:
+        """The one attached before it (``tab`` goes back to it)."""
+        return self.jumps.previous_key
+
+    def use_client(self, client_tty: str) -> None:
+        """Act for the tmux client on ``client_tty`` when we have no pane of our own.
+
+        ``run-shell`` and ``display-popup`` commands get ``TMUX`` but not ``TMUX_PANE``
+        (SPEC 2.4), so a key binding passes ``#{client_tty}`` instead; :meth:`own_client`
+        then answers with it for as long as that client stays attached.
+
+        Args:
+            client_tty: The client's terminal, e.g. ``/dev/pts/4``.
+        """
+        self._client = client_tty
 
     def next_waiting(self) -> Session | None:
-        """The next session waiting for input after the last one jumped to (cycling)."""
-        waiting = [s for s in self.snapshot.sessions if s.status is Status.WAITING]
-        if not waiting:
-            return None
-        keys = [s.key for s in waiting]
-        index = keys.index(self._last_waiting) + 1 if self._last_waiting in keys else 0
-        chosen = waiting[index % len(waiting)]
-        self._last_waiting = chosen.key
-        return chosen
+        """The next session waiting for input (cycling), for ``w`` and ``attach --waiting``.
 
-    def detach(self, key: str) -> int:
-        """Detach every client from the session's tmux session; it keeps running.
+        It follows the one our client shows now, else the one the last ``w`` chose (see
+        :mod:`sessiontui.model.navigation`). A tmux failure only loses the first hint.
+        """
+        try:
+            shown = self.focused_pane()
+        except SessiontuiError:
+            shown = None
+        return self.jumps.next_waiting(self.snapshot.sessions, shown_pane=shown)
 
-        For a Claude background job, this ends only its ``claude attach`` viewer processes,
-        never the job.
+    def detach(self, key: str, *, keep_own: bool = False) -> int:
+        """Detach the ordinary clients of the session's tmux session; it keeps running.
+
+        Control-mode clients are never detached. For a Claude background job, this ends only
+        its ``claude attach`` viewer processes, never the job. See
+        :meth:`detach_takes_own_client` to ask the user first.
+
+        Args:
+            key: The session.
+            keep_own: Leave our own client (the one sessiontui is shown in) attached.
 
         Returns:
-            How many clients (or viewers) were attached.
+            How many clients (or viewers) were detached.
 
         Raises:
             NotApplicable: No tmux pane. MuxError: tmux failed.
@@ -459,27 +518,39 @@ class Monitor:
                 raise NotApplicable(f"invalid jobId in the registry: {error}") from None
         tmux = self._tmux_for(session)
         assert session.mux is not None
-        count = tmux.detach_session(session.mux.session_id)
+        keep = self.own_client() if keep_own else None
+        count = tmux.detach_session(session.mux.session_id, keep_client=keep)
         self.request_rescan(poll_tmux=True)
         return count
 
+    def detach_takes_own_client(self, key: str) -> bool:
+        """True when detaching ``key`` would also detach the client sessiontui is shown in.
+
+        That is: the session runs in the tmux session our own client shows now (e.g. the
+        agent shares a window with a sessiontui side pane).
+
+        Raises:
+            TargetNotFound: No such session. MuxError: tmux failed.
+        """
+        session = self.session(key)
+        home = self.muxes.inside()
+        if session.mux is None or home is None or self._tmux_for(session) is not home:
+            return False
+        client = self.own_client()
+        if client is None:
+            return False
+        return home.client_session(client) == session.mux.session_id
+
     def owns_tmux_session(self, session: Session) -> bool:
-        """True when the session is the only agent in a one-pane tmux session (made for it)."""
-        if session.mux is None:
-            return False
-        if session.mux.session_kind == "bg":
-            return True
-        if session.mux.panes_in_session != 1:
-            return False
-        mates = [
-            s
-            for s in self.snapshot.sessions
-            if s.mux is not None and s.mux.session_id == session.mux.session_id and s.alive
-        ]
-        return len(mates) == 1
+        """True when sessiontui created the session's tmux session (``@sessiontui-kind`` set).
+
+        Only such a tmux session is renamed with its agent; a session the user made keeps
+        its name (it may hold other work).
+        """
+        return session.mux is not None and session.mux.session_kind is not None
 
     def rename(self, key: str, name: str) -> None:
-        """Rename a session: its registry ``name`` and, if it owns one, its tmux session.
+        """Rename a session: its registry ``name`` and, if sessiontui made it, its tmux session.
 
         The tmux rename goes first (it can fail with a taken name) so nothing is half-renamed:
         if the registry write then fails the tmux name is restored.
@@ -494,7 +565,7 @@ class Monitor:
         if not session.alive:
             raise NotApplicable(f"{session.name!r} is not running")
         if session.registry_path is None:
-            if session.mux is None:
+            if session.mux is None or not self.owns_tmux_session(session):
                 raise NotApplicable(f"{session.name!r} has nothing to rename")
             self._tmux_for(session).rename_session(session.mux.session_id, clean)
             self.request_rescan(poll_tmux=True)
@@ -575,6 +646,9 @@ class Monitor:
 
         The tmux session is marked ``@sessiontui-kind bg`` and its environment has
         ``CLAUDE_CODE_SESSION_KIND=bg`` and ``CLAUDE_CODE_SESSION_NAME=<name>`` (SPEC 5).
+        The command would otherwise get the tmux server's environment, not ours: the
+        variables of :data:`CALLER_ENV_VARS` that we have set are passed along too (our
+        Claude config directory, ``PATH``, ``HOME``, proxies).
 
         Returns:
             The tmux session id (``$N``).
@@ -589,11 +663,65 @@ class Monitor:
             raise NotApplicable("no tmux server configured")
         if not command:
             raise NotApplicable("no command given")
-        env = {"CLAUDE_CODE_SESSION_KIND": "bg", "CLAUDE_CODE_SESSION_NAME": clean}
+        env = {k: v for k, v in os.environ.items() if k in CALLER_ENV_VARS}
+        env.update(CLAUDE_CODE_SESSION_KIND="bg", CLAUDE_CODE_SESSION_NAME=clean)
         session_id = home.new_session(clean, command=list(command), cwd=cwd, env=env)
         self.muxes.refresh_servers()  # new may have started the server
         self.request_rescan(poll_tmux=True)
         return session_id
+
+    def _follow_agent_rename(self, change: SnapshotChange) -> None:
+        """Subscriber: a ``/rename`` inside the agent renames its sessiontui-made tmux session.
+
+        Claude's ``/rename`` writes a new registry ``name`` without ``nameSource``; when that
+        happens in a tmux session sessiontui created (kind ``bg``), the tmux session takes
+        the new name too. Runs in the monitor thread; failures (name taken, tmux gone) only
+        leave the tmux name as it was.
+        """
+        for key in change.removed:
+            self._seen_names.pop(key, None)
+        for key in change.added | change.changed:
+            session = change.snapshot.get(key)
+            if session is None:
+                continue
+            before = self._seen_names.get(key)
+            self._seen_names[key] = session.name
+            mux = session.mux
+            if (
+                before is None
+                or before == session.name
+                or mux is None
+                or mux.session_kind != "bg"
+                or mux.session == session.name
+                or self.tmux is None
+                or session.registry_path is None
+                or not session.alive
+            ):
+                continue
+            entry = self.store.reader.entries.get(session.registry_path)
+            if entry is None or entry.name != session.name or entry.name_source is not None:
+                continue
+            with contextlib.suppress(SessiontuiError, ValueError):
+                self.tmux.rename_session(mux.session_id, session.name)
+                self.request_rescan(poll_tmux=True)
+
+
+#: Variables of the caller passed to commands started in tmux (which would otherwise get
+#: the tmux server's environment): where Claude keeps its state, where programs are, the
+#: home directory, and the proxies (both spellings).
+CALLER_ENV_VARS: tuple[str, ...] = (
+    "CLAUDE_CONFIG_DIR",
+    "PATH",
+    "HOME",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+)
 
 
 def _child_env() -> dict[str, str]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+    from sessiontui.model.navigation import JumpHistory
     from sessiontui.model.processes import KillReport
     from sessiontui.model.types import Session, Snapshot, SnapshotChange
 
@@ -57,6 +58,11 @@ class SessionService(Protocol):
         """The session attached before the last one (``tab`` goes back to it)."""
         ...
 
+    @property
+    def jumps(self) -> JumpHistory:
+        """Where the user jumped (``w``, ``tab``, ``1``-``9``): one algorithm for TUI and CLI."""
+        ...
+
     def subscribe(self, callback: Callable[[SnapshotChange], None]) -> None:
         """Call ``callback(change)`` (from a model thread) after every change."""
         ...
@@ -85,8 +91,16 @@ class SessionService(Protocol):
         """Show the session to the user (switch our client, or plan a command to run)."""
         ...
 
-    def detach(self, key: str) -> int:
-        """Detach the session's clients (or viewers); return how many."""
+    def attach_here(self, key: str) -> AttachPlan:
+        """Like :meth:`attach`, but a Claude background job runs in our own terminal."""
+        ...
+
+    def detach(self, key: str, *, keep_own: bool = False) -> int:
+        """Detach the session's clients (or viewers), ``keep_own``: not ours; return how many."""
+        ...
+
+    def detach_takes_own_client(self, key: str) -> bool:
+        """True when detaching ``key`` would detach the client sessiontui is shown in."""
         ...
 
     def rename(self, key: str, name: str) -> None:
@@ -110,7 +124,11 @@ class SessionService(Protocol):
         ...
 
     def leave(self) -> None:
-        """Take our own client away from the ``--bg`` monitor's session."""
+        """Take our own client away from the ``--bg`` monitor's session (back to its last)."""
+        ...
+
+    def use_client(self, client_tty: str) -> None:
+        """Act for the tmux client on ``client_tty`` (a key binding passed ``#{client_tty}``)."""
         ...
 
     def next_waiting(self) -> Session | None:

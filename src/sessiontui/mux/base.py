@@ -89,6 +89,14 @@ class Multiplexer(Protocol):
         """Detach one client."""
         ...
 
+    def client_session(self, client_tty: str) -> str | None:
+        """The session id the ordinary client on ``client_tty`` shows now, or ``None``."""
+        ...
+
+    def switch_client_back(self, client_tty: str, *, leaving: str | None = None) -> str | None:
+        """Send a client back to its last (or another) session; ``None`` when there is none."""
+        ...
+
     def rename_session(self, session_id: str, new_name: str) -> None:
         """Rename ``session_id``; raise :class:`~sessiontui.errors.NameTaken` if taken."""
         ...

@@ -794,19 +794,17 @@ class TmuxBackend:
 
     # ------------------------------------------------------------------ session actions
 
-    def detach_session(self, session_id: str, *, keep_client: str | None = None) -> int:
-        """Detach the ordinary clients of a session one by one; the session keeps running.
+    def session_clients(self, session_id: str) -> list[str]:
+        """Return the ttys of the ordinary clients attached to a session.
 
-        Control-mode clients (ours included: ``#{client_control_mode}`` = 1) are never
-        detached, nor the client on ``keep_client``; ``detach-client -s`` is not used because
-        it would detach them too.
+        Control-mode clients (``tmux -C``, ``client_control_mode=1``) count as attached for
+        tmux but are never listed here: they are programs, not people.
 
         Args:
             session_id: Exact session target (``$N`` or ``=name``).
-            keep_client: A client tty to leave attached (e.g. our own), or ``None``.
 
         Returns:
-            How many clients were detached (0 is not an error).
+            Client ttys such as ``/dev/pts/4``, in tmux's order (may be empty).
 
         Raises:
             ValueError: Not an exact session target.
@@ -816,22 +814,109 @@ class TmuxBackend:
         target = _check_session(session_id)
         sep = f"\t{secrets.token_hex(8)}\t"
         fmt = f"#{{client_control_mode}}{sep}#{{client_tty}}"
-        ttys = [
-            tty
-            for control, _, tty in (
-                line.partition(sep)
-                for line in self._run("list-clients", "-t", target, "-F", fmt).lines
-            )
-            if control != "1" and tty and tty != keep_client
-        ]
+        ttys: list[str] = []
+        for line in self._run("list-clients", "-t", target, "-F", fmt).lines:
+            control, _, tty = line.partition(sep)
+            if control == "0" and tty:
+                ttys.append(tty)
+        return ttys
+
+    def detach_session(self, session_id: str, *, keep_client: str | None = None) -> int:
+        """Detach the ordinary clients of a session one by one; the session keeps running.
+
+        Not ``detach-client -s``: that also detaches control-mode clients (``tmux -C``,
+        e.g. another program's change feed) and cannot spare one client. Each ordinary
+        client is detached with ``detach-client -t <tty>``; a client that left meanwhile
+        is skipped.
+
+        Args:
+            session_id: Exact session target (``$N`` or ``=name``).
+            keep_client: The tty of a client to leave attached (e.g. our own), or ``None``.
+
+        Returns:
+            How many clients were detached (0 is not an error).
+
+        Raises:
+            ValueError: Not an exact session target.
+            MuxUnavailable: No server, or no answer in time.
+            MuxError: Unknown session or another tmux failure.
+        """
         count = 0
-        for tty in ttys:
+        for tty in self.session_clients(session_id):
+            if tty == keep_client:
+                continue
             result = self._run("detach-client", "-t", _literal(tty), check=False)
             if result.returncode == 0:
                 count += 1
             elif "can't find client" not in result.stderr:
                 raise self._error(result)
         return count
+
+    def client_session(self, client_tty: str) -> str | None:
+        """Return the session (``$N``) the ordinary client on ``client_tty`` shows now.
+
+        Args:
+            client_tty: The client's terminal, e.g. from :meth:`own_client`.
+
+        Returns:
+            ``$N``, or ``None`` when no ordinary client has that tty.
+
+        Raises:
+            MuxUnavailable: The server is not running or did not answer.
+            MuxError: Any other failure of ``list-clients``.
+        """
+        sep = f"\t{secrets.token_hex(8)}\t"
+        fmt = f"#{{client_tty}}{sep}#{{client_control_mode}}{sep}#{{session_id}}"
+        for line in self._run("list-clients", "-F", fmt).lines:
+            tty, control, session = [*line.split(sep), "", ""][:3]
+            if tty == client_tty and control == "0" and _SESSION_ID.fullmatch(session):
+                return session
+        return None
+
+    def switch_client_back(self, client_tty: str, *, leaving: str | None = None) -> str | None:
+        """Send a client back to where it came from instead of detaching it.
+
+        First ``switch-client -c <tty> -l`` (the client's last session); when tmux has none
+        (or it is ``leaving``), the most recently used other session. When there is no
+        other session at all, nothing is done.
+
+        Args:
+            client_tty: The client's terminal.
+            leaving: Exact session id (``$N``) the client leaves; never chosen as the target.
+
+        Returns:
+            The session id the client shows now, or ``None`` when there was nowhere to go.
+
+        Raises:
+            MuxUnavailable: The server is not running or did not answer.
+            MuxError: No client on that tty, or another tmux failure.
+        """
+        client = _literal(client_tty)
+        result = self._run("switch-client", "-c", client, "-l", check=False)
+        if result.returncode == 0:
+            now = self.client_session(client_tty)
+            if now is not None and now != leaving:
+                return now
+        elif "can't find client" in result.stderr:
+            raise self._error(result)
+        sep = f"\t{secrets.token_hex(8)}\t"
+        fmt = f"#{{session_last_attached}}{sep}#{{session_activity}}{sep}#{{session_id}}"
+        best: tuple[int, int, str] | None = None
+        for line in self._run("list-sessions", "-F", fmt).lines:
+            attached, activity, session = [*line.split(sep), "", ""][:3]
+            if not _SESSION_ID.fullmatch(session) or session == leaving:
+                continue
+            rank = (
+                int(attached) if attached.isdigit() else 0,
+                int(activity) if activity.isdigit() else 0,
+                session,
+            )
+            if best is None or rank > best:
+                best = rank
+        if best is None:
+            return None
+        self._run("switch-client", "-c", client, "-t", best[2])
+        return best[2]
 
     def rename_session(self, session_id: str, new_name: str) -> None:
         """Rename a session (``rename-session -t <target> -- <new_name>``).

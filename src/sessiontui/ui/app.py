@@ -20,13 +20,13 @@ from textual.widgets import Footer, Input, Static
 from sessiontui.config import Config
 from sessiontui.errors import SessiontuiError
 from sessiontui.model.filters import SessionFilter
+from sessiontui.model.navigation import nth_row
 from sessiontui.model.notify import WaitingNotifier
 from sessiontui.model.text import printable
-from sessiontui.model.types import Session, Snapshot, SnapshotChange, Status
-from sessiontui.ui import render
+from sessiontui.ui import actions, render
 from sessiontui.ui.messages import SnapshotChanged
 from sessiontui.ui.screens.confirm import ConfirmScreen
-from sessiontui.ui.screens.help import HelpScreen
+from sessiontui.ui.screens.help import HelpScreen, action_rows
 from sessiontui.ui.screens.new_session import NewSessionRequest, NewSessionScreen
 from sessiontui.ui.screens.rename import RenameScreen
 from sessiontui.ui.widgets.detail import DetailPanel
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from textual.timer import Timer
 
     from sessiontui.model.service import AttachPlan, SessionService
+    from sessiontui.model.types import Session, Snapshot, SnapshotChange
 
 #: Below this many columns the table shows glyph, name and sparkline only.
 NARROW_WIDTH = 60
@@ -54,18 +55,7 @@ PREVIEW_LINES = 8
 class MainTable(SessionTable):
     """The session table with the session keys; its bindings call the app's actions."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "app.attach", "Attach", id="attach"),
-        Binding("d", "app.detach", "Detach", id="detach"),
-        Binding("r", "app.rename", "Rename", id="rename"),
-        Binding("x", "app.end", "End", id="end"),
-        Binding("K", "app.kill", "Kill", id="kill"),
-        Binding("D", "app.dismiss", "Dismiss", id="dismiss", show=False),
-        Binding("w", "app.jump_waiting", "Waiting", id="jump_waiting"),
-        Binding("tab", "app.jump_back", "Back", id="jump_back", show=False),
-        Binding("n", "app.new_session", "New", id="new"),
-        *(Binding(str(n), f"app.jump({n})", f"Jump to row {n}", show=False) for n in range(1, 10)),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = actions.bindings("table")
 
 
 class SessionTUI(App[None]):
@@ -76,17 +66,15 @@ class SessionTUI(App[None]):
         clock: Wall clock for ages, seconds since the epoch (tests freeze it).
         watch: Start the monitor's watcher threads (false for fixed-data snapshot tests).
         title: Text at the left of the header line.
+        config: The user's configuration.
+        background: Running as the ``--bg`` monitor (``q`` leaves it running).
+        exit_after_attach: Quit once an attach has switched the client (in a
+            ``display-popup``: the popup closes and the user sees the session).
     """
 
     CSS_PATH = "sessiontui.tcss"
     TITLE = "sessiontui"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="filter"),
-        Binding("question_mark", "help", "Help", id="help"),
-        Binding("q", "leave", "Quit", id="quit"),
-        Binding("ctrl+c", "leave", "Quit", show=False, priority=True),
-        Binding("ctrl+q", "really_quit", "Quit", show=False, id="quit_bg", priority=True),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = actions.bindings("app")
 
     def __init__(
         self,
@@ -97,11 +85,14 @@ class SessionTUI(App[None]):
         title: str = "sessiontui",
         config: Config | None = None,
         background: bool = False,
+        exit_after_attach: bool = False,
     ) -> None:
         super().__init__()
+        self.exit_after_attach = exit_after_attach
+        """Quit after a successful switch (the TUI runs in a popup over the client)."""
         self.config = config or Config()
         self.background = background
-        """Running as the ``--bg`` monitor: ``q``/``ctrl+c`` detach instead of quitting."""
+        """Running as the ``--bg`` monitor: ``q``/``ctrl+c`` send the client back, not quit."""
         self.notifier = WaitingNotifier(self.config.waiting_notify_delay_s)
         self._notify_timer: Timer | None = None
         self.monitor = monitor
@@ -247,18 +238,17 @@ class SessionTUI(App[None]):
             self.query_one(DetailPanel).show(table.session_at_cursor(), now)
         self._refresh_bindings_if_changed()
 
+    def _action_context(self) -> actions.ActionContext:
+        """What decides which actions apply now."""
+        return actions.ActionContext(
+            session=self.selected,
+            snapshot=self.snapshot,
+            can_go_back=self.monitor.previous_key is not None,
+        )
+
     def _refresh_bindings_if_changed(self) -> None:
         """Refresh the footer only when what decides it changed (it re-mounts its keys)."""
-        session = self.selected
-        state = (
-            session.key if session else None,
-            session.alive if session else None,
-            session.status is Status.DEAD if session else None,
-            bool(session and (session.mux or session.job_id)),
-            bool(session and session.registry_path),
-            bool(self.snapshot.counts().get(Status.WAITING)),
-            self.monitor.previous_key is not None,
-        )
+        state = actions.applicability(self._action_context())
         if state != self._bindings_state:
             self._bindings_state = state
             self.refresh_bindings()
@@ -307,28 +297,10 @@ class SessionTUI(App[None]):
         return self.snapshot.get(key) if key else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Dim (``None``) footer keys that do not apply to the selected session."""
-        session_actions = {"attach", "detach", "rename", "end", "kill", "dismiss"}
-        if action == "jump_back":
-            return True if self.monitor.previous_key else None
-        if action == "jump_waiting":
-            return True if self.snapshot.counts().get(Status.WAITING) else None
-        if action not in session_actions:
+        """Dim (``None``) footer keys that do not apply now (the action table decides)."""
+        if action not in actions.BY_ACTION:
             return True
-        session = self.selected
-        if session is None:
-            return None
-        reachable = session.alive and (session.mux is not None or session.job_id is not None)
-        applies = {
-            "attach": reachable,
-            "detach": reachable,
-            "rename": session.alive
-            and (session.registry_path is not None or session.mux is not None),
-            "end": session.alive,
-            "kill": session.alive,
-            "dismiss": session.status is Status.DEAD,
-        }[action]
-        return True if applies else None
+        return True if actions.applies(action, self._action_context()) else None
 
     # -- actions ------------------------------------------------------------------------
 
@@ -350,12 +322,17 @@ class SessionTUI(App[None]):
     def _attach_worker_body(self, key: str) -> None:
         """Attach ``key`` (worker thread)."""
         try:
-            plan = self.monitor.attach(key)
+            # In a popup a job's viewer runs in the popup itself (tmux allows one popup).
+            attach = self.monitor.attach_here if self.exit_after_attach else self.monitor.attach
+            plan = attach(key)
         except SessiontuiError as error:
             self._report(str(error), error=True)
             return
         if not plan.switched:
             self.call_from_thread(self._attach_in_terminal, plan)
+        elif self.exit_after_attach:
+            self.call_from_thread(self.exit)
+            return
         else:
             self.monitor.request_rescan(poll_tmux=True)
         self.call_from_thread(self._refresh_bindings_if_changed)
@@ -386,19 +363,19 @@ class SessionTUI(App[None]):
     def action_jump(self, row: int) -> None:
         """Keys ``1`` to ``9``: attach the n-th row."""
         table = self.query_one(MainTable)
-        keys = table.row_keys
-        if 1 <= row <= len(keys):
+        key = nth_row(table.row_keys, row)
+        if key is not None:
             table.move_cursor(row=row - 1)
-            self._attach_worker(keys[row - 1])
+            self._attach_worker(key)
 
     def action_jump_back(self) -> None:
         """``tab``: attach the session attached before the last one."""
-        key = self.monitor.previous_key
-        if key is None or self.snapshot.get(key) is None:
+        session = self.monitor.jumps.back(self.snapshot.sessions)
+        if session is None:
             self.notify("no previous session to go back to")
             return
-        self._select_key(key)
-        self._attach_worker(key)
+        self._select_key(session.key)
+        self._attach_worker(session.key)
 
     def _select_key(self, key: str) -> None:
         """Move the cursor onto ``key``'s row if it is shown."""
@@ -426,7 +403,7 @@ class SessionTUI(App[None]):
         self._report(f"started {request.name} (tmux session, detached)")
 
     def action_leave(self) -> None:
-        """``q``/``ctrl+c``: quit, or as the ``--bg`` monitor detach our client (keep running)."""
+        """``q``/``ctrl+c``: quit; the ``--bg`` monitor keeps running and sends our client back."""
         if not self.background:
             self.exit()
             return
@@ -434,7 +411,7 @@ class SessionTUI(App[None]):
 
     @work(thread=True, exit_on_error=False)
     def _detach_self_worker(self) -> None:
-        """Detach our own tmux client from the monitor's session."""
+        """Send our tmux client back to the session it came from (detach if there is none)."""
         try:
             self.monitor.leave()
         except SessiontuiError as error:
@@ -456,17 +433,52 @@ class SessionTUI(App[None]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Command palette entries for every session action."""
         yield from super().get_system_commands(screen)
-        for title, help_text, action in _PALETTE:
-            yield SystemCommand(title, help_text, partial(self.run_action, action))
+        for entry in actions.palette():
+            assert entry.title is not None
+            run = partial(self.run_action, entry.action)
+            yield SystemCommand(entry.title, entry.description, run)
 
     def action_detach(self) -> None:
-        """``d``: detach every client from the selected session; it keeps running."""
+        """``d``: detach every client from the selected session; it keeps running.
+
+        When that would also detach the client sessiontui is shown in (the agent runs in
+        the tmux session on the user's screen), the user is asked first.
+        """
         if (session := self.selected) is not None:
-            self._detach_worker(session.key, session.name)
+            self._detach_check_worker(session.key, session.name)
+
+    @work(thread=True, exit_on_error=False)
+    def _detach_check_worker(self, key: str, name: str) -> None:
+        """Ask first if our own client would go, else detach at once (worker thread)."""
+        try:
+            ours = self.monitor.detach_takes_own_client(key)
+        except SessiontuiError:
+            ours = False
+        if ours:
+            self.call_from_thread(self._confirm_detach, key, name)
+        else:
+            self._detach_body(key, name)
+
+    def _confirm_detach(self, key: str, name: str) -> None:
+        """The confirmation for a detach that takes the user's own terminal away too."""
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self._detach_worker(key, name)
+
+        question = (
+            f"{printable(name)} runs in the tmux session this sessiontui is shown in: "
+            "detaching it detaches your own terminal too. Detach?"
+        )
+        self.push_screen(ConfirmScreen(question, yes_label="Detach"), done)
 
     @work(thread=True, exit_on_error=False)
     def _detach_worker(self, key: str, name: str) -> None:
         """Detach in a worker thread and report."""
+        self._detach_body(key, name)
+
+    def _detach_body(self, key: str, name: str) -> None:
+        """Detach ``key`` and report (worker thread)."""
         try:
             count = self.monitor.detach(key)
         except SessiontuiError as error:
@@ -505,7 +517,7 @@ class SessionTUI(App[None]):
         if session is None:
             return
         if session.is_background:
-            self._detach_worker(session.key, session.name)
+            self._detach_check_worker(session.key, session.name)
         else:
             self.action_kill()
 
@@ -555,18 +567,11 @@ class SessionTUI(App[None]):
 
     def action_help(self) -> None:
         """``?``: the help screen, listing the keys as currently bound."""
-        keys = [("↑ ↓ pgup pgdn", "Move the selection"), ("1 … 9", "Attach the n-th row")]
-        bindings = [
-            b
-            for b in (*MainTable.BINDINGS, *self.BINDINGS)
-            if isinstance(b, Binding) and b.action in _HELP
-        ]
-        by_action: dict[str, list[str]] = {}
-        for binding in bindings:
-            by_action.setdefault(binding.action, []).append(self.get_key_display(binding))
-        keys += [(", ".join(shown), _HELP[action]) for action, shown in by_action.items()]
-        keys.append(("ctrl+p", "Command palette"))
-        self.push_screen(HelpScreen(keys))
+
+        def display(key: str) -> str:
+            return self.get_key_display(Binding(key, ""))
+
+        self.push_screen(HelpScreen(action_rows(display, self.config.keymap)))
 
     def action_filter(self) -> None:
         """``/``: show and focus the filter input."""
@@ -601,36 +606,6 @@ class SessionTUI(App[None]):
                 event.stop()
 
 
-_HELP = {
-    "app.attach": "Attach: jump to the session's tmux pane",
-    "app.detach": "Detach every client from the session's tmux session (it keeps running)",
-    "app.rename": "Rename the session (and its own tmux session)",
-    "app.end": "End: detach a background session; confirm a kill for others",
-    "app.kill": "Kill, confirmed: SIGTERM, grace period, then SIGKILL",
-    "app.dismiss": "Dismiss a dead session (removes its registry file once verified dead)",
-    "app.jump_waiting": "Attach the next session waiting for input (cycles)",
-    "app.jump_back": "Back to the session attached before",
-    "app.new_session": "New background session in tmux (name, directory, command)",
-    "leave": "Quit (the --bg monitor detaches instead and keeps running)",
-    "really_quit": "Quit, also the --bg monitor (asks first)",
-    "filter": "Filter: text in name or cwd; s:waiting a:claude k:bg w:tmux:work (escape clears)",
-    "help": "This help",
-}
-
-_PALETTE: tuple[tuple[str, str, str], ...] = (
-    ("Attach", "Jump to the selected session", "attach"),
-    ("Detach", "Detach every client from the selected session", "detach"),
-    ("Rename", "Rename the selected session", "rename"),
-    ("End", "Detach a background session, or kill others after confirming", "end"),
-    ("Kill", "Kill the selected session after confirming", "kill"),
-    ("Dismiss", "Forget the selected dead session", "dismiss"),
-    ("Next waiting", "Attach the next session waiting for input", "jump_waiting"),
-    ("Back", "Attach the session attached before", "jump_back"),
-    ("New background session", "Start a command in a new detached tmux session", "new_session"),
-    ("Filter", "Filter the list (s: a: k: w: qualifiers)", "filter"),
-)
-
-
 def make_app(
     monitor: SessionService,
     *,
@@ -639,8 +614,15 @@ def make_app(
     title: str = "sessiontui",
     config: Config | None = None,
     background: bool = False,
+    exit_after_attach: bool = False,
 ) -> SessionTUI:
     """Build the app; the one factory shared by the CLI, the tests and the benchmarks."""
     return SessionTUI(
-        monitor, clock=clock, watch=watch, title=title, config=config, background=background
+        monitor,
+        clock=clock,
+        watch=watch,
+        title=title,
+        config=config,
+        background=background,
+        exit_after_attach=exit_after_attach,
     )

@@ -10,8 +10,10 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from sessiontui.ui.actions import ACTIONS
+
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from textual.app import ComposeResult
 
@@ -22,6 +24,33 @@ STATUS_HELP = (
     ("○ idle", "ready for a prompt"),
     ("✕ dead", "process gone (or its PID reused); D dismisses"),
 )
+
+
+def action_rows(
+    key_display: Callable[[str], str], keymap: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """The help screen's key rows, made from the action table (one row per app action).
+
+    Args:
+        key_display: How a single key is shown (e.g. ``App.get_key_display`` of a binding).
+        keymap: The user's remapped keys by binding id (they replace the defaults).
+
+    Returns:
+        ``(keys, description)`` pairs: moving the cursor first, the palette last.
+    """
+    rows = [("↑ ↓ pgup pgdn", "Move the selection")]
+    shown: dict[str, list[str]] = {}
+    descriptions: dict[str, str] = {}
+    for entry in ACTIONS:
+        descriptions.setdefault(entry.action, entry.description)
+        keys = (keymap or {}).get(entry.id, entry.keys) if entry.id else entry.keys
+        if entry.help_keys is not None:
+            shown.setdefault(entry.action, []).append(entry.help_keys)
+        else:
+            shown.setdefault(entry.action, []).extend(key_display(k) for k in keys.split(","))
+    rows += [(", ".join(keys), descriptions[action]) for action, keys in shown.items()]
+    rows.append(("ctrl+p", "Command palette"))
+    return rows
 
 
 class HelpScreen(ModalScreen[None]):

@@ -1,0 +1,215 @@
+"""The one table of user actions: footer bindings, help, palette and keymap ids are made from it.
+
+Adding an action is one :class:`Action` line in :data:`ACTIONS` plus its ``action_<name>``
+method on the app. This module imports no Textual at load time (the configuration reads
+:data:`BINDING_IDS` from it, and ``sessiontui ls`` must not load Textual); :func:`bindings`
+imports it when the UI builds its key bindings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from sessiontui.model.types import Status
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from textual.binding import BindingType
+
+    from sessiontui.model.types import Session, Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class ActionContext:
+    """What decides whether an action applies now (see :attr:`Action.applies`).
+
+    Attributes:
+        session: The session under the cursor, or ``None``.
+        snapshot: The latest snapshot.
+        can_go_back: A previous jump exists (``tab``).
+    """
+
+    session: Session | None
+    snapshot: Snapshot
+    can_go_back: bool
+
+
+def _reachable(c: ActionContext) -> bool:
+    s = c.session
+    return s is not None and s.alive and (s.mux is not None or s.job_id is not None)
+
+
+def _renamable(c: ActionContext) -> bool:
+    s = c.session
+    return (
+        s is not None
+        and s.alive
+        and (s.registry_path is not None or (s.mux is not None and s.mux.session_kind is not None))
+    )
+
+
+def _alive(c: ActionContext) -> bool:
+    return c.session is not None and c.session.alive
+
+
+def _dead(c: ActionContext) -> bool:
+    return c.session is not None and c.session.status is Status.DEAD
+
+
+def _someone_waits(c: ActionContext) -> bool:
+    return bool(c.snapshot.counts().get(Status.WAITING))
+
+
+def _can_go_back(c: ActionContext) -> bool:
+    return c.can_go_back
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One user action.
+
+    Attributes:
+        id: Stable binding id, remappable in the config's ``[keymap]`` (``None``: fixed key).
+        keys: Default keys, comma-separated (Textual key names).
+        action: The app's action name (``action_<name>``).
+        label: Short footer text.
+        description: What it does, for the help screen and the command palette.
+        title: Command palette title, or ``None`` to leave it out of the palette.
+        scope: ``"table"`` keys work while the session table has focus (they act on its
+            row); ``"app"`` keys work everywhere.
+        show: Shown in the footer.
+        priority: Checked before any focused widget's own keys (``ctrl+c``, ``ctrl+q``).
+        per_key: Each key passes itself as the argument: ``"1"`` runs ``action(1)``.
+        help_keys: How the help screen shows the keys (default: as currently bound).
+        applies: When the action applies; ``None``: always. A key that does not apply is
+            dimmed in the footer and does nothing.
+    """
+
+    id: str | None
+    keys: str
+    action: str
+    label: str
+    description: str
+    title: str | None = None
+    scope: Literal["table", "app"] = "table"
+    show: bool = True
+    priority: bool = False
+    per_key: bool = False
+    help_keys: str | None = None
+    applies: Callable[[ActionContext], bool] | None = None
+
+
+# fmt: off
+ACTIONS: tuple[Action, ...] = (
+    Action(None, "1,2,3,4,5,6,7,8,9", "jump", "Jump to row", "Attach the n-th row", show=False, per_key=True, help_keys="1 … 9"),  # noqa: E501
+    Action("attach", "enter", "attach", "Attach", "Attach: jump to the session's tmux pane", "Attach", applies=_reachable),  # noqa: E501
+    Action("detach", "d", "detach", "Detach", "Detach every client from the session's tmux session (it keeps running)", "Detach", applies=_reachable),  # noqa: E501
+    Action("rename", "r", "rename", "Rename", "Rename the session (and the tmux session sessiontui made for it)", "Rename", applies=_renamable),  # noqa: E501
+    Action("end", "x", "end", "End", "End: detach a background session; confirm a kill for others", "End", applies=_alive),  # noqa: E501
+    Action("kill", "K", "kill", "Kill", "Kill, confirmed: SIGTERM, grace period, then SIGKILL", "Kill", applies=_alive),  # noqa: E501
+    Action("dismiss", "D", "dismiss", "Dismiss", "Dismiss a dead session (removes its registry file once verified dead)", "Dismiss", show=False, applies=_dead),  # noqa: E501
+    Action("jump_waiting", "w", "jump_waiting", "Waiting", "Attach the next session waiting for input (cycles)", "Next waiting", applies=_someone_waits),  # noqa: E501
+    Action("jump_back", "tab", "jump_back", "Back", "Back to the session attached before", "Back", show=False, applies=_can_go_back),  # noqa: E501
+    Action("new", "n", "new_session", "New", "New background session in tmux (name, directory, command)", "New background session"),  # noqa: E501
+    Action("filter", "slash", "filter", "Filter", "Filter: text in name or cwd; s:waiting a:claude k:bg w:tmux:work (escape clears)", "Filter", scope="app"),  # noqa: E501
+    Action("help", "question_mark", "help", "Help", "This help", scope="app"),
+    Action("quit", "q", "leave", "Quit", "Quit (the --bg monitor keeps running and returns you to your last session)", scope="app"),  # noqa: E501
+    Action(None, "ctrl+c", "leave", "Quit", "Quit (the --bg monitor keeps running and returns you to your last session)", scope="app", show=False, priority=True),  # noqa: E501
+    Action("quit_bg", "ctrl+q", "really_quit", "Quit", "Quit, also the --bg monitor (asks first)", scope="app", show=False, priority=True),  # noqa: E501
+)
+# fmt: on
+
+#: Binding ids the config's ``[keymap]`` may remap, in table order.
+BINDING_IDS: tuple[str, ...] = tuple(a.id for a in ACTIONS if a.id is not None)
+
+#: Actions by their app action name (the first entry wins for shared names).
+BY_ACTION: dict[str, Action] = {}
+for _entry in ACTIONS:
+    BY_ACTION.setdefault(_entry.action, _entry)
+
+
+def bindings(scope: Literal["table", "app"]) -> list[BindingType]:
+    """The Textual bindings of one scope, in table order.
+
+    Table-scope bindings run the app's action (``app.<name>``) so the table can own the keys
+    while the app owns the behaviour.
+
+    Args:
+        scope: ``"table"`` or ``"app"``.
+
+    Returns:
+        ``Binding`` objects carrying the action ids (for ``App.set_keymap``).
+    """
+    from textual.binding import Binding
+
+    prefix = "app." if scope == "table" else ""
+    out: list[BindingType] = []
+    for entry in ACTIONS:
+        if entry.scope != scope:
+            continue
+        if entry.per_key:
+            out += [
+                Binding(
+                    key,
+                    f"{prefix}{entry.action}({key})",
+                    f"{entry.label} {key}",
+                    show=entry.show,
+                    priority=entry.priority,
+                )
+                for key in entry.keys.split(",")
+            ]
+            continue
+        out.append(
+            Binding(
+                entry.keys,
+                f"{prefix}{entry.action}",
+                entry.label,
+                show=entry.show,
+                priority=entry.priority,
+                id=entry.id,
+            )
+        )
+    return out
+
+
+def applies(action: str, context: ActionContext) -> bool:
+    """True when the app action ``action`` applies now (unknown actions always apply)."""
+    entry = BY_ACTION.get(action)
+    return entry is None or entry.applies is None or entry.applies(context)
+
+
+def applicability(context: ActionContext) -> tuple[bool, ...]:
+    """Whether each action applies now, in table order (the footer's state; cheap)."""
+    return tuple(entry.applies is None or entry.applies(context) for entry in ACTIONS)
+
+
+def key_conflicts(keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """Keys that ``keymap`` gives to two different actions (SPEC 7: an error).
+
+    A remapped key takes over from a default binding of that key (Textual drops the
+    default, e.g. ``quit = "q,ctrl+q"`` replaces ``quit_bg``'s ``ctrl+q``), so only keys
+    named twice in ``keymap`` itself conflict.
+
+    Args:
+        keymap: Binding id -> comma-separated keys (ids not in the table are ignored).
+
+    Returns:
+        ``(key, first id, second id)`` per conflict, in table order.
+    """
+    owner: dict[str, str] = {}
+    conflicts: list[tuple[str, str, str]] = []
+    for entry in ACTIONS:
+        if entry.id is None or entry.id not in keymap:
+            continue
+        for key in keymap[entry.id].split(","):
+            first = owner.setdefault(key, entry.id)
+            if first != entry.id:
+                conflicts.append((key, first, entry.id))
+    return conflicts
+
+
+def palette() -> list[Action]:
+    """The actions shown in the command palette, in table order."""
+    return [entry for entry in ACTIONS if entry.title is not None]

@@ -1,0 +1,99 @@
+"""The one action table: footer, help, palette and keymap are all made from it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from textual.binding import Binding
+
+from sessiontui import config
+from sessiontui.config import Config
+from sessiontui.model.monitor import Monitor
+from sessiontui.ui import actions
+from sessiontui.ui.app import MainTable, SessionTUI, make_app
+from sessiontui.ui.messages import SnapshotChanged
+from sessiontui.ui.screens.help import HelpScreen, action_rows
+from tests.ui.fixed_data import NOW, fixed_snapshot
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def fixed_app(tmp_path: Path, conf: Config | None = None) -> SessionTUI:
+    monitor = Monitor(sessions_dir=tmp_path / "sessions")
+    return make_app(monitor, clock=lambda: NOW, watch=False, config=conf)
+
+
+def test_every_action_has_a_method_and_unique_ids() -> None:
+    for entry in actions.ACTIONS:
+        assert callable(getattr(SessionTUI, f"action_{entry.action}", None)), entry
+    ids = [entry.id for entry in actions.ACTIONS if entry.id]
+    assert len(ids) == len(set(ids))
+    assert config.BINDING_IDS == actions.BINDING_IDS == tuple(ids)
+
+
+def test_bindings_come_from_the_table() -> None:
+    table = [b for b in MainTable.BINDINGS if isinstance(b, Binding)]
+    app = [b for b in SessionTUI.BINDINGS if isinstance(b, Binding)]
+    assert {b.id for b in (*table, *app) if b.id} == set(actions.BINDING_IDS)
+    assert [b.key for b in table if b.action.startswith("app.jump(")] == list("123456789")
+    assert all(b.action.startswith("app.") for b in table)
+    by_id = {b.id: b for b in (*table, *app) if b.id}
+    for entry in actions.ACTIONS:
+        if entry.id:
+            assert by_id[entry.id].key == entry.keys
+            assert by_id[entry.id].show == entry.show
+
+
+def test_help_rows_follow_the_table_and_the_keymap() -> None:
+    rows = {desc: keys for keys, desc in action_rows(str, {"attach": "o,enter"})}
+    assert rows["Attach: jump to the session's tmux pane"] == "o, enter"
+    assert rows["Attach the n-th row"] == "1 … 9"
+    quit_row = actions.BY_ACTION["leave"].description
+    assert rows[quit_row] == "q, ctrl+c"
+
+
+def test_key_conflicts() -> None:
+    assert actions.key_conflicts({}) == []
+    assert actions.key_conflicts({"quit": "q,ctrl+q"}) == []  # takes over quit_bg's default
+    assert actions.key_conflicts({"attach": "o,enter", "detach": "d,o"}) == [
+        ("o", "attach", "detach")
+    ]
+
+
+def test_keymap_conflict_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[keymap]\nattach = "o"\ndetach = "o"\n', encoding="utf-8")
+    with pytest.raises(config.ConfigError, match=r":3: keymap: key 'o' would run both"):
+        config.load_config(path)
+
+
+async def test_palette_lists_every_table_action(tmp_path: Path) -> None:
+    app = fixed_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        pilot.app.post_message(SnapshotChanged(fixed_snapshot()))
+        await pilot.pause()
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        assert {entry.title for entry in actions.palette()} <= titles
+        assert "Next waiting" in titles
+
+
+async def test_footer_dims_from_the_table(tmp_path: Path) -> None:
+    app = fixed_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        pilot.app.post_message(SnapshotChanged(fixed_snapshot()))
+        await pilot.pause()
+        bindings = app.screen.active_bindings
+        assert bindings["w"].enabled is True  # the fixed data has waiting sessions
+        assert bindings["tab"].enabled is False  # no earlier jump
+        assert app.check_action("filter", ()) is True
+
+
+async def test_help_screen_shows_remapped_keys(tmp_path: Path) -> None:
+    app = fixed_app(tmp_path, Config(keymap={"jump_waiting": "W"}))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        rows = {desc: keys for keys, desc in app.screen.keys}
+        assert rows["Attach the next session waiting for input (cycles)"] == "W"
