@@ -445,6 +445,12 @@ def test_codex_turns_tokens_and_approval(codex_pane: CodexPane) -> None:
     assert done.facts.output_tokens == 30 + 40 + 20
     assert done.facts.context_tokens == 1700 + 20
     assert done.facts.pending_approval is None
+    assert done.tokens == {
+        "output": 90,
+        "context": 1720,
+        "context_window": done.facts.context_window,
+    }
+    assert done.model == MODEL
 
     # The TUI goes away during a turn: the daemon runs it on; the thread is a background session.
     thread_id = done.facts.session_id

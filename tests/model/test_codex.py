@@ -9,6 +9,7 @@ interactive TUI in tmux, against ``tests/fakes/openai_responses.py``):
 - ``approved.jsonl``: a text turn, then an ``exec_command`` asking ``require_escalated`` that
   was approved with ``y`` after ~8 s (1500 in / 40 out), then a text answer (1700 in / 20 out);
 - ``denied.jsonl``: the same call cancelled with Escape (``turn_aborted``, ``interrupted``);
+- ``exec.jsonl``: ``codex exec --skip-git-repo-check "say hi"`` (300 in / 7 out);
 - ``background.jsonl``: ``denied.jsonl`` continued by two turns; the TUI was killed during the
   last (12 s, 300 out), which the daemon finished on its own.
 """
@@ -104,6 +105,14 @@ def test_denied_is_idle_interrupted() -> None:
     assert facts.abort_reason == "interrupted"
     assert facts.pending_approval is None
     assert codex_status(facts).why == "rollout: turn_aborted (interrupted)"
+
+
+def test_exec_rollout() -> None:
+    facts = RolloutReader(FIXTURES / "exec.jsonl").read()
+    assert (facts.source, facts.originator) == ("exec", "codex_exec")
+    assert facts.status == "idle"
+    assert facts.output_tokens == 7
+    assert facts.context_tokens == 307
 
 
 def test_background_rollout_totals() -> None:
@@ -595,6 +604,8 @@ def test_pairing_newest_rollout_to_newest_tui_started_before_it() -> None:
     assert by_key["codex:21:210"].name == "Named thread"
     assert by_key["codex:21:210"].daemon_pid == 50
     assert by_key["codex:21:210"].kill_root == 20  # the npm launcher, never the daemon
+    assert by_key["codex:21:210"].tokens is None  # no usage in these facts
+    assert by_key["codex:21:210"].last_activity_at == 200.0
     assert by_key["codex:31:310"].rollout_path is None
     assert by_key["codex:31:310"].status().status == "idle"
     assert by_key["codex:31:310"].name == "p"

@@ -1127,6 +1127,34 @@ class CodexSession:
         """Return :func:`codex_status` for this session."""
         return codex_status(self.facts, pane_title)
 
+    @property
+    def tokens(self) -> dict[str, int | None] | None:
+        """The ``ls --json`` ``tokens`` object, or ``None`` before the first usage is known.
+
+        ``{"output": cumulative output tokens, "context": the last response's total tokens,
+        "context_window": the model's window}``.
+        """
+        facts = self.facts
+        if facts is None or (facts.context_tokens is None and not facts.output_tokens):
+            return None
+        return {
+            "output": facts.output_tokens,
+            "context": facts.context_tokens,
+            "context_window": facts.context_window,
+        }
+
+    @property
+    def model(self) -> str | None:
+        """The model of the last turn (``turn_context.model``), if known."""
+        return None if self.facts is None else self.facts.model
+
+    @property
+    def last_activity_at(self) -> float | None:
+        """The newest rollout record's time (seconds since the epoch), else the start time."""
+        if self.facts is not None and self.facts.last_activity_at is not None:
+            return self.facts.last_activity_at
+        return self.started_at
+
 
 #: Seconds a rollout's start may precede its TUI's start and still be the TUI's (clock skew
 #: between psutil's create time and Codex's millisecond timestamps).
