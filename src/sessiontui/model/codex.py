@@ -21,7 +21,8 @@ executable named ``codex``). The TUI starts or reuses a daemon per ``CODEX_HOME`
 ``<CODEX_HOME>/packages/app-server-daemon/releases/<v>/bin/codex app-server --listen unix://
 --analytics-default-enabled --managed-daemon`` (plus a helper ``codex app-server daemon
 pid-update-loop``), first as the TUI's children, re-parented to PID 1 when the TUI exits. The
-daemon owns the threads and holds their rollouts open, also after their TUI is gone. Its PID is
+daemon owns the threads and holds their rollouts open while their TUI is connected (idle or
+not), and about 60 s more after the TUI is gone (a running turn goes on meanwhile). Its PID is
 in ``<CODEX_HOME>/app-server-daemon/daemon.pid`` (JSON ``{"pid", "processStartTime",
 "processIdentity": {"bootId", "startTicks"}}``), the helper's in ``daemon-updater.pid``.
 :func:`discover_processes` tells TUIs and daemons apart by executable and argv (never by
@@ -32,7 +33,9 @@ daemon_auto_start``, or ``codex exec``) owns it. Each rollout a daemon holds goe
 to the newest unpaired TUI of the same ``CODEX_HOME`` whose cwd equals the rollout's
 ``session_meta.cwd`` and which started before the thread; a TUI without a rollout yet (no turn
 so far) is an idle session; a live rollout left without a TUI is a background session (its turn
-runs on in the daemon, or it is still loaded there).
+runs on in the daemon, or it is still loaded there); it leaves the list when the daemon unloads
+the thread (~60 s after its TUI left and its turn ended), which the store should treat as the
+row ending, not as a dead agent.
 
 **How the store merges it** (:class:`CodexSource` is not wired in yet): each
 :class:`CodexSession` becomes a ``Session`` with ``agent="codex"``, ``key`` =
