@@ -20,7 +20,7 @@ path, headers, parsed JSON body). Anything but ``POST …/responses`` gets a 404
 Nothing leaves the machine: the server binds to the loopback address only.
 
 Event shapes follow the public Responses API streaming format; Codex 0.171.0 was observed to
-accept them (``tests/e2e/test_codex.py``).
+accept them (``tests/e2e/test_codex_tui.py``).
 """
 
 from __future__ import annotations

@@ -49,9 +49,11 @@ for a background one), ``pid`` (0 for background rows, which have no process of 
 :class:`RolloutFacts` (``output_tokens``, ``context_tokens``, ``context_window``), ``model``,
 ``last_activity_at`` and the sparkline from :meth:`RolloutFacts.activity`. The pane is found by
 the TUI's PID like any agent's (``TMUX_PANE`` in its environment, or its ancestors, or its tty).
-*Kill* ends the TUI's process tree starting at :attr:`CodexSession.kill_root` (the npm launcher
-when there is one, else the TUI), never the shared daemon, which other TUIs of the same
-``CODEX_HOME`` use; a background row has no process to kill (``kill_root`` is None). Watch each
+*Kill* ends :meth:`CodexSession.kill_targets`: the TUI's process tree from
+:attr:`CodexSession.kill_root` (the npm launcher when there is one, else the TUI) **without** the
+shared daemon, which other TUIs of the same ``CODEX_HOME`` use and which is the TUI's child while
+the TUI that started it lives (so ``processes.kill_tree`` on the TUI alone would end it); a
+background row has no process to kill (``kill_targets`` is empty). Watch each
 ``<CODEX_HOME>/sessions`` recursively for rollout appends and rescan processes on the slow timer
 (:meth:`CodexSource.scan` is cheap: it reads argv once per process identity, the open files of
 daemons and TUIs, and only the new bytes of each rollout).
@@ -914,7 +916,8 @@ def classify_argv(argv: Sequence[str]) -> str | None:
 
 
 def _is_codex_executable(path: str) -> bool:
-    return Path(path).name in ("codex", "codex.exe")
+    """Tell whether ``path`` names a ``codex`` executable (also one replaced since its start)."""
+    return Path(path.removesuffix(" (deleted)")).name in ("codex", "codex.exe")
 
 
 def _home_from_daemon_exe(exe: str) -> Path | None:
@@ -1048,6 +1051,15 @@ class ProcessScanner:
         return _ProcInfo(role, argv, home, read_proc_start(proc.pid), launcher)
 
 
+def _is_app_server(proc: psutil.Process) -> bool:
+    """Tell whether ``proc`` is a ``codex app-server`` (the daemon or its helper)."""
+    try:
+        argv = proc.cmdline()
+    except (psutil.Error, OSError):
+        return False
+    return bool(argv) and _is_codex_executable(argv[0]) and "app-server" in argv[1:3]
+
+
 def _user_home(proc: psutil.Process) -> Path:
     """Return the home folder of ``proc``'s user (ours when unknown)."""
     try:
@@ -1125,6 +1137,37 @@ class CodexSession:
         if self.pid is None:
             return None
         return self.launcher_pid or self.pid
+
+    def kill_targets(self) -> tuple[int, ...]:
+        """Return the PIDs "kill" must end, root first; ``()`` for ``bg`` or a gone/reused TUI.
+
+        The root is :attr:`kill_root`; then its descendants, **except** the daemon and every
+        process under it: a TUI that started the daemon is its parent until the TUI exits, so a
+        plain kill of the TUI's tree (``processes.kill_tree``) would end the daemon that every
+        TUI of this ``CODEX_HOME`` shares. Processes are read live (psutil); the TUI's identity
+        is checked against :attr:`proc_start` first.
+        """
+        root = self.kill_root
+        if root is None or self.pid is None:
+            return ()
+        if self.proc_start is not None and read_proc_start(self.pid) != self.proc_start:
+            return ()
+        try:
+            stack = [psutil.Process(root)]
+        except psutil.Error:
+            return ()
+        out = [root]
+        while stack:
+            try:
+                children = stack.pop().children()
+            except psutil.Error:
+                continue
+            for child in children:
+                if child.pid == self.daemon_pid or _is_app_server(child):
+                    continue
+                out.append(child.pid)
+                stack.append(child)
+        return tuple(out)
 
     def status(self, pane_title: str | None = None) -> CodexStatus:
         """Return :func:`codex_status` for this session."""

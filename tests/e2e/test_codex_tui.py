@@ -459,8 +459,21 @@ def test_codex_turns_tokens_and_approval(codex_pane: CodexPane) -> None:
     codex.wait(
         lambda s: s.facts is not None and s.facts.turns == 3 and s.facts.status == "busy", "turn 3"
     )
-    codex.server.cmd("kill-pane", "-t", codex.pane.pane_id or "")
-    poll(lambda: _is_gone(tui), 10.0, "the TUI to exit")
+    # "Kill" ends the launcher, the TUI and their children, never the shared daemon (which is the
+    # TUI's child when that TUI started it).
+    running = codex.session()
+    assert running is not None
+    targets = running.kill_targets()
+    assert targets[0] == codex.launcher_pid
+    assert first.pid in targets
+    daemon = psutil.Process(done.daemon_pid)
+    assert daemon.pid not in targets
+    procs = [psutil.Process(pid) for pid in targets]
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    poll(lambda: all(_is_gone(p) for p in procs), 10.0, "the TUI to exit")
+    assert not _is_gone(daemon)
 
     def background() -> CodexSession | None:
         return next((s for s in codex.source.scan() if s.key == f"codex:rollout:{thread_id}"), None)
