@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -32,6 +33,7 @@ from tests.helpers import wait_until
 
 from sessiontui.model.codex import (
     CodexProcess,
+    CodexSession,
     CodexSource,
     JsonlTail,
     PendingApproval,
@@ -46,6 +48,7 @@ from sessiontui.model.codex import (
     pair_sessions,
     parse_timestamp,
 )
+from sessiontui.model.processes import read_proc_start
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -760,3 +763,52 @@ def test_source_pairs_and_reports_background(fake_codex_world: dict[str, Any]) -
     assert bg.status().status == "idle"
     assert world["home"] / "sessions" in source.watch_paths()
     assert find_rollouts(world["home"]) == sorted([world["mine"], world["other"]], reverse=True)
+
+
+def test_kill_targets_spare_the_daemon_the_tui_started(tmp_path: Path) -> None:
+    """A TUI that started the daemon is its parent: "kill" must still leave the daemon alone."""
+    daemon_exe = tmp_path / "home" / "packages" / "app-server-daemon" / "bin" / "codex"
+    daemon_exe.parent.mkdir(parents=True)
+    shutil.copy("/bin/bash", daemon_exe)
+    tui_exe = tmp_path / "codex"
+    shutil.copy("/bin/bash", tui_exe)
+    script = (
+        f"{daemon_exe} -c 'read -r -t 60 x' app-server --listen unix:// --managed-daemon"
+        " </dev/zero & sleep 60 & read -r -t 60 line"
+    )
+    tui = subprocess.Popen([str(tui_exe), "-c", script, "codex"], stdin=subprocess.PIPE)
+    try:
+
+        def two_children() -> list[psutil.Process] | None:
+            children = psutil.Process(tui.pid).children()
+            return children if len(children) == 2 else None
+
+        children = wait_until(two_children, 5.0, "the TUI's two children")
+        session = CodexSession(
+            key="k",
+            kind="interactive",
+            pid=tui.pid,
+            proc_start=read_proc_start(tui.pid),
+            started_at=None,
+            codex_home=tmp_path / "home",
+            cwd=None,
+            rollout_path=None,
+            facts=None,
+        )
+        daemon = next(c for c in children if "app-server" in c.cmdline())
+        sleeper = next(c for c in children if c.pid != daemon.pid)
+        assert session.kill_targets() == (tui.pid, sleeper.pid)
+        reused = CodexSession(**{**_session_fields(session), "proc_start": "1"})
+        assert reused.kill_targets() == ()  # a reused PID is never a target
+        bg = CodexSession(**{**_session_fields(session), "pid": None})
+        assert bg.kill_targets() == ()
+    finally:
+        for proc in psutil.Process(tui.pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        tui.kill()
+        tui.wait(5)
+
+
+def _session_fields(session: CodexSession) -> dict[str, Any]:
+    return {name: getattr(session, name) for name in CodexSession.__dataclass_fields__}

@@ -1057,7 +1057,7 @@ def _is_app_server(proc: psutil.Process) -> bool:
         argv = proc.cmdline()
     except (psutil.Error, OSError):
         return False
-    return bool(argv) and _is_codex_executable(argv[0]) and "app-server" in argv[1:3]
+    return bool(argv) and _is_codex_executable(argv[0]) and "app-server" in argv[1:]
 
 
 def _user_home(proc: psutil.Process) -> Path:
