@@ -98,7 +98,8 @@ def test_real_rollout_facts() -> None:
     assert facts.context_window == 258_400
     assert sum(tokens for _, tokens in facts.output_buckets) == 90
     assert facts.last_activity_at == parse_timestamp("2026-12-01T16:35:42.163Z")
-    assert facts.started_at == parse_timestamp("2026-12-01T16:35:24.000Z") or facts.started_at
+    meta = json.loads(fixture_lines("approved.jsonl")[0])
+    assert facts.started_at == parse_timestamp(meta["payload"]["timestamp"])  # thread creation
     assert not facts.partial
 
 

@@ -25,7 +25,7 @@ daemon owns the threads and holds their rollouts open while their TUI is connect
 not), and about 60 s more after the TUI is gone (a running turn goes on meanwhile). Its PID is
 in ``<CODEX_HOME>/app-server-daemon/daemon.pid`` (JSON ``{"pid", "processStartTime",
 "processIdentity": {"bootId", "startTicks"}}``), the helper's in ``daemon-updater.pid``.
-:func:`discover_processes` tells TUIs and daemons apart by executable and argv (never by
+:class:`ProcessScanner` tells TUIs and daemons apart by executable and argv (never by
 environment: commands the agent runs inherit ``CODEX_HOME``).
 
 **Pairing.** :func:`pair_sessions`: a TUI that holds a rollout itself (``--disable
@@ -208,7 +208,7 @@ class JsonlTail:
     r"""Reads the JSON objects appended to a file since the last call (one per line).
 
     The file is read from a byte offset kept between calls; only complete lines (ending in
-    ``\\n``) are parsed. A line longer than ``max_line_bytes`` is skipped without being held in
+    ``\n``) are parsed. A line longer than ``max_line_bytes`` is skipped without being held in
     memory. A file that shrank, was replaced (another inode) or rewritten (the byte before the
     offset is no longer a newline) is read again from the start; a first read of a file larger
     than ``tail_bytes`` yields its first line (if ``head_line``) and then only its last
