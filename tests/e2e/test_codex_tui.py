@@ -271,6 +271,8 @@ def codex_world(codex_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> It
             yield world
         finally:
             survivors = world.stop_everything()
+            # ~385 MB of binaries the TUI copied; pytest keeps the last few temporary folders.
+            shutil.rmtree(world.codex_home / "packages", ignore_errors=True)
         leaks = [r for r in fake.requests if not r.path.startswith("/v1/")]
         assert not leaks, f"unexpected requests: {leaks}"
     assert not survivors, f"Codex processes survived teardown: {survivors}"
