@@ -322,3 +322,91 @@ def test_parse_version() -> None:
 
 def test_strip_escapes() -> None:
     assert strip_escapes("a\x1b[1;31mb\x1b[0m\x1b]8;;http://x\x1b\\c\r\n\td\x07") == "abc\n\td"
+
+
+def test_parse_list_sessions() -> None:
+    text = (FIXTURES / "list-sessions.txt").read_text()
+    sessions = parse_list_sessions(text)
+    assert [s.name for s in sessions] == ["old one", "alpha", "beta"]
+    assert [s.exited for s in sessions] == [True, False, False]
+    assert all(not s.current for s in sessions)
+    current = parse_list_sessions("me [Created 2s ago] (current)\n")
+    assert current[0].current
+    assert current[0].age == "2s"
+    assert parse_list_sessions("") == []
+    for bad in ("garbage\n", "x [Created 1s ago] (weird)\n"):
+        with pytest.raises(ValueError, match="list-sessions"):
+            parse_list_sessions(bad)
+
+
+def test_parse_list_panes() -> None:
+    panes = parse_list_panes((FIXTURES / "list-panes.json").read_text())
+    terminals = [p for p in panes if not p.is_plugin]
+    assert [p.pane_id for p in terminals] == ["terminal_0", "terminal_1"]
+    assert {p.tab_name for p in terminals} == {"Tab #1"}
+    assert all(p.tab_position == 0 for p in terminals)
+    assert any(p.is_plugin and p.pane_id.startswith("plugin_") for p in panes)
+    assert parse_list_panes("[]") == []
+    for bad in ("", "{}", "[1]", '[{"id": "x"}]', "[" * 100_000):
+        with pytest.raises(ValueError, match="list-panes"):
+            parse_list_panes(bad)
+
+
+def test_parse_list_clients() -> None:
+    clients = parse_list_clients((FIXTURES / "list-clients.txt").read_text())
+    assert len(clients) == 1
+    assert clients[0].client_id >= 1
+    assert clients[0].pane_id == "terminal_0"
+    assert parse_list_clients("CLIENT_ID ZELLIJ_PANE_ID RUNNING_COMMAND\n") == []
+    assert parse_list_clients("") == []
+    with pytest.raises(ValueError, match="list-clients"):
+        parse_list_clients("what\n")
+
+
+# ---------------------------------------------------------------------------------- real Zellij
+
+AGENT = (
+    "import os, sys, time, pathlib\n"
+    "pathlib.Path(sys.argv[1]).write_text(str(os.getpid()))\n"
+    "print('agent ready', flush=True)\n"
+    "time.sleep(600)\n"
+)
+
+
+def run_agent(zenv: ZellijEnv, session: str, pid_file: Path) -> tuple[str, int]:
+    """Run the fake agent in a new pane of ``session``; return its pane id and PID."""
+    result = zenv.zellij("-s", session, "run", "--", sys.executable, "-c", AGENT, str(pid_file))
+    assert result.returncode == 0, result.stderr
+    pane = result.stdout.strip()
+    pid = int(wait_until(lambda: pid_file.exists() and pid_file.read_text(), 15, "agent pid"))
+    return pane, pid
+
+
+def attach_client(zenv: ZellijEnv, session: str) -> subprocess.Popen[bytes]:
+    """A real ``zellij attach`` on a pseudo-terminal (util-linux ``script``)."""
+    script = shutil.which("script")
+    if script is None:
+        pytest.skip("util-linux `script` is not installed")
+    assert ZELLIJ is not None
+    env = dict(zenv.environ, TERM="xterm-256color", COLUMNS="120", LINES="40")
+    return subprocess.Popen(
+        [script, "-qfec", f"stty rows 40 cols 120; exec {ZELLIJ} attach {session}", "/dev/null"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=10)
+    if proc.stdin is not None:
+        proc.stdin.close()
+
+
+@needs_zellij
+def test_real_version(zenv: ZellijEnv) -> None:
+    assert zenv.server().version() >= (0, 44, 0)

@@ -16,6 +16,7 @@ never "dead"). Call the methods from worker threads, never from the UI thread.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -698,7 +699,7 @@ class _ProcFacts:
 class _PaneCache:
     """``list-panes`` output of one session, valid while its metadata file is unchanged."""
 
-    key: tuple[int, int, int]
+    key: bytes
     at: float
     panes: list[ZellijPane]
 
@@ -935,8 +936,7 @@ class ZellijServer:
         """Return the panes of a live session (``-s NAME action list-panes --json --all``).
 
         Reused while the session's ``session-metadata.kdl`` (rewritten by Zellij within
-        about a second of a change) has the same mtime and size, for at most
-        ``panes_ttl_s``.
+        about a second of a change) has the same content, for at most ``panes_ttl_s``.
 
         Args:
             session: The session name.
@@ -959,7 +959,7 @@ class ZellijServer:
             not fresh
             and cached is not None
             and cached.key == key
-            and key != (0, 0, 0)
+            and key
             and now - cached.at <= self._panes_ttl_s
         ):
             return list(cached.panes)
@@ -974,12 +974,20 @@ class ZellijServer:
             self._pane_cache[session] = _PaneCache(key=key, at=now, panes=panes)
         return list(panes)
 
-    def _metadata_key(self, session: str) -> tuple[int, int, int]:
+    def _metadata_key(self, session: str) -> bytes:
+        """A digest of ``session-metadata.kdl`` without its ``creation_time`` line.
+
+        Zellij rewrites the file within about a second of any change, but also after every
+        CLI client (our own ``list-panes`` included) with only ``creation_time`` changed,
+        so the file's mtime cannot tell a real change. ``b""`` when unreadable.
+        """
         try:
-            st = (self.cache_dir / session / "session-metadata.kdl").stat()
+            with (self.cache_dir / session / "session-metadata.kdl").open("rb") as handle:
+                data = handle.read(1 << 20)
         except OSError:
-            return (0, 0, 0)
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
+            return b""
+        data = re.sub(rb"(?m)^creation_time .*$", b"", data)
+        return hashlib.blake2b(data, digest_size=16).digest()
 
     def _error(self, result: _Result, session: str | None = None) -> MuxError:
         text = result.message or f"zellij exited with status {result.returncode}"
@@ -1522,8 +1530,22 @@ class ZellijServer:
         return name
 
     def _start_command(self, name: str, words: list[str], directory: Path) -> str:
-        """Run ``env WORDS`` in a new pane of ``name`` and close every other terminal pane."""
-        before = {p.pane_id for p in self.panes(name, fresh=True) if not p.is_plugin}
+        """Run ``env WORDS`` in a new pane of ``name``; leave it the only terminal pane.
+
+        A ``run`` sent before the new session has applied its layout gets ``terminal_0``
+        and the layout's shell pane is added after it (observed on 0.45.0), so the run
+        waits for the first terminal pane. Every other terminal pane (that shell, and the
+        stray "Waiting to run" copy of the command that Zellij #5088 can leave in a
+        background session) is then closed, until two looks 0.3 s apart find none.
+
+        Returns:
+            The command's pane id.
+        """
+        _wait(
+            lambda: any(not p.is_plugin for p in self.panes(name, fresh=True)),
+            self._timeout_s,
+            interval_s=0.05,
+        )
         result = self._run(
             "run", "--cwd", str(directory), "--", "env", *words, session=name, what="run"
         )
@@ -1533,10 +1555,21 @@ class ZellijServer:
         new_pane = created[-1].strip() if created else ""
         if not _PANE_ID.fullmatch(new_pane):
             raise MuxUnavailable(f"zellij run printed no pane id: {result.message!r}")
-        for pane_id in before:
-            closed = self._run("action", "close-pane", "--pane-id", pane_id, session=name)
-            if closed.returncode != 0:
-                raise self._error(closed, name)
+        quiet = 0
+        deadline = time.monotonic() + self._timeout_s
+        while quiet < 2:
+            terminals = [p for p in self.panes(name, fresh=True) if not p.is_plugin]
+            if new_pane not in {p.pane_id for p in terminals}:
+                raise MuxError(f"the command's pane {new_pane} vanished from {name!r}")
+            others = [p.pane_id for p in terminals if p.pane_id != new_pane]
+            for pane_id in others:
+                closed = self._run("action", "close-pane", "--pane-id", pane_id, session=name)
+                if closed.returncode != 0:
+                    raise self._error(closed, name)
+            quiet = 0 if others else quiet + 1
+            if time.monotonic() > deadline:
+                raise MuxError(f"Zellij kept extra panes in {name!r}")
+            time.sleep(0.3)
         return new_pane
 
     def new_window(
