@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -63,6 +64,7 @@ show_release_notes false
 session_serialization true
 disable_session_metadata false
 default_shell "/bin/sh"
+serialization_interval 1
 """
 
 
@@ -359,8 +361,17 @@ def test_parse_list_clients() -> None:
     assert clients[0].pane_id == "terminal_0"
     assert parse_list_clients("CLIENT_ID ZELLIJ_PANE_ID RUNNING_COMMAND\n") == []
     assert parse_list_clients("") == []
-    with pytest.raises(ValueError, match="list-clients"):
-        parse_list_clients("what\n")
+    multiline = parse_list_clients(
+        "CLIENT_ID ZELLIJ_PANE_ID RUNNING_COMMAND\n"
+        "1         terminal_0     python -c import os\n"
+        "print(1)\n"
+        "2         N/A            N/A            \n"
+    )
+    assert [(c.client_id, c.pane_id) for c in multiline] == [(1, "terminal_0"), (2, None)]
+    assert multiline[0].command == "python -c import os\nprint(1)"
+    for bad in ("what\n", "CLIENT_ID ZELLIJ_PANE_ID RUNNING_COMMAND\nnot a row\n"):
+        with pytest.raises(ValueError, match="list-clients"):
+            parse_list_clients(bad)
 
 
 # ---------------------------------------------------------------------------------- real Zellij
@@ -390,9 +401,14 @@ def attach_client(zenv: ZellijEnv, session: str) -> subprocess.Popen[bytes]:
     assert ZELLIJ is not None
     env = dict(zenv.environ, TERM="xterm-256color", COLUMNS="120", LINES="40")
     return subprocess.Popen(
-        [script, "-qfec", f"stty rows 40 cols 120; exec {ZELLIJ} attach {session}", "/dev/null"],
+        [
+            script,
+            "-qfec",
+            f"stty rows 40 cols 120; exec {shlex.quote(ZELLIJ)} attach {shlex.quote(session)}",
+            "/dev/null",
+        ],
         env=env,
-        stdin=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -410,3 +426,221 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 @needs_zellij
 def test_real_version(zenv: ZellijEnv) -> None:
     assert zenv.server().version() >= (0, 44, 0)
+
+
+@needs_zellij
+def test_real_discovery_live_then_killed(zenv: ZellijEnv) -> None:
+    server = zenv.server()
+    started = time.monotonic()
+    result = zenv.zellij("attach", "--create-background", "alpha")
+    assert result.returncode == 0, result.stderr
+    listed = wait_until(lambda: server.discover().live.get("alpha"), 5, "alpha listed")
+    socket_s = time.monotonic() - started
+    metadata = server.cache_dir / "alpha" / "session-metadata.kdl"
+    wait_until(metadata.exists, 10, "session-metadata.kdl")
+    metadata_s = time.monotonic() - started
+    print(f"zellij 0.45 socket answers after {socket_s:.3f} s, metadata after {metadata_s:.3f} s")
+    assert listed.server_pid in zenv.server_pids()
+    assert [s.name for s in server.list_sessions(max_age_s=0)] == ["alpha"]
+    assert server.has_session("alpha")
+    assert not server.has_session("alph")
+
+    # Resurrection data, then SIGKILL: the socket file lingers but no longer answers.
+    assert zenv.zellij("-s", "alpha", "action", "save-session").returncode == 0
+    wait_until((server.cache_dir / "alpha" / "session-layout.kdl").exists, 10, "layout")
+    os.kill(listed.server_pid, signal.SIGKILL)
+    wait_until(lambda: not psutil.pid_exists(listed.server_pid), 10, "server gone")
+    found = server.discover()
+    assert (server.socket_dir / "alpha").exists()
+    assert found.live == {}
+    assert found.stale_sockets == ("alpha",)
+    assert list(found.exited) == ["alpha"]
+    assert server.list_panes() == []
+
+
+@needs_zellij
+def test_real_agent_is_mapped_to_its_pane_and_survives_a_rename(
+    zenv: ZellijEnv, tmp_path: Path
+) -> None:
+    zenv.start("work")
+    pane_id, pid = run_agent(zenv, "work", tmp_path / "agent.pid")
+    server = zenv.server()
+    panes = server.list_panes()
+    located = server.locate(pid, panes)
+    assert located is not None
+    assert (located.session_name, located.pane_id) == ("work", pane_id)
+    assert located.server == str(zenv.sockets / "contract_version_1")
+    assert located.pane_pid == pid
+    assert located.window_index == "0"
+    detail = server.pane_detail("work", pane_id)
+    assert detail is not None
+    assert detail.tab_name == "Tab #1"
+    assert "python" in detail.title
+    assert server.locate(os.getpid(), panes) is None
+
+    server.rename_session("work", "renamed")
+    assert not server.is_live("work")
+    panes = server.list_panes()
+    assert {p.session_name for p in panes} == {"renamed"}
+    located = server.locate(pid, panes)
+    assert located is not None
+    assert (located.session_name, located.pane_id) == ("renamed", pane_id)
+    # The pane's own environment still names the old session (SPEC 2.5).
+    assert psutil.Process(pid).environ()["ZELLIJ_SESSION_NAME"] == "work"
+    # A fresh backend (no cache) maps it too.
+    fresh = zenv.server()
+    assert fresh.locate(pid, fresh.list_panes()) == located
+
+
+@needs_zellij
+def test_real_rename_refuses_taken_names_and_unknown_sessions(zenv: ZellijEnv) -> None:
+    zenv.start("alpha")
+    zenv.start("beta")
+    server = zenv.server()
+    beta_pid = server.discover().live["beta"].server_pid
+    # Zellij 0.45.0 itself would rename over beta's socket (exit 0, no message).
+    with pytest.raises(NameTaken, match="beta"):
+        server.rename_session("alpha", "beta")
+    found = server.discover()
+    assert sorted(found.live) == ["alpha", "beta"]
+    assert found.live["beta"].server_pid == beta_pid
+
+    assert zenv.zellij("-s", "beta", "action", "save-session").returncode == 0
+    wait_until((server.cache_dir / "beta" / "session-layout.kdl").exists, 10, "layout")
+    server.kill_session("beta")
+    assert list(server.discover().exited) == ["beta"]
+    with pytest.raises(NameTaken):
+        server.rename_session("alpha", "beta")  # resurrectable
+    with pytest.raises(MuxError, match="no live Zellij session"):
+        server.rename_session("nosuch", "x")
+    for bad in ("", "a/b", "x\x1b[31m", "n" * 120):
+        with pytest.raises(InvalidName):
+            server.rename_session("alpha", bad)
+    server.rename_session("alpha", "gamma")
+    assert sorted(server.discover().live) == ["gamma"]
+
+
+@needs_zellij
+def test_real_kill_and_delete(zenv: ZellijEnv, tmp_path: Path) -> None:
+    zenv.start("doomed")
+    _, pid = run_agent(zenv, "doomed", tmp_path / "agent.pid")
+    server = zenv.server()
+    assert zenv.zellij("-s", "doomed", "action", "save-session").returncode == 0
+    wait_until((server.cache_dir / "doomed" / "session-layout.kdl").exists, 10, "layout")
+    server.kill_session("doomed")
+    assert not server.is_live("doomed")
+    wait_until(lambda: not psutil.pid_exists(pid), 10, "the agent to end with its session")
+    assert list(server.discover().exited) == ["doomed"]
+    with pytest.raises(MuxError, match="no live Zellij session"):
+        server.kill_session("doomed")
+    server.delete_session("doomed")
+    assert server.discover().exited == {}
+    assert not server.has_session("doomed")
+
+
+@needs_zellij
+def test_real_new_session_runs_the_command_alone(zenv: ZellijEnv, tmp_path: Path) -> None:
+    server = zenv.server()
+    pid_file = tmp_path / "agent.pid"
+    workdir = tmp_path / "project dir"
+    workdir.mkdir()
+    env = {"CLAUDE_CODE_SESSION_KIND": "bg", "CLAUDE_CODE_SESSION_NAME": "job 1"}
+    started = time.monotonic()
+    assert (
+        server.new_session(
+            "job 1", command=[sys.executable, "-c", AGENT, str(pid_file)], cwd=str(workdir), env=env
+        )
+        == "job 1"
+    )
+    print(f"new_session took {time.monotonic() - started:.3f} s")
+    pid = int(wait_until(lambda: pid_file.exists() and pid_file.read_text(), 15, "agent"))
+    proc = psutil.Process(pid)
+    assert proc.cwd() == str(workdir)
+    assert {k: proc.environ().get(k) for k in env} == env
+
+    def terminals() -> list[str]:
+        return [p.pane_id for p in server.panes("job 1", fresh=True) if not p.is_plugin]
+
+    assert len(terminals()) == 1
+    located = server.locate(pid, server.list_panes())
+    assert located is not None
+    assert located.pane_id == terminals()[0]
+
+    # No stray "Waiting to run" pane shows up when a real client attaches (Zellij #5088).
+    client = attach_client(zenv, "job 1")
+    try:
+        wait_until(lambda: server.list_clients("job 1"), 10, "the client")
+        time.sleep(1.0)
+        assert len(terminals()) == 1
+        children = psutil.Process(server.discover().live["job 1"].server_pid).children()
+        assert [c.pid for c in children] == [pid]
+    finally:
+        stop(client)
+    with pytest.raises(NameTaken):
+        server.new_session("job 1", command=["true"])
+    with pytest.raises(MuxError, match="not a directory"):
+        server.new_session("other", command=["true"], cwd=str(tmp_path / "missing"))
+    assert not server.has_session("other")
+
+
+@needs_zellij
+def test_real_capture_clients_and_detach(zenv: ZellijEnv, tmp_path: Path) -> None:
+    zenv.start("view")
+    pane_id, _ = run_agent(zenv, "view", tmp_path / "agent.pid")
+    server = zenv.server()
+    text = wait_until(
+        lambda: (
+            "agent ready" in server.capture_pane(pane_id, session="view")
+            and server.capture_pane(pane_id, session="view")
+        ),
+        10,
+        "agent output",
+    )
+    assert "\x1b" not in text
+    assert server.capture_pane(pane_id, 0, session="view") == ""
+    with pytest.raises(ValueError, match="session"):
+        server.capture_pane(pane_id)
+    assert server.list_clients("view") == []
+    assert server.detach_session("view") == 0
+
+    client = attach_client(zenv, "view")
+    try:
+        clients = wait_until(lambda: server.list_clients("view"), 10, "the client")
+        assert len(clients) == 1
+        # The count in WHERE comes from session-metadata.kdl, rewritten within ~1 s.
+        wait_until(lambda: server.list_panes()[0].clients == 1, 5, "metadata client count")
+        assert server.detach_session("view") == 1
+        assert server.list_clients("view") == []
+        assert client.wait(timeout=10) is not None
+        assert server.is_live("view")
+    finally:
+        stop(client)
+
+
+@needs_zellij
+def test_real_own_client_is_none_outside_zellij(zenv: ZellijEnv) -> None:
+    zenv.start("elsewhere")
+    server = zenv.server()
+    assert server.own_client() is None
+    assert server.own_pane() is None
+    with pytest.raises(NotApplicable):
+        server.switch_client("elsewhere", "terminal_0", session="elsewhere")
+    assert server.attach_argv("terminal_0", session="elsewhere")[1:] == ["attach", "elsewhere"]
+
+
+@needs_zellij
+def test_real_stopped_server_is_unknown_not_dead(zenv: ZellijEnv) -> None:
+    zenv.start("frozen")
+    server = zenv.server(timeout_s=1.0)
+    wait_until(lambda: server.panes("frozen", fresh=True), 10, "the layout")
+    pid = server.discover().live["frozen"].server_pid
+    assert pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        assert list(server.discover().live) == ["frozen"]
+        assert server.is_live("frozen")
+        with pytest.raises(MuxUnavailable, match="did not answer within 1 s"):
+            server.panes("frozen", fresh=True)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_until(lambda: server.panes("frozen", fresh=True), 10, "panes after SIGCONT")

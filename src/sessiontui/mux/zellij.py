@@ -93,6 +93,7 @@ _ANSI = re.compile(
     r"|\x1b[@-Z\\-_]"  # other two-byte escapes
     r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
 )
+_CLIENT_ROW = re.compile(r"(?P<id>\d+) +(?P<pane>(?:terminal|plugin)_\d+|N/A) +(?P<command>.*)")
 _SUFFIX_CURRENT = "(current)"
 _SUFFIX_EXITED = "(EXITED - attach to resurrect)"
 _MAX_CACHED_PROCESSES = 1024
@@ -413,7 +414,8 @@ def parse_list_clients(stdout: str) -> list[ZellijClient]:
     """Parse ``zellij action list-clients`` (zellij-server ``session_layout_metadata.rs``).
 
     A header ``CLIENT_ID ZELLIJ_PANE_ID RUNNING_COMMAND``, then one row per client with the
-    columns left-aligned and padded to 9, 14 and 15 characters, single spaces between.
+    columns left-aligned and padded to 9, 14 and 15 characters, single spaces between. The
+    command is printed verbatim: one with newlines continues on the following lines.
 
     Args:
         stdout: The command's standard output.
@@ -431,15 +433,20 @@ def parse_list_clients(stdout: str) -> list[ZellijClient]:
         raise ValueError(f"not a zellij list-clients header: {lines[0][:80]!r}")
     clients: list[ZellijClient] = []
     for line in lines[1:]:
-        parts = line.split(maxsplit=2)
-        if len(parts) < 2 or not parts[0].isdigit():
-            raise ValueError(f"not a zellij list-clients row: {line[:80]!r}")
-        pane = parts[1]
+        row = _CLIENT_ROW.match(line)
+        if row is None:
+            if not clients:
+                raise ValueError(f"not a zellij list-clients row: {line[:80]!r}")
+            # A running command with newlines (``sh -c 'a\nb'``) continues on the next lines.
+            last = clients[-1]
+            clients[-1] = ZellijClient(last.client_id, last.pane_id, f"{last.command}\n{line}")
+            continue
+        pane = row["pane"]
         clients.append(
             ZellijClient(
-                client_id=int(parts[0]),
-                pane_id=pane if re.fullmatch(r"(terminal|plugin)_\d+", pane) else None,
-                command=parts[2].rstrip() if len(parts) > 2 else "",
+                client_id=int(row["id"]),
+                pane_id=None if pane == "N/A" else pane,
+                command=row["command"].rstrip(),
             )
         )
     return clients
@@ -486,9 +493,10 @@ def probe_socket(path: str | os.PathLike[str], timeout_s: float = 0.5) -> int | 
     """Return the PID of the Zellij server listening on ``path``, or ``None`` (not live).
 
     A ``connect(2)`` to a listening Unix socket succeeds while its server lives; after a
-    SIGKILL the file lingers and ``connect`` is refused. ``SO_PEERCRED`` on the connected
-    socket gives the PID of the process that listens (Linux ``unix(7)``). The connection is
-    closed at once without a message: the server sees a client that left.
+    SIGKILL (or ``kill-session``: Zellij 0.45.0 leaves the file) the file lingers and
+    ``connect`` is refused. ``SO_PEERCRED`` on the connected socket gives the PID of the
+    process that listens (Linux ``unix(7)``). The connection is closed at once without a
+    message: the server sees a client that left (as after ``zellij ls``'s own probe).
 
     Args:
         path: The socket file.
@@ -497,16 +505,22 @@ def probe_socket(path: str | os.PathLike[str], timeout_s: float = 0.5) -> int | 
     Returns:
         The server PID (``0`` when the platform cannot tell it), or ``None`` when the
         socket refuses connections, is missing or is not a socket.
+
+    Raises:
+        TimeoutError: No answer within ``timeout_s`` (a stopped or overloaded server:
+            unknown, not dead).
     """
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout_s)
         try:
             sock.connect(os.fspath(path))
-        except (ConnectionRefusedError, FileNotFoundError, NotADirectoryError):
-            return None
+        except TimeoutError:
+            raise
+        except BlockingIOError as exc:  # a full backlog on a non-blocking connect
+            raise TimeoutError(f"no answer on {os.fspath(path)!r}") from exc
         except OSError:
-            return None
+            return None  # refused, missing, not a socket, no permission
         try:
             cred = sock.getsockopt(socket.SOL_SOCKET, _SO_PEERCRED, struct.calcsize("3i"))
             pid, _uid, _gid = struct.unpack("3i", cred)
@@ -557,9 +571,10 @@ def discover(sockets: Path, session_info: Path, *, timeout_s: float = 0.5) -> Ze
     """List live and exited sessions from the directories alone (no ``zellij`` call).
 
     Live: socket files in ``sockets`` (not ``web_server_bus``) that answer
-    :func:`probe_socket`. Exited: sub-directories of ``session_info`` holding
-    ``session-layout.kdl`` whose name has no live socket (zellij-utils ``sessions.rs``
-    ``get_resurrectable_sessions``). Nothing is written or removed.
+    :func:`probe_socket` (one that does not answer in time is kept, with PID ``0``).
+    Exited: sub-directories of ``session_info`` holding ``session-layout.kdl`` whose name
+    has no live socket (zellij-utils ``sessions.rs`` ``get_resurrectable_sessions``).
+    Nothing is written or removed.
 
     Args:
         sockets: :func:`socket_dir`.
@@ -583,7 +598,10 @@ def discover(sockets: Path, session_info: Path, *, timeout_s: float = 0.5) -> Ze
                 continue
         except OSError:
             continue
-        pid = probe_socket(entry.path, timeout_s)
+        try:
+            pid = probe_socket(entry.path, timeout_s)
+        except TimeoutError:
+            pid = 0  # does not answer in time: unknown, so kept as live
         if pid is None:
             stale.append(entry.name)
             continue
@@ -918,7 +936,10 @@ class ZellijServer:
                 return False
         except OSError:
             return False
-        return probe_socket(path, min(0.5, self._timeout_s)) is not None
+        try:
+            return probe_socket(path, min(0.5, self._timeout_s)) is not None
+        except TimeoutError:
+            return True  # not answering in time is "unknown", never "gone"
 
     def has_session(self, name: str) -> bool:
         """True when a live or exited (resurrectable) session is named exactly ``name``.
@@ -963,9 +984,18 @@ class ZellijServer:
             and now - cached.at <= self._panes_ttl_s
         ):
             return list(cached.panes)
-        result = self._run("action", "list-panes", "--json", "--all", session=session)
-        if result.returncode != 0:
-            raise self._error(result, session)
+        for attempt in range(3):
+            result = self._run("action", "list-panes", "--json", "--all", session=session)
+            if result.returncode != 0:
+                raise self._error(result, session)
+            if result.stdout.strip():
+                break
+            # Exit 0 and nothing printed: the session's screen thread did not answer the
+            # server within its own 1 s (zellij-server route.rs; seen right after a start
+            # and after a SIGCONT). Ask again.
+            time.sleep(0.1 * (attempt + 1))
+        else:
+            raise MuxUnavailable(f"Zellij session {session!r} did not list its panes")
         try:
             panes = parse_list_panes(result.stdout)
         except ValueError as exc:
@@ -1541,11 +1571,12 @@ class ZellijServer:
         Returns:
             The command's pane id.
         """
-        _wait(
-            lambda: any(not p.is_plugin for p in self.panes(name, fresh=True)),
-            self._timeout_s,
-            interval_s=0.05,
-        )
+
+        def terminals() -> set[str]:
+            return {p.pane_id for p in self.panes(name, fresh=True) if not p.is_plugin}
+
+        _wait(lambda: bool(terminals()), self._timeout_s, interval_s=0.05)
+        before = terminals()
         result = self._run(
             "run", "--cwd", str(directory), "--", "env", *words, session=name, what="run"
         )
@@ -1554,14 +1585,25 @@ class ZellijServer:
         created = result.stdout.strip().splitlines()
         new_pane = created[-1].strip() if created else ""
         if not _PANE_ID.fullmatch(new_pane):
-            raise MuxUnavailable(f"zellij run printed no pane id: {result.message!r}")
+            # Exit 0 without the id happens when the server answers late; the pane that
+            # appears is ours (nothing else adds panes to a session nobody sees yet).
+            found: set[str] = set()
+
+            def appeared() -> bool:
+                found.update(terminals() - before)
+                return bool(found)
+
+            _wait(appeared, self._timeout_s)
+            if len(found) != 1:
+                raise MuxError(f"zellij run printed no pane id: {result.message!r}")
+            new_pane = found.pop()
         quiet = 0
         deadline = time.monotonic() + self._timeout_s
         while quiet < 2:
-            terminals = [p for p in self.panes(name, fresh=True) if not p.is_plugin]
-            if new_pane not in {p.pane_id for p in terminals}:
+            now = terminals()
+            if new_pane not in now:
                 raise MuxError(f"the command's pane {new_pane} vanished from {name!r}")
-            others = [p.pane_id for p in terminals if p.pane_id != new_pane]
+            others = sorted(now - {new_pane})
             for pane_id in others:
                 closed = self._run("action", "close-pane", "--pane-id", pane_id, session=name)
                 if closed.returncode != 0:
