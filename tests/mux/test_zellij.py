@@ -118,7 +118,9 @@ class ZellijEnv:
         """Start a headless session (``attach --create-background``) and wait for its socket."""
         result = self.zellij("attach", "--create-background", name)
         assert result.returncode == 0, result.stderr
-        wait_until(lambda: probe_socket(self.sockets / "contract_version_1" / name), 10, name)
+        # Never connect to a starting server (see STARTING_S): wait for its metadata.
+        metadata = self.root / "c" / "zellij" / "contract_version_1" / "session_info" / name
+        wait_until((metadata / "session-metadata.kdl").exists, 10, f"{name} metadata")
 
     def server_pids(self) -> list[int]:
         """PIDs of every ``zellij --server`` process of this world."""
@@ -167,8 +169,16 @@ def fake_server(tmp_path: Path, mode: str, **kwargs: float) -> tuple[ZellijServe
     return ZellijServer(binary=str(FAKE), environ=environ, **kwargs), log
 
 
-def listening_socket(path: Path) -> socket.socket:
-    """A Unix socket listening on ``path`` (stands for a live server in discovery tests)."""
+def listening_socket(path: Path, session_info: Path | None = None) -> socket.socket:
+    """A Unix socket listening on ``path`` (stands for a live server in discovery tests).
+
+    With ``session_info`` (the cache's ``session_info`` directory) the session also gets a
+    metadata file, as a started session has: only then is its socket probed (a younger
+    one without metadata is looked up among the processes, see ``STARTING_S``).
+    """
+    if session_info is not None:
+        (session_info / path.name).mkdir(parents=True, exist_ok=True)
+        (session_info / path.name / "session-metadata.kdl").write_text('name "x"\n')
     path.parent.mkdir(parents=True, exist_ok=True)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.bind(str(path))
@@ -227,11 +237,12 @@ def test_probe_tells_a_listening_socket_from_a_lingering_one(tmp_path: Path) -> 
 
 def test_discover_live_exited_and_stale(tmp_path: Path) -> None:
     sockets, info = tmp_path / "s", tmp_path / "c"
-    live = listening_socket(sockets / "alive")
+    live = listening_socket(sockets / "alive", info)
+    starting = listening_socket(sockets / "starting")  # no metadata, no `--server` process
     bus = listening_socket(sockets / "web_server_bus")
     listening_socket(sockets / "killed").close()
     for name, layout in (("killed", True), ("old", True), ("empty", False), ("alive", True)):
-        (info / name).mkdir(parents=True)
+        (info / name).mkdir(parents=True, exist_ok=True)
         if layout:
             (info / name / "session-layout.kdl").write_text("layout {}")
     (sockets / "plain-file").write_text("")
@@ -239,11 +250,12 @@ def test_discover_live_exited_and_stale(tmp_path: Path) -> None:
         found = discover(sockets, info)
     finally:
         live.close()
+        starting.close()
         bus.close()
     assert list(found.live) == ["alive"]
     assert found.live["alive"].server_pid == os.getpid()
     assert sorted(found.exited) == ["killed", "old"]
-    assert found.stale_sockets == ("killed",)
+    assert found.stale_sockets == ("killed", "starting")
     assert discover(tmp_path / "none", tmp_path / "none2").live == {}
 
 
@@ -269,7 +281,7 @@ def test_garbage_is_unavailable_never_empty(tmp_path: Path) -> None:
         server.list_sessions()
 
     server, _ = fake_server(tmp_path, "garbage-after-version")
-    live = listening_socket(server.socket_dir / "s1")
+    live = listening_socket(server.socket_dir / "s1", server.cache_dir)
     try:
         with pytest.raises(MuxUnavailable, match="list-panes printed garbage"):
             server.list_panes()
@@ -299,7 +311,7 @@ def test_old_zellij_degrades_with_a_clear_message(tmp_path: Path) -> None:
     server, log = fake_server(tmp_path, "old")
     assert server.version() == (0, 43, 1)
     assert server.socket_dir == tmp_path / "s" / "0.43.1"
-    live = listening_socket(server.socket_dir / "legacy")
+    live = listening_socket(server.socket_dir / "legacy", server.cache_dir)
     try:
         assert list(server.discover().live) == ["legacy"]
         with pytest.raises(ZellijTooOld, match=r"Zellij 0\.43\.1 cannot list panes .*0\.44"):
@@ -644,3 +656,28 @@ def test_real_stopped_server_is_unknown_not_dead(zenv: ZellijEnv) -> None:
     finally:
         os.kill(pid, signal.SIGCONT)
     wait_until(lambda: server.panes("frozen", fresh=True), 10, "panes after SIGCONT")
+
+
+@needs_zellij
+def test_real_polling_a_starting_session_never_kills_it(zenv: ZellijEnv) -> None:
+    """Zellij 0.45.0 panics when a client leaves during start-up: discovery must not connect."""
+    server = zenv.server()
+    for name in ("s1", "s2", "s3"):
+        assert ZELLIJ is not None
+        starting = subprocess.Popen(
+            [ZELLIJ, "attach", "--create-background", name], env=zenv.environ
+        )
+        started = time.monotonic()
+        listed_after: float | None = None
+        while time.monotonic() - started < 1.5:
+            if name in server.discover().live and listed_after is None:
+                listed_after = time.monotonic() - started
+            server.is_live(name)
+            time.sleep(0.002)
+        assert starting.wait(timeout=10) == 0
+        assert listed_after is not None
+        assert listed_after < 1.0
+        print(f"{name} listed {listed_after:.3f} s after `attach -b` started")
+    time.sleep(0.5)
+    assert sorted(server.discover().live) == ["s1", "s2", "s3"]
+    assert {s.server_pid for s in server.discover().live.values()} == set(zenv.server_pids())

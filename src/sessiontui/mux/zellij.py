@@ -59,6 +59,7 @@ __all__ = [
     "parse_version",
     "probe_socket",
     "socket_dir",
+    "socket_server_pid",
     "strip_escapes",
 ]
 
@@ -531,6 +532,70 @@ def probe_socket(path: str | os.PathLike[str], timeout_s: float = 0.5) -> int | 
         sock.close()
 
 
+#: A socket younger than this, whose session has no metadata file yet, is never connected
+#: to: Zellij 0.45.0's server panics (``lib.rs:1454``, ``Option::unwrap()`` on ``None``) when
+#: a client leaves before the first client finished connecting, so a probe during start-up
+#: kills the new session (observed: 4 of 8 starts probed every 2 ms died).
+STARTING_S = 5.0
+
+
+def socket_server_pid(
+    path: str | os.PathLike[str], session_info: Path | None = None, timeout_s: float = 0.5
+) -> int | None:
+    """Return the PID of the server of a session socket without harming a starting server.
+
+    A session that has written ``session-metadata.kdl``, or whose socket is older than
+    :data:`STARTING_S`, is asked with :func:`probe_socket`. A younger one is looked up
+    instead among the processes: the one whose argv is ``zellij --server <path>``.
+
+    Args:
+        path: The socket file.
+        session_info: The session's ``session_info/<name>/`` directory, if known.
+        timeout_s: Longest wait for :func:`probe_socket`, in seconds.
+
+    Returns:
+        The server PID (``0`` when it does not answer in time or cannot be told), or
+        ``None`` when no server serves the socket.
+    """
+    try:
+        age_s = time.time() - Path(path).lstat().st_ctime
+    except OSError:
+        return None
+    settled = session_info is not None and (session_info / "session-metadata.kdl").exists()
+    if not settled and age_s < STARTING_S:
+        return _argv_server(os.fspath(path))
+    try:
+        return probe_socket(path, timeout_s)
+    except TimeoutError:
+        return 0  # does not answer in time: unknown, so kept as live
+
+
+def _argv_server(path: str) -> int | None:
+    """The newest process whose argv is ``... --server <path>`` (read from ``/proc``)."""
+    wanted = b"--server\0" + os.fsencode(path) + b"\0"
+    best: tuple[float, int] | None = None
+    try:
+        entries = list(os.scandir("/proc"))
+    except OSError:
+        return None
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/cmdline", "rb") as handle:  # noqa: PTH123
+                cmdline = handle.read(8192)
+        except OSError:
+            continue
+        if wanted in cmdline:
+            try:
+                started = entry.stat().st_mtime
+            except OSError:
+                continue
+            if best is None or started > best[0]:
+                best = (started, int(entry.name))
+    return None if best is None else best[1]
+
+
 @dataclass(frozen=True, slots=True)
 class ZellijSession:
     """A Zellij session as the socket and cache directories show it.
@@ -570,8 +635,8 @@ class ZellijDiscovery:
 def discover(sockets: Path, session_info: Path, *, timeout_s: float = 0.5) -> ZellijDiscovery:
     """List live and exited sessions from the directories alone (no ``zellij`` call).
 
-    Live: socket files in ``sockets`` (not ``web_server_bus``) that answer
-    :func:`probe_socket` (one that does not answer in time is kept, with PID ``0``).
+    Live: socket files in ``sockets`` (not ``web_server_bus``) with a server, as told by
+    :func:`socket_server_pid` (one that does not answer in time is kept, with PID ``0``).
     Exited: sub-directories of ``session_info`` holding ``session-layout.kdl`` whose name
     has no live socket (zellij-utils ``sessions.rs`` ``get_resurrectable_sessions``).
     Nothing is written or removed.
@@ -598,10 +663,7 @@ def discover(sockets: Path, session_info: Path, *, timeout_s: float = 0.5) -> Ze
                 continue
         except OSError:
             continue
-        try:
-            pid = probe_socket(entry.path, timeout_s)
-        except TimeoutError:
-            pid = 0  # does not answer in time: unknown, so kept as live
+        pid = socket_server_pid(entry.path, session_info / entry.name, timeout_s)
         if pid is None:
             stale.append(entry.name)
             continue
@@ -927,7 +989,11 @@ class ZellijServer:
         return list(sessions)
 
     def is_live(self, name: str) -> bool:
-        """True when a server answers on the socket of session ``name`` (no ``zellij`` call)."""
+        """True when a server serves the socket of session ``name`` (no ``zellij`` call).
+
+        See :func:`socket_server_pid`: safe to call while the session starts; a server that
+        does not answer in time counts as live ("unknown", never "gone").
+        """
         if not name or "/" in name or name in (".", ".."):
             return False
         path = self.socket_dir / name
@@ -936,10 +1002,8 @@ class ZellijServer:
                 return False
         except OSError:
             return False
-        try:
-            return probe_socket(path, min(0.5, self._timeout_s)) is not None
-        except TimeoutError:
-            return True  # not answering in time is "unknown", never "gone"
+        pid = socket_server_pid(path, self.cache_dir / name, min(0.5, self._timeout_s))
+        return pid is not None
 
     def has_session(self, name: str) -> bool:
         """True when a live or exited (resurrectable) session is named exactly ``name``.
@@ -999,7 +1063,9 @@ class ZellijServer:
         try:
             panes = parse_list_panes(result.stdout)
         except ValueError as exc:
-            raise MuxUnavailable(f"zellij list-panes printed garbage: {exc}") from None
+            raise MuxUnavailable(
+                f"zellij list-panes printed garbage: {exc} (output: {result.stdout[:60]!r})"
+            ) from None
         with self._lock:
             self._pane_cache[session] = _PaneCache(key=key, at=now, panes=panes)
         return list(panes)
@@ -1047,6 +1113,8 @@ class ZellijServer:
         details: dict[tuple[str, str], ZellijPane] = {}
         for name in sorted(found.live):
             session = found.live[name]
+            if session.metadata_path is None and _age_s(session.socket_path) < STARTING_S:
+                continue  # still starting: asking it now could crash it (STARTING_S)
             try:
                 panes = self.panes(name)
             except MuxUnavailable:
@@ -1547,7 +1615,11 @@ class ZellijServer:
         result = self._run("attach", "--create-background", name, what="attach -b")
         if result.returncode != 0:
             raise self._error(result)
-        if not _wait(lambda: self.is_live(name), self._timeout_s):
+        # No zellij call may reach the server before it is up (see STARTING_S): its
+        # metadata file is the sign (about 1.2 s after the start on 0.45.0).
+        metadata = self.cache_dir / name / "session-metadata.kdl"
+        settled = _wait(metadata.exists, max(self._timeout_s, STARTING_S), interval_s=0.05)
+        if not settled and not self.is_live(name):
             raise MuxError(f"Zellij did not start session {name!r}")
         try:
             self._start_command(name, [*assignments, *argv], directory)
@@ -1680,6 +1752,16 @@ def _connected_clients(metadata_path: str | None) -> int | None:
         return None
     match = re.search(rb"^\s*connected_clients\s+(\d+)", head, re.MULTILINE)
     return int(match[1]) if match else None
+
+
+def _age_s(path: str | None) -> float:
+    """Seconds since a file's status last changed (``inf`` when unknown)."""
+    if path is None:
+        return float("inf")
+    try:
+        return time.time() - Path(path).lstat().st_ctime
+    except OSError:
+        return float("inf")
 
 
 def _same_path(a: Path, b: Path) -> bool:
