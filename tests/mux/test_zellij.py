@@ -11,6 +11,7 @@ or too-old binary.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import shutil
@@ -681,3 +682,77 @@ def test_real_polling_a_starting_session_never_kills_it(zenv: ZellijEnv) -> None
     time.sleep(0.5)
     assert sorted(server.discover().live) == ["s1", "s2", "s3"]
     assert {s.server_pid for s in server.discover().live.values()} == set(zenv.server_pids())
+
+
+INSIDE = """\
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from sessiontui.mux.zellij import ZellijServer
+server = ZellijServer(binary=sys.argv[2])
+own = server.own_client()
+pane = server.own_pane()
+result = {"own": own, "pane": pane.pane_id if pane else None, "session": pane and pane.session_name}
+try:
+    server.switch_client(own, sys.argv[4], session=sys.argv[3])
+    result["switched"] = True
+except Exception as exc:
+    result["error"] = repr(exc)
+with open(sys.argv[5], "w") as handle:
+    json.dump(result, handle)
+time.sleep(600)
+"""
+
+
+@needs_zellij
+def test_real_switch_our_own_client_from_inside_zellij(zenv: ZellijEnv, tmp_path: Path) -> None:
+    """From a pane of `home` (renamed first), our own client is moved to `other`."""
+    zenv.start("home")
+    zenv.start("other")
+    server = zenv.server()
+    other_pane = next(p.pane_id for p in server.list_panes() if p.session_name == "other")
+    server.rename_session("home", "home2")  # our $ZELLIJ_SESSION_NAME goes stale
+    client = attach_client(zenv, "home2")
+    try:
+        wait_until(lambda: server.list_clients("home2"), 10, "the client")
+        out = tmp_path / "inside.json"
+        src = str(Path(__file__).resolve().parents[2] / "src")
+        assert ZELLIJ is not None
+        args = [sys.executable, "-c", INSIDE, src, ZELLIJ, "other", other_pane, str(out)]
+        assert zenv.zellij("-s", "home2", "run", "--", *args).returncode == 0
+        result = json.loads(wait_until(lambda: out.exists() and out.read_text(), 15, "result"))
+        assert result["own"] == "home2"
+        assert result["session"] == "home2"
+        assert result.get("switched"), result
+        clients = wait_until(lambda: server.list_clients("other"), 10, "the switched client")
+        assert [c.pane_id for c in clients] == [other_pane]
+        assert server.list_clients("home2") == []
+        # Our own client is never detached from the outside without asking.
+        with pytest.raises(NotApplicable):
+            server.detach_session("other", keep_client="other")
+    finally:
+        stop(client)
+
+
+@needs_zellij
+def test_real_focus_a_pane_of_our_own_session(zenv: ZellijEnv, tmp_path: Path) -> None:
+    zenv.start("home")
+    server = zenv.server()
+    shell_pane = server.list_panes()[0].pane_id
+    client = attach_client(zenv, "home")
+    try:
+        wait_until(lambda: server.list_clients("home"), 10, "the client")
+        out = tmp_path / "inside.json"
+        src = str(Path(__file__).resolve().parents[2] / "src")
+        assert ZELLIJ is not None
+        args = [sys.executable, "-c", INSIDE, src, ZELLIJ, "home", shell_pane, str(out)]
+        assert zenv.zellij("-s", "home", "run", "--", *args).returncode == 0
+        result = json.loads(wait_until(lambda: out.exists() and out.read_text(), 15, "result"))
+        assert result.get("switched"), result
+        assert result["pane"] != shell_pane
+        wait_until(
+            lambda: [c.pane_id for c in server.list_clients("home")] == [shell_pane],
+            10,
+            "focus on the shell pane",
+        )
+    finally:
+        stop(client)
