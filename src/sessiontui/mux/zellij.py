@@ -1339,9 +1339,16 @@ class ZellijServer:
             MuxUnavailable: zellij missing, hanging, failing or printing garbage.
             MuxError: No such session.
         """
-        result = self._run("action", "list-clients", session=session)
-        if result.returncode != 0:
-            raise self._error(result, session)
+        for attempt in range(3):
+            result = self._run("action", "list-clients", session=session)
+            if result.returncode != 0:
+                raise self._error(result, session)
+            if result.stdout.strip():
+                break
+            # Not even the header: the server did not answer in time (as for list-panes).
+            time.sleep(0.1 * (attempt + 1))
+        else:
+            raise MuxUnavailable(f"Zellij session {session!r} did not list its clients")
         try:
             return parse_list_clients(result.stdout)
         except ValueError as exc:
