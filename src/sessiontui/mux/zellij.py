@@ -1109,6 +1109,13 @@ class ZellijServer:
             MuxUnavailable: zellij missing, hanging, failing or printing garbage.
         """
         found = self.discover()
+        children: dict[int, list[psutil.Process]] = {}
+        if found.live:
+            servers = {s.server_pid for s in found.live.values()}
+            for proc in psutil.process_iter(["ppid"]):  # one scan for every server
+                ppid = proc.info.get("ppid")
+                if isinstance(ppid, int) and ppid in servers:
+                    children.setdefault(ppid, []).append(proc)
         rows: list[PaneInfo] = []
         details: dict[tuple[str, str], ZellijPane] = {}
         for name in sorted(found.live):
@@ -1123,7 +1130,7 @@ class ZellijServer:
                 if not self.is_live(name):
                     continue
                 raise
-            pids = self._pane_processes(session.server_pid or 0)
+            pids = self._pane_processes(session.server_pid or 0, children)
             clients = _connected_clients(session.metadata_path)
             rank: dict[int, int] = {}
             for pane in panes:
@@ -1157,16 +1164,12 @@ class ZellijServer:
         with self._lock:
             return self._details.get((session, pane_id))
 
-    def _pane_processes(self, server_pid: int) -> dict[int, int]:
+    def _pane_processes(
+        self, server_pid: int, children_of: dict[int, list[psutil.Process]]
+    ) -> dict[int, int]:
         """Map pane number → PID of the server's children (read from their environment)."""
-        if server_pid <= 0:
-            return {}
-        try:
-            children = psutil.Process(server_pid).children()
-        except psutil.Error:
-            return {}
         out: dict[int, int] = {}
-        for child in children:
+        for child in children_of.get(server_pid, []) if server_pid > 0 else []:
             try:
                 key = (child.pid, child.create_time())
             except psutil.Error:
