@@ -756,3 +756,45 @@ def test_real_focus_a_pane_of_our_own_session(zenv: ZellijEnv, tmp_path: Path) -
         )
     finally:
         stop(client)
+
+
+@needs_zellij
+def test_real_detach_every_client_of_a_session(zenv: ZellijEnv) -> None:
+    """`action detach` detaches one client a call: every client goes, the session stays."""
+    zenv.start("shared")
+    zenv.start("bystander")
+    server = zenv.server()
+    clients = [attach_client(zenv, "shared"), attach_client(zenv, "shared")]
+    clients.append(attach_client(zenv, "bystander"))
+    try:
+        wait_until(lambda: len(server.list_clients("shared")) == 2, 10, "two clients")
+        wait_until(lambda: server.list_clients("bystander"), 10, "the bystander's client")
+        assert server.detach_session("shared") == 2
+        wait_until(lambda: server.list_clients("shared") == [], 10, "no client left")
+        for client in clients[:2]:
+            assert client.wait(timeout=10) is not None
+        assert len(server.list_clients("bystander")) == 1
+        assert clients[2].poll() is None
+        assert server.is_live("shared")
+    finally:
+        for client in clients:
+            stop(client)
+
+
+def test_client_argv_parsing() -> None:
+    from sessiontui.mux.zellij import _client_session
+
+    cases = {
+        ("zellij", "attach", "work"): "work",
+        ("/x/zellij", "a", "-c", "work"): "work",
+        ("zellij", "--config", "c.kdl", "attach", "--force-run-commands", "w 2"): "w 2",
+        ("zellij", "-s", "mine"): "mine",
+        ("zellij", "-s", "mine", "action", "detach"): None,
+        ("zellij", "-s", "mine", "run", "--", "x"): None,
+        ("zellij", "--server", "/tmp/s/contract_version_1/work"): None,
+        ("zellij", "attach", "--index", "0"): None,
+        ("zellij",): None,
+        ("zellij", "ls"): None,
+    }
+    for argv, expected in cases.items():
+        assert _client_session(list(argv)) == expected, argv

@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import stat
 import struct
@@ -1429,19 +1430,25 @@ class ZellijServer:
         return [self._zellij(), "attach", session if session is not None else pane_id]
 
     def detach_session(self, session_id: str, *, keep_client: str | None = None) -> int:
-        """Detach every client of a session from outside (``-s NAME action detach``).
+        """Detach every client of a session from outside; the session keeps running.
 
-        Zellij detaches one client per call (the last active one), so the call is repeated
-        while ``list-clients`` still shows clients (at most once per client seen).
+        First ``-s NAME action detach``. In Zellij 0.45.0 a CLI action applies to the
+        session's *last active* client (the last to send a keystroke; zellij-server
+        ``route.rs``), and that mark is cleared when it leaves, so this detaches at most one
+        client. The others are then hung up: each ``zellij attach NAME`` /
+        ``zellij -s NAME`` client process of this user whose environment names our socket
+        directory gets SIGHUP, as when its terminal closes (the client exits, the session
+        stays; observed on 0.45.0). A client started under another name (before a rename,
+        or ``zellij`` with a generated name) cannot be told apart and stays.
 
         Args:
             session_id: The session name.
             keep_client: :meth:`own_client`'s value: when it names this session, nothing is
-                detached and :class:`NotApplicable` is raised (our own client would go, and
-                Zellij cannot spare one client).
+                detached and :class:`NotApplicable` is raised (Zellij cannot spare our own
+                client).
 
         Returns:
-            How many clients were attached before (0 is not an error).
+            How many clients were detached (``list-clients`` before minus after).
 
         Raises:
             NotApplicable: ``keep_client`` is attached to this session.
@@ -1450,21 +1457,50 @@ class ZellijServer:
         """
         if keep_client is not None and keep_client == session_id:
             raise NotApplicable("our own Zellij client is attached to this session")
-        count = len(self.list_clients(session_id))
-        for _ in range(count):
-            result = self._run("action", "detach", session=session_id)
-            if result.returncode != 0:
-                raise self._error(result, session_id)
-            deadline = time.monotonic() + self._timeout_s
-            before = len(self.list_clients(session_id))
-            if before == 0:
-                break
-            while time.monotonic() < deadline:
-                time.sleep(0.05)
-                now = len(self.list_clients(session_id))
-                if now < before:
-                    break
-        return count
+        before = len(self.list_clients(session_id))
+        if before == 0:
+            return 0
+        result = self._run("action", "detach", session=session_id)
+        if result.returncode != 0:
+            raise self._error(result, session_id)
+        _wait(lambda: len(self.list_clients(session_id)) < before, 1.0, interval_s=0.05)
+        if self.list_clients(session_id):
+            for pid in self._client_processes(session_id):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGHUP)
+            _wait(lambda: not self.list_clients(session_id), self._timeout_s, interval_s=0.05)
+        return before - len(self.list_clients(session_id))
+
+    def _client_processes(self, session: str) -> list[int]:
+        """PIDs of this user's ``zellij`` client processes attached to ``session`` by name.
+
+        Read from ``/proc``: argv ``zellij [globals] attach|a [options] NAME`` or
+        ``zellij -s NAME`` (no subcommand), and an environment whose socket directory is
+        ours. Never our own process or its ancestors.
+        """
+        ours = self.socket_dir
+        protected = {os.getpid(), *parent_chain(os.getpid())}
+        found: list[int] = []
+        try:
+            entries = list(os.scandir("/proc"))
+        except OSError:
+            return []
+        for entry in entries:
+            if not entry.name.isdigit() or int(entry.name) in protected:
+                continue
+            try:
+                if entry.stat().st_uid != os.getuid():
+                    continue
+                with open(f"/proc/{entry.name}/cmdline", "rb") as handle:  # noqa: PTH123
+                    argv = [os.fsdecode(a) for a in handle.read(65536).split(b"\0")[:-1]]
+            except OSError:
+                continue
+            if not argv or Path(argv[0]).name != "zellij" or _client_session(argv) != session:
+                continue
+            environ = _proc_environ(int(entry.name))
+            if environ is not None and _same_path(socket_dir(environ), ours):
+                found.append(int(entry.name))
+        return found
 
     def rename_session(self, session_id: str, new_name: str) -> None:
         """Rename a live session (``-s OLD action rename-session NEW``).
@@ -1762,6 +1798,61 @@ def _connected_clients(metadata_path: str | None) -> int | None:
         return None
     match = re.search(rb"^\s*connected_clients\s+(\d+)", head, re.MULTILINE)
     return int(match[1]) if match else None
+
+
+#: zellij global options that take a value (zellij-utils ``cli.rs`` ``CliArgs``).
+_GLOBAL_VALUE_OPTIONS = frozenset(
+    {"-s", "--session", "-l", "--layout", "-c", "--config", "--config-dir", "--data-dir",
+     "--max-panes", "-n", "--new-session-with-layout", "--layout-string"}
+)  # fmt: skip
+
+
+def _client_session(argv: list[str]) -> str | None:
+    """The session a ``zellij`` argv attaches to as a client, or ``None`` (not a client).
+
+    ``zellij [globals] attach|a [options] NAME`` or ``zellij -s NAME [globals]``; servers
+    (``--server``) and every other subcommand (``action``, ``run``, ``ls``, ...) are not.
+    """
+    session: str | None = None
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--server":
+            return None
+        if arg in ("-s", "--session") and i + 1 < len(argv):
+            session = argv[i + 1]
+        if arg in _GLOBAL_VALUE_OPTIONS:
+            i += 2
+            continue
+        if arg.startswith("-"):
+            i += 1
+            continue
+        if arg in ("attach", "a"):
+            rest = argv[i + 1 :]
+            j = 0
+            while j < len(rest):
+                if rest[j] == "--index":
+                    return None
+                if not rest[j].startswith("-"):
+                    return rest[j]
+                j += 1
+            return None
+        return None  # another subcommand: not a long-lived client
+    return session
+
+
+def _proc_environ(pid: int) -> dict[str, str] | None:
+    """A process's environment from ``/proc/<pid>/environ`` (``None`` when unreadable)."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return None
+    out: dict[str, str] = {}
+    for item in raw.split(b"\0"):
+        key, sep, value = item.partition(b"=")
+        if sep:
+            out[os.fsdecode(key)] = os.fsdecode(value)
+    return out
 
 
 def _age_s(path: str | None) -> float:
