@@ -437,8 +437,13 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @needs_zellij
-def test_real_version(zenv: ZellijEnv) -> None:
-    assert zenv.server().version() >= (0, 44, 0)
+def test_real_version_and_no_sessions(zenv: ZellijEnv) -> None:
+    server = zenv.server()
+    assert server.version() >= (0, 44, 0)
+    # Nothing on stdout, "No active zellij sessions found." on stderr, exit 1: no sessions.
+    assert server.list_sessions() == []
+    assert server.list_panes() == []
+    assert server.discover().live == {}
 
 
 @needs_zellij
