@@ -1893,3 +1893,11 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
     with contextlib.suppress(subprocess.TimeoutExpired, OSError):
         proc.communicate(timeout=1.0)
+
+
+if TYPE_CHECKING:
+    from sessiontui.mux.base import Multiplexer
+
+    def _is_a_multiplexer(server: ZellijServer) -> Multiplexer:
+        """Make mypy prove that :class:`ZellijServer` satisfies the Protocol."""
+        return server
