@@ -319,6 +319,9 @@ def test_old_zellij_degrades_with_a_clear_message(tmp_path: Path) -> None:
             server.list_panes()
         with pytest.raises(ZellijTooOld):
             server.panes("legacy")
+        # A fresh backend finds the version-named directory by itself.
+        fresh, _ = fake_server(tmp_path, "old")
+        assert list(fresh.discover().live) == ["legacy"]
     finally:
         live.close()
     assert "list-panes" not in log.read_text()

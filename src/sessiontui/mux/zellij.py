@@ -825,6 +825,7 @@ class ZellijServer:
         self._panes_ttl_s = panes_ttl_s
         self._lock = threading.Lock()
         self._version: tuple[int, int, int] | None = None
+        self._version_asked = False
         self._listed: tuple[float, list[ListedSession]] | None = None
         self._pane_cache: dict[str, _PaneCache] = {}
         self._facts: dict[tuple[int, float], _ProcFacts] = {}
@@ -841,13 +842,25 @@ class ZellijServer:
 
     @property
     def socket_dir(self) -> Path:
-        """The directory of the session sockets (see :func:`socket_dir`)."""
-        return socket_dir(self._environ, version=self._version)
+        """The directory of the session sockets (see :func:`socket_dir`).
+
+        Depends on the version (0.43 and older use a version-named directory), which is
+        asked once; while ``zellij`` cannot tell it, the 0.44+ directory is assumed.
+        """
+        return socket_dir(self._environ, version=self._known_version())
 
     @property
     def cache_dir(self) -> Path:
         """The ``session_info`` directory (see :func:`cache_dir`)."""
-        return cache_dir(self._environ, version=self._version)
+        return cache_dir(self._environ, version=self._known_version())
+
+    def _known_version(self) -> tuple[int, int, int] | None:
+        """The version if known; asks ``zellij --version`` once (never raises)."""
+        if self._version is None and not self._version_asked:
+            self._version_asked = True
+            with contextlib.suppress(MuxUnavailable):
+                self.version()
+        return self._version
 
     def _zellij(self) -> str:
         binary = self._binary or find_zellij(self._environ)
