@@ -30,6 +30,7 @@ from tests.helpers import wait_until
 
 from sessiontui.errors import InvalidName, MuxError, MuxUnavailable, NameTaken, NotApplicable
 from sessiontui.mux.zellij import (
+    ZellijChangeTrigger,
     ZellijServer,
     ZellijTooOld,
     cache_dir,
@@ -806,3 +807,44 @@ def test_client_argv_parsing() -> None:
     }
     for argv, expected in cases.items():
         assert _client_session(list(argv)) == expected, argv
+
+
+@needs_zellij
+def test_real_change_trigger(zenv: ZellijEnv, tmp_path: Path) -> None:
+    """Start, change, rename and kill each ask for a poll within 1 s; polls do not loop."""
+    server = zenv.server()
+    fired: list[float] = []
+    trigger = ZellijChangeTrigger(server, lambda: fired.append(time.monotonic()), rearm_s=0.2)
+    trigger.start()
+    try:
+
+        def fired_since(mark: float) -> bool:
+            return any(t >= mark for t in fired)
+
+        mark = time.monotonic()
+        zenv.start("watched")  # the socket directory did not exist before
+        wait_until(lambda: fired_since(mark), 1, "a trigger for the new session")
+        print(f"session start noticed after {min(t for t in fired if t >= mark) - mark:.3f} s")
+
+        time.sleep(1.5)
+        mark = time.monotonic()
+        for _ in range(6):  # our own polls rewrite the metadata (creation_time only)
+            server.list_panes()
+            time.sleep(0.5)
+        quiet = [t for t in fired if t >= mark]
+        assert len(quiet) <= 1, f"polls triggered {len(quiet)} more polls"
+
+        mark = time.monotonic()
+        run_agent(zenv, "watched", tmp_path / "agent.pid")  # a new pane: new metadata
+        wait_until(lambda: fired_since(mark), 3, "a trigger for the new pane")
+
+        mark = time.monotonic()
+        server.rename_session("watched", "renamed")
+        wait_until(lambda: fired_since(mark), 1, "a trigger for the rename")
+
+        mark = time.monotonic()
+        server.kill_session("renamed")
+        wait_until(lambda: fired_since(mark), 1, "a trigger for the kill")
+    finally:
+        trigger.close()
+    trigger.close()  # idempotent

@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psutil
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
 
 from sessiontui.errors import InvalidName, MuxError, MuxUnavailable, NameTaken, NotApplicable
 from sessiontui.model.processes import parent_chain
@@ -43,8 +45,11 @@ from sessiontui.model.types import PaneInfo
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+    from watchdog.observers.api import BaseObserver, ObservedWatch
+
 __all__ = [
     "ListedSession",
+    "ZellijChangeTrigger",
     "ZellijClient",
     "ZellijDiscovery",
     "ZellijPane",
@@ -1771,6 +1776,169 @@ class ZellijServer:
         raise NotApplicable("popups are not supported in Zellij")
 
 
+# ---------------------------------------------------------------------------------- trigger
+
+
+class _TriggerHandler(FileSystemEventHandler):
+    """Watchdog events of the socket or ``session_info`` directory → the trigger."""
+
+    def __init__(self, owner: ZellijChangeTrigger) -> None:
+        super().__init__()
+        self._owner = owner
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        """Forward the paths of one event (runs on watchdog's observer thread)."""
+        paths = [os.fsdecode(event.src_path)]
+        if event.dest_path:
+            paths.append(os.fsdecode(event.dest_path))
+        self._owner._event(paths, event.event_type, is_directory=event.is_directory)
+
+
+class ZellijChangeTrigger:
+    """Asks for a poll when Zellij sessions appear, end, are renamed or change (SPEC 2.5).
+
+    A :class:`~sessiontui.mux.base.ChangeTrigger`, never a source of truth. One watchdog
+    observer (inotify) watches the socket directory (a socket created, removed or renamed:
+    a session started, ended or was renamed) and, recursively, the ``session_info``
+    directory (``session-metadata.kdl`` rewritten within about a second of any change in
+    a session). Zellij rewrites the metadata file after every client connection, even our
+    own probes and ``zellij`` calls, with only ``creation_time`` changed: such rewrites are
+    ignored (content digest without that line), or each poll would trigger the next.
+    Directories that do not exist yet (no session ever ran) are looked for every
+    ``rearm_s`` seconds, and watched (with one ``on_change``) once they appear or after
+    they are replaced.
+
+    Args:
+        server: The backend whose directories to watch.
+        on_change: Called from the trigger's threads when a poll may find something new;
+            it must return quickly.
+        rearm_s: How often missing or replaced directories are looked for, in seconds.
+    """
+
+    def __init__(
+        self, server: ZellijServer, on_change: Callable[[], None], *, rearm_s: float = 1.0
+    ) -> None:
+        self._server = server
+        self._on_change = on_change
+        self._rearm_s = rearm_s
+        self._lock = threading.Lock()
+        self._digests: dict[str, bytes] = {}
+        self._watched: dict[str, tuple[int, int]] = {}
+        self._observer: BaseObserver | None = None
+        self._watches: dict[str, ObservedWatch] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start watching (idempotent); the directories are armed at once."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._observer = Observer()
+            self._observer.daemon = True
+            self._observer.start()
+            self._thread = threading.Thread(
+                target=self._rearm_loop, name="zellij-trigger", daemon=True
+            )
+        self._rearm()
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the threads (idempotent)."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=2.0)
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            with contextlib.suppress(Exception):
+                observer.stop()
+                observer.join(timeout=2.0)
+
+    def _rearm_loop(self) -> None:
+        while not self._stop.wait(self._rearm_s):
+            try:
+                self._rearm()
+            except Exception:  # never let the trigger thread die
+                logger.debug("re-arming the Zellij watches failed", exc_info=True)
+
+    def _rearm(self) -> None:
+        """Watch the directories that exist; re-watch replaced ones; fire when one changed."""
+        observer = self._observer
+        if observer is None:
+            return
+        changed = False
+        for path, recursive in ((self._server.socket_dir, False), (self._server.cache_dir, True)):
+            key = str(path)
+            try:
+                st = path.stat()
+                identity: tuple[int, int] | None = (st.st_dev, st.st_ino)
+            except OSError:
+                identity = None
+            with self._lock:
+                current = self._watched.get(key)
+            if identity == current:
+                continue
+            old = self._watches.pop(key, None)
+            if old is not None:
+                with contextlib.suppress(Exception):
+                    observer.unschedule(old)
+            if identity is not None:
+                try:
+                    self._watches[key] = observer.schedule(
+                        _TriggerHandler(self), key, recursive=recursive
+                    )
+                except OSError:
+                    identity = None
+            with self._lock:
+                if identity is None:
+                    self._watched.pop(key, None)
+                else:
+                    self._watched[key] = identity
+            changed = changed or current is not None or identity is not None
+        if changed:
+            self._on_change()
+
+    def _event(self, paths: list[str], kind: str, *, is_directory: bool) -> None:
+        """Decide whether one event may change what a poll returns.
+
+        Ignored: reads (``opened``, ``closed_no_write``), ``attrib`` (every ``zellij`` call
+        chmods the socket directory), and ``modified`` on a directory (watchdog reports it
+        for the parent of every modified file). Sockets and session directories that
+        appear, vanish or are renamed come as ``created``/``deleted``/``moved``.
+        """
+        if kind in ("opened", "closed_no_write", "attrib") or (is_directory and kind == "modified"):
+            return
+        for path in paths:
+            name = Path(path).name
+            if name == "session-metadata.kdl":
+                if kind in ("modified", "closed", "created") and not self._metadata_changed(path):
+                    continue
+                self._on_change()
+                return
+            if name != "session-layout.kdl" or kind in ("created", "deleted", "moved"):
+                self._on_change()
+                return
+
+    def _metadata_changed(self, path: str) -> bool:
+        """True when a metadata file's content (without ``creation_time``) is new."""
+        try:
+            with Path(path).open("rb") as handle:
+                data = handle.read(1 << 20)
+        except OSError:
+            return True
+        digest = hashlib.blake2b(
+            re.sub(rb"(?m)^creation_time .*$", b"", data), digest_size=16
+        ).digest()
+        with self._lock:
+            if self._digests.get(path) == digest:
+                return False
+            if len(self._digests) >= _MAX_CACHED_PROCESSES:
+                self._digests.clear()
+            self._digests[path] = digest
+        return True
+
+
 # ---------------------------------------------------------------------------------- helpers
 
 
@@ -1909,8 +2077,12 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 if TYPE_CHECKING:
-    from sessiontui.mux.base import Multiplexer
+    from sessiontui.mux.base import ChangeTrigger, Multiplexer
 
     def _is_a_multiplexer(server: ZellijServer) -> Multiplexer:
         """Make mypy prove that :class:`ZellijServer` satisfies the Protocol."""
         return server
+
+    def _is_a_trigger(trigger: ZellijChangeTrigger) -> ChangeTrigger:
+        """Make mypy prove that :class:`ZellijChangeTrigger` satisfies the Protocol."""
+        return trigger
