@@ -653,19 +653,32 @@ def test_real_own_client_is_none_outside_zellij(zenv: ZellijEnv) -> None:
 @needs_zellij
 def test_real_stopped_server_is_unknown_not_dead(zenv: ZellijEnv) -> None:
     zenv.start("frozen")
+    zenv.start("fine")
     server = zenv.server(timeout_s=1.0)
     wait_until(lambda: server.panes("frozen", fresh=True), 10, "the layout")
+    before = [p for p in server.list_panes() if p.session_name == "frozen"]
+    assert before
     pid = server.discover().live["frozen"].server_pid
     assert pid
     os.kill(pid, signal.SIGSTOP)
     try:
-        assert list(server.discover().live) == ["frozen"]
+        assert sorted(server.discover().live) == ["fine", "frozen"]
         assert server.is_live("frozen")
         with pytest.raises(MuxUnavailable, match="did not answer within 1 s"):
             server.panes("frozen", fresh=True)
+        # Every zellij client first probes every session socket and waits for an answer
+        # (zellij-utils sessions.rs assert_socket), so one stopped server makes every
+        # call hang, even about other sessions: the whole poll is "unknown".
+        server._pane_cache.clear()
+        with pytest.raises(MuxUnavailable, match="did not answer"):
+            server.list_panes()
+        assert sorted(server.unanswered) == ["fine", "frozen"]
+        assert server.discover().live["fine"].server_pid  # our discovery still works
     finally:
         os.kill(pid, signal.SIGCONT)
     wait_until(lambda: server.panes("frozen", fresh=True), 10, "panes after SIGCONT")
+    server.list_panes()
+    assert server.unanswered == {}
 
 
 @needs_zellij

@@ -837,6 +837,7 @@ class ZellijServer:
         self._pane_pids: dict[tuple[int, float], int | None] = {}
         self._names_by_pid: dict[int, str] = {}
         self._details: dict[tuple[str, str], ZellijPane] = {}
+        self._unanswered: dict[str, str] = {}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -1118,7 +1119,9 @@ class ZellijServer:
         process (the server's child whose ``$ZELLIJ_PANE_ID`` is the pane's number), ``0``
         when not found; ``window_index`` is the tab position, ``window_id`` the tab id,
         ``pane_index`` the pane's rank in its tab; ``session_attached`` and ``clients`` count
-        the session's clients (from its metadata when readable).
+        the session's clients (from its metadata when readable). A session that does not
+        answer keeps its last known rows and is named in :attr:`unanswered`; only when no
+        live session answers is :class:`~sessiontui.errors.MuxUnavailable` raised.
 
         Returns:
             The panes, sessions in name order.
@@ -1127,7 +1130,9 @@ class ZellijServer:
             ZellijTooOld: Zellij before 0.44.
             MuxUnavailable: zellij missing, hanging, failing or printing garbage.
         """
+        self.version()  # a missing or broken binary fails the whole poll
         found = self.discover()
+        unanswered: dict[str, str] = {}
         children: dict[int, list[psutil.Process]] = {}
         if found.live:
             servers = {s.server_pid for s in found.live.values()}
@@ -1143,8 +1148,15 @@ class ZellijServer:
                 continue  # still starting: asking it now could crash it (STARTING_S)
             try:
                 panes = self.panes(name)
-            except MuxUnavailable:
-                raise
+            except MuxUnavailable as exc:
+                # One session not answering (stopped, overloaded): its last known panes,
+                # listed in ``unanswered`` ("unknown", never "dead").
+                unanswered[name] = str(exc)
+                with self._lock:
+                    cached = self._pane_cache.get(name)
+                if cached is None:
+                    continue
+                panes = cached.panes
             except MuxError:
                 if not self.is_live(name):
                     continue
@@ -1176,7 +1188,19 @@ class ZellijServer:
                 )
         with self._lock:
             self._details = details
+            self._unanswered = unanswered
+        if unanswered and len(unanswered) == len(found.live):
+            raise MuxUnavailable(next(iter(unanswered.values())))
         return rows
+
+    @property
+    def unanswered(self) -> dict[str, str]:
+        """Sessions whose panes the last :meth:`list_panes` could not ask for, with why.
+
+        Their rows (when shown) are the last known ones.
+        """
+        with self._lock:
+            return dict(self._unanswered)
 
     def pane_detail(self, session: str, pane_id: str) -> ZellijPane | None:
         """The ``list-panes`` row (tab name, pane title, ...) behind a :meth:`list_panes` row."""
