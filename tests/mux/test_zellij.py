@@ -839,9 +839,13 @@ def test_real_change_trigger(zenv: ZellijEnv, tmp_path: Path) -> None:
         wait_until(lambda: fired_since(mark), 1, "a trigger for the new session")
         print(f"session start noticed after {min(t for t in fired if t >= mark) - mark:.3f} s")
 
-        time.sleep(1.5)
+        def settled() -> bool:  # the new session's own start-up changes are over
+            server.list_panes()
+            return not fired or time.monotonic() - fired[-1] > 1.5
+
+        wait_until(settled, 15, "no trigger for 1.5 s")
         mark = time.monotonic()
-        for _ in range(6):  # our own polls rewrite the metadata (creation_time only)
+        for _ in range(6):  # each poll makes Zellij rewrite the metadata: not a change
             server.list_panes()
             time.sleep(0.5)
         quiet = [t for t in fired if t >= mark]

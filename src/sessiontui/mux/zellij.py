@@ -1091,19 +1091,17 @@ class ZellijServer:
         return list(panes)
 
     def _metadata_key(self, session: str) -> bytes:
-        """A digest of ``session-metadata.kdl`` without its ``creation_time`` line.
+        """:func:`_metadata_digest` of the session's metadata file (``b""`` if unreadable).
 
-        Zellij rewrites the file within about a second of any change, but also after every
-        CLI client (our own ``list-panes`` included) with only ``creation_time`` changed,
-        so the file's mtime cannot tell a real change. ``b""`` when unreadable.
+        Its mtime cannot tell a real change: Zellij rewrites it after every client
+        connection, our own ``list-panes`` included.
         """
         try:
             with (self.cache_dir / session / "session-metadata.kdl").open("rb") as handle:
                 data = handle.read(1 << 20)
         except OSError:
             return b""
-        data = re.sub(rb"(?m)^creation_time .*$", b"", data)
-        return hashlib.blake2b(data, digest_size=16).digest()
+        return _metadata_digest(data)
 
     def _error(self, result: _Result, session: str | None = None) -> MuxError:
         text = result.message or f"zellij exited with status {result.returncode}"
@@ -1826,8 +1824,10 @@ class ZellijChangeTrigger:
     a session started, ended or was renamed) and, recursively, the ``session_info``
     directory (``session-metadata.kdl`` rewritten within about a second of any change in
     a session). Zellij rewrites the metadata file after every client connection, even our
-    own probes and ``zellij`` calls, with only ``creation_time`` changed: such rewrites are
-    ignored (content digest without that line), or each poll would trigger the next.
+    own probes and ``zellij`` calls: rewrites that change only what such a connection
+    changes are ignored (:func:`_metadata_digest`), or each poll would trigger the next.
+    So a client attaching or detaching alone does not trigger a poll (the next poll
+    reads the count).
     Directories that do not exist yet (no session ever ran) are looked for every
     ``rearm_s`` seconds, and watched (with one ``on_change``) once they appear or after
     they are replaced.
@@ -1951,9 +1951,7 @@ class ZellijChangeTrigger:
                 data = handle.read(1 << 20)
         except OSError:
             return True
-        digest = hashlib.blake2b(
-            re.sub(rb"(?m)^creation_time .*$", b"", data), digest_size=16
-        ).digest()
+        digest = _metadata_digest(data)
         with self._lock:
             if self._digests.get(path) == digest:
                 return False
@@ -2058,6 +2056,27 @@ def _proc_environ(pid: int) -> dict[str, str] | None:
         if sep:
             out[os.fsdecode(key)] = os.fsdecode(value)
     return out
+
+
+_VOLATILE_METADATA = re.compile(
+    rb"\s*(?:creation_time|connected_clients|active|other_focused_clients) "
+)
+
+
+def _metadata_digest(data: bytes) -> bytes:
+    """Digest of a ``session-metadata.kdl`` without what every client connection changes.
+
+    Zellij 0.45.0 rewrites the file within about a second after any client connects, our
+    own socket probes and ``zellij`` calls included, changing ``creation_time`` and, when
+    the short-lived client was still counted, ``connected_clients``, the tabs' ``active``
+    and ``other_focused_clients`` and the ``tab_history``/``pane_history`` blocks. Those
+    are left out, so only tabs and panes (names, titles, ids, states) count.
+    """
+    head, _, _ = data.partition(b"\ntab_history {")
+    kept = [
+        line for line in head.splitlines() if line.strip() and not _VOLATILE_METADATA.match(line)
+    ]
+    return hashlib.blake2b(b"\n".join(kept), digest_size=16).digest()
 
 
 def _age_s(path: str | None) -> float:
