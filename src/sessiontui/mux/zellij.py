@@ -1351,6 +1351,19 @@ class ZellijServer:
         own = self._own_location()
         return None if own is None else own[0]
 
+    def answers(self) -> bool:
+        """True while the socket directory exists (each session answers for itself)."""
+        return self.socket_dir.is_dir()
+
+    def client_session(self, client_tty: str) -> str | None:
+        """The session our own "client" shows: :meth:`own_client`'s value is that name."""
+        own = self._own_location()
+        return own[0] if own is not None and own[0] == client_tty else None
+
+    def switch_client_back(self, client_tty: str, *, leaving: str | None = None) -> str | None:
+        """Not offered by Zellij's CLI: always ``None`` (the caller detaches instead)."""
+        return None
+
     def own_pane(self) -> PaneInfo | None:
         """Our own pane when we run inside this server (one :meth:`list_panes`), else ``None``."""
         own = self._own_location()
