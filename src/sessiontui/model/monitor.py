@@ -87,6 +87,8 @@ class Monitor:
         popup: Inside tmux, show a Claude background job in a ``display-popup`` (else in a
             new window) so the monitor stays visible.
         names: Where names set here are kept, keyed by sessionId (``None``: not kept).
+        read_only: Scans change no file (one-shot listings such as ``sessiontui ls``): sticky
+            names are shown, not written back. Actions (rename, dismiss …) still write.
     """
 
     def __init__(
@@ -100,12 +102,13 @@ class Monitor:
         claude: ClaudeJobs | None = None,
         popup: bool = True,
         names: NameStore | None = None,
+        read_only: bool = False,
     ) -> None:
         self.sessions_dir = sessions_dir
         self.tmux = tmux
         self.timing = timing or MonitorTiming()
         self.grace_s = grace_s
-        self.store = SessionStore(sessions_dir, clock=clock, names=names)
+        self.store = SessionStore(sessions_dir, clock=clock, names=names, read_only=read_only)
         self.names = names
         self._cond = threading.Condition()
         self._pending: set[Path] = set()

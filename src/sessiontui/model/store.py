@@ -11,6 +11,7 @@ import psutil
 
 from sessiontui.errors import SessiontuiError
 from sessiontui.model.activity import ActivityTracker
+from sessiontui.model.names import name_to_apply
 from sessiontui.model.processes import ProcessTable, is_alive, read_proc_start
 from sessiontui.model.registry import RegistryReader, write_name
 from sessiontui.model.types import (
@@ -34,9 +35,16 @@ if TYPE_CHECKING:
 CPU_BUSY_PERCENT = 5.0
 
 
+_UNSET = object()
+
+
 @dataclass(slots=True)
 class _Row:
-    """Mutable per-file state kept between snapshots (worker thread only)."""
+    """Mutable per-file state kept between snapshots (worker thread only).
+
+    Assigning a different value to any field sets ``dirty``: the next :meth:`SessionStore.build`
+    rebuilds this row's :class:`Session` (clean rows reuse the last one).
+    """
 
     path: Path
     file_pid: int
@@ -50,6 +58,14 @@ class _Row:
     pane_polled: bool = False
     session_id: str | None = None
     last_pane_id: str | None = None
+    entry: RegistryEntry | None = None  # the registry entry the row was last synced with
+    name_override: str | None = None  # a sticky name shown but not written (read-only mode)
+    dirty: bool = True
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name != "dirty" and getattr(self, name, _UNSET) != value:
+            object.__setattr__(self, "dirty", True)
+        object.__setattr__(self, name, value)
 
 
 def session_key(agent: str, pid: int, proc_start: str | None) -> str:
@@ -59,6 +75,17 @@ def session_key(agent: str, pid: int, proc_start: str | None) -> str:
     read from ``/proc`` when the registry has none; ``"-"`` when unknown.
     """
     return f"{agent}:{pid}:{proc_start or '-'}"
+
+
+def row_key(path: Path, file_pid: int, proc_start: str | None) -> str:
+    """Return the session key of the registry file ``path``: unique per file.
+
+    The canonical ``<pid>.json`` gets :func:`session_key`; any other spelling of the same
+    PID (``050001.json`` beside ``50001.json``, SPEC 8) gets that key plus ``"@<file name>"``,
+    so two files for one process are two rows, never two rows with one key.
+    """
+    key = session_key("claude", file_pid, proc_start)
+    return key if path.name == f"{file_pid}.json" else f"{key}@{path.name}"
 
 
 def registry_status(entry: RegistryEntry | None) -> Status | None:
@@ -80,6 +107,9 @@ class SessionStore:
         clock: Wall-clock time in seconds since the epoch (injected so tests can freeze it).
         activity: Activity tracker (injected for custom bucket sizes).
         names: Names set in sessiontui, re-applied to entries whose name is automatic.
+        read_only: Never write a file (one-shot listings, SPEC 3 "listing never writes"): a
+            stored name is shown instead of being written into an entry with an automatic
+            name, and names the user set in Claude are not adopted into the names file.
     """
 
     def __init__(
@@ -89,8 +119,10 @@ class SessionStore:
         clock: Callable[[], float],
         activity: ActivityTracker | None = None,
         names: NameStore | None = None,
+        read_only: bool = False,
     ) -> None:
         self.sessions_dir = sessions_dir
+        self.read_only = read_only
         self._clock = clock
         self.reader = RegistryReader(sessions_dir)
         # The parent→children map scans every process on the machine; rebuilding it every
@@ -99,6 +131,10 @@ class SessionStore:
         self.activity = activity or ActivityTracker()
         self.names = names
         self._rows: dict[Path, _Row] = {}
+        # (pid, procStart) pairs seen dead: a process that ended never comes back, so 10,000
+        # stale files cost one liveness check each, not one per rescan.
+        self._dead: set[tuple[int, str]] = set()
+        self._built: dict[str, Session] = {}  # the last Session built per row key
         self._panes: tuple[PaneInfo, ...] = ()
         self._pane_counts: dict[str, int] = {}
         self._bg_cpu: dict[int, float] = {}
@@ -158,21 +194,38 @@ class SessionStore:
                 row.last_pane_id = row.pane.pane_id
 
     def rescan(self) -> None:
-        """Re-list the registry directory and re-check the liveness of every entry."""
-        self.reader.scan()
-        self._sync_rows(self.reader.paths())
+        """Re-scan the registry directory; re-sync changed files and every possibly live row.
+
+        Rows of files that did not change and whose process is known dead are left alone:
+        a dead ``(pid, procStart)`` stays dead.
+        """
+        changed = self.reader.scan()
+        recheck = {row.path for row in self._rows.values() if row.alive or not row.proc_start}
+        self._sync_rows(self.reader.paths(), only=changed | recheck)
+
+    def _alive(self, pid: int, proc_start: str | None) -> bool:
+        """:func:`is_alive`, remembering dead ``(pid, procStart)`` pairs."""
+        if proc_start and (pid, proc_start) in self._dead:
+            return False
+        alive = is_alive(pid, proc_start)
+        if not alive and proc_start:
+            self._dead.add((pid, proc_start))
+        return alive
 
     def refresh_paths(self, paths: Iterable[Path]) -> None:
         """Re-read the given registry files (from watcher events)."""
-        for path in paths:
+        wanted = set(paths)
+        for path in wanted:
             self.reader.refresh(path)
-        self._sync_rows(self.reader.paths(), only=set(paths))
+        self._sync_rows(self.reader.paths(), only=wanted)
 
     def sample(self) -> None:
         """Sample CPU for live sessions and feed the activity history (every few seconds)."""
         now = self._clock()
         for row in self._rows.values():
-            if row.alive and not is_alive(row.file_pid, row.proc_start):
+            if not row.alive and not self.activity.knows(row.key):
+                continue  # dead since first seen: nothing to sample, no history to extend
+            if row.alive and not self._alive(row.file_pid, row.proc_start):
                 row.alive, row.pane = False, None  # SIGKILLed: seen here, not at the rescan
             if row.alive:
                 row.cpu_percent = round(self.processes.cpu_percent(row.file_pid))
@@ -207,12 +260,15 @@ class SessionStore:
     # -- merging ------------------------------------------------------------------------
 
     def _sync_rows(self, paths: set[Path], only: set[Path] | None = None) -> None:
-        """Create, drop and refresh rows so they match the reader's known ``paths``."""
+        """Create, drop and refresh rows so they match the reader's known ``paths``.
+
+        With ``only``, rows of other paths that already exist are left as they are (only new
+        paths are added besides), so a watcher event costs its own files, not every row.
+        """
         for path in [p for p in self._rows if p not in paths]:
             del self._rows[path]
-        for path in paths:
-            if only is not None and path not in only and path in self._rows:
-                continue
+        todo = paths if only is None else (only & paths) | (paths - self._rows.keys())
+        for path in todo:
             entry = self.reader.entries.get(path)
             row = self._rows.get(path)
             file_pid = int(path.stem)
@@ -222,7 +278,7 @@ class SessionStore:
                 row = _Row(
                     path=path,
                     file_pid=file_pid,
-                    key=session_key("claude", file_pid, start),
+                    key=row_key(path, file_pid, start),
                     proc_start=start,
                     alive=False,
                 )
@@ -230,9 +286,10 @@ class SessionStore:
             elif proc_start is not None and proc_start != row.proc_start:
                 # The file now names another process start: a new identity.
                 row.proc_start = proc_start
-                row.key = session_key("claude", file_pid, proc_start)
+                row.key = row_key(path, file_pid, proc_start)
+            row.entry = entry
             was_alive = row.alive
-            row.alive = is_alive(file_pid, row.proc_start)
+            row.alive = self._alive(file_pid, row.proc_start)
             if not row.alive:
                 row.pane = None
             elif row.pane is None or not was_alive:
@@ -253,6 +310,10 @@ class SessionStore:
         user set in Claude (``/rename``: no ``nameSource``) is adopted, never overwritten.
         """
         if self.names is None or not entry.session_id:
+            return
+        if self.read_only:  # show what would stick, write nothing
+            stored = self.names.get(entry.session_id)
+            row.name_override = name_to_apply(entry.name, entry.name_source, stored)
             return
         try:
             changed = row.session_id and row.session_id != entry.session_id
@@ -409,22 +470,18 @@ class SessionStore:
         ]
 
     def _fingerprint(self) -> tuple[object, ...]:
-        """Everything a snapshot is built from, cheaply; equal means nothing to rebuild."""
+        """Everything a snapshot is built from, cheaply; equal means nothing to rebuild.
+
+        The first element says whether any row changed since the last build (rows track their
+        own changes, see :class:`_Row`), so 10,000 unchanged rows cost one pass of a flag.
+        """
         now = self._clock()
-        rows = tuple(
-            (
-                row.key,
-                row.alive,
-                row.status,
-                row.cpu_percent,
-                row.pane,
-                self.reader.entries.get(row.path),
-                self.reader.problem(row.path),
-            )
-            for row in self._rows.values()
-        )
+        dirty = any(row.dirty for row in self._rows.values())
+        failing = self.reader.failing()
         return (
-            rows,
+            dirty,
+            len(self._rows),
+            tuple(sorted((str(p), self.reader.problem(p)) for p in failing)),
             self._panes,
             self._tmux_ok,
             tuple(sorted(self._bg_cpu.items())),
@@ -436,10 +493,32 @@ class SessionStore:
         )
 
     def build(self) -> Snapshot:
-        """Build a new snapshot from the current state (sorted, orphans collapsed)."""
+        """Build a new snapshot from the current state (sorted, orphans collapsed).
+
+        A row that did not change since the last build (not dirty, same activity series, no
+        pane, no failing read) reuses its last :class:`Session` object.
+        """
         now = self._clock()
-        orphans = self._resume_orphans()
-        sessions = [self._session(row, now) for row in self._rows.values() if row not in orphans]
+        orphans = {id(row) for row in self._resume_orphans()}
+        failing = self.reader.failing()
+        built: dict[str, Session] = {}
+        sessions: list[Session] = []
+        for row in self._rows.values():
+            if id(row) in orphans:
+                continue
+            session = self._built.get(row.key)
+            if (
+                session is None
+                or row.dirty
+                or row.pane is not None
+                or row.path in failing
+                or not _same_series(session.activity, self.activity.series(row.key, now))
+            ):
+                session = self._session(row, now)
+                row.dirty = False
+            built[row.key] = session
+            sessions.append(session)
+        self._built = built
         sessions += [self._bg_session(pane, now) for pane in self._bg_panes()]
         sessions.sort(key=_sort_key)
         messages = []
@@ -466,8 +545,8 @@ class SessionStore:
         fingerprint = self._fingerprint()
         if fingerprint == self._last_fingerprint:
             return SnapshotChange(snapshot=self._snapshot)
-        self._last_fingerprint = fingerprint
         new = self.build()
+        self._last_fingerprint = (False, *fingerprint[1:])  # build() cleaned every row
         change = diff(self._snapshot, new)
         meta_changed = (new.messages, new.tmux_ok, new.focused_pane) != (
             self._snapshot.messages,
@@ -485,8 +564,18 @@ class SessionStore:
         return change
 
 
+def _same_series(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a is b or a == b
+
+
 def _display_name(entry: RegistryEntry | None, row: _Row) -> str:
-    """The name to show: the registry ``name``, else the cwd's last part, else the file name."""
+    """The name to show.
+
+    A sticky name shown but not written (read-only mode), else the registry ``name``, else the
+    cwd's last part, else the file name.
+    """
+    if row.name_override:
+        return row.name_override
     if entry is not None and entry.name:
         return entry.name
     if entry is not None and entry.cwd:
@@ -506,6 +595,8 @@ def diff(old: Snapshot, new: Snapshot) -> SnapshotChange:
     added = frozenset(new_by_key.keys() - old_by_key.keys())
     removed = frozenset(old_by_key.keys() - new_by_key.keys())
     changed = frozenset(
-        key for key in new_by_key.keys() & old_by_key.keys() if new_by_key[key] != old_by_key[key]
+        key
+        for key in new_by_key.keys() & old_by_key.keys()
+        if new_by_key[key] is not old_by_key[key] and new_by_key[key] != old_by_key[key]
     )
     return SnapshotChange(snapshot=new, added=added, changed=changed, removed=removed)

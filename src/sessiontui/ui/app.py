@@ -16,6 +16,7 @@ from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.widgets import Footer, Input, Static
+from textual.worker import Worker, WorkerState
 
 from sessiontui.config import Config
 from sessiontui.errors import SessiontuiError
@@ -174,6 +175,25 @@ class SessionTUI(App[None]):
         """
         gc.collect()
         gc.freeze()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Nothing is fatal: a worker that raised becomes an error notification.
+
+        Every worker runs with ``exit_on_error=False``, so the app keeps running; expected
+        failures (:class:`SessiontuiError`) are reported by the workers themselves, this
+        catches the unexpected ones (a bug, a library raising something undocumented).
+        """
+        worker: Worker[object] = event.worker
+        if event.state is not WorkerState.ERROR or worker.error is None:
+            return
+        error = worker.error
+        what = worker.name or "a background task"
+        self.notify(
+            printable(f"{what} failed: {type(error).__name__}: {error}"),
+            title="Unexpected error",
+            severity="error",
+            markup=False,
+        )
 
     def on_unmount(self) -> None:
         """Stop the monitor's threads."""
