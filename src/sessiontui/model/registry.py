@@ -28,7 +28,7 @@ from sessiontui.model.processes import PID_MAX, is_alive
 from sessiontui.model.types import REGISTRY_STATUSES, RegistryEntry
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Collection, Mapping
 
 #: Files larger than this many bytes are not read (real entries are well under 1 KiB).
 MAX_FILE_BYTES: int = 1 << 20
@@ -280,6 +280,11 @@ class RegistryReader:
         """Why the directory could not be listed on the last scan, or ``None``."""
         return self._directory_problem
 
+    @property
+    def file_count(self) -> int:
+        """Number of known session files, readable or failing."""
+        return len(self._files)
+
     def failing(self) -> frozenset[Path]:
         """The files whose last read failed (their :meth:`problem` may show with time)."""
         return frozenset(self._failing)
@@ -305,7 +310,7 @@ class RegistryReader:
             return state.error
         return None
 
-    def scan(self) -> set[Path]:
+    def scan(self, *, skip: Collection[Path] = ()) -> set[Path]:
         """List the directory and refresh every session file; forget files that are gone.
 
         Non-session names and symbolic links are ignored entirely. A missing directory leaves
@@ -315,6 +320,11 @@ class RegistryReader:
         device, inode, mtime, ctime and mode as at the last listing, and that listing was not
         within a timestamp tick of a change) it is not listed again: the known files are only
         ``lstat``-ed, so a rescan of 10,000 unchanged files reads none of them.
+
+        Args:
+            skip: Known files not to ``lstat`` when the directory is unchanged (files nobody
+                is expected to write, e.g. those of dead processes). A full listing, after
+                any change of the directory, still covers them.
 
         Returns:
             The paths whose entry or visible problem changed, including forgotten ones.
@@ -339,7 +349,7 @@ class RegistryReader:
             return self._forget_all()
         dir_key = (dst.st_dev, dst.st_ino, dst.st_mtime_ns, dst.st_ctime_ns, dst.st_mode)
         if dir_key == self._dir_key and self._directory_problem is None:
-            return self._restat()
+            return self._restat(skip)
         listed_at_ns = time.time_ns()
         changed = self._list()
         newest = max(dst.st_mtime_ns, dst.st_ctime_ns)
@@ -387,10 +397,12 @@ class RegistryReader:
             changed.add(path)
         return changed
 
-    def _restat(self) -> set[Path]:
+    def _restat(self, skip: Collection[Path]) -> set[Path]:
         """Quick scan of an unchanged directory: ``lstat`` each known file, re-read changed ones."""
         changed: set[Path] = set()
         for path, state in list(self._files.items()):
+            if path in skip and state.key is not None:
+                continue
             try:
                 st: os.stat_result | None = os.lstat(state.spath)
             except FileNotFoundError:

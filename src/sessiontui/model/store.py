@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import psutil
@@ -34,16 +35,22 @@ if TYPE_CHECKING:
 #: CPU use (percent of one core) above which a session without a registry status is busy.
 CPU_BUSY_PERCENT = 5.0
 
+#: On an unchanged registry directory, files of settled (dead) rows are ``lstat``-ed only on
+#: every this many rescans (a minute at the default 5 s); watcher events cover them anyway.
+SETTLED_RESTAT_EVERY = 12
+
 
 _UNSET = object()
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Row:
     """Mutable per-file state kept between snapshots (worker thread only).
 
-    Assigning a different value to any field sets ``dirty``: the next :meth:`SessionStore.build`
-    rebuilds this row's :class:`Session` (clean rows reuse the last one).
+    Assigning a different value to any field sets ``dirty`` and adds the row's path to
+    ``sink`` (the store's set of touched rows): the next :meth:`SessionStore.build` rebuilds
+    this row's :class:`Session`; untouched rows reuse the last one, and untouched settled rows
+    (dead from the start) are not even visited.
     """
 
     path: Path
@@ -61,10 +68,14 @@ class _Row:
     entry: RegistryEntry | None = None  # the registry entry the row was last synced with
     name_override: str | None = None  # a sticky name shown but not written (read-only mode)
     dirty: bool = True
+    sink: set[Path] | None = field(default=None, repr=False)
 
     def __setattr__(self, name: str, value: object) -> None:
-        if name != "dirty" and getattr(self, name, _UNSET) != value:
+        if name not in ("dirty", "sink") and getattr(self, name, _UNSET) != value:
             object.__setattr__(self, "dirty", True)
+            sink = getattr(self, "sink", None)
+            if sink is not None:
+                sink.add(self.path)
         object.__setattr__(self, name, value)
 
 
@@ -134,7 +145,18 @@ class SessionStore:
         # (pid, procStart) pairs seen dead: a process that ended never comes back, so 10,000
         # stale files cost one liveness check each, not one per rescan.
         self._dead: set[tuple[int, str]] = set()
-        self._built: dict[str, Session] = {}  # the last Session built per row key
+        # Incremental build (see build()): rows touched since the last build, rows that must
+        # be looked at in every build (alive, in a pane, with history, failing reads), and
+        # the settled rest (dead since first seen) kept pre-sorted.
+        self._touched: set[Path] = set()
+        self._active: set[Path] = set()
+        self._built: dict[Path, Session] = {}  # the last Session built per row
+        self._settled: dict[Path, Session] = {}
+        self._tail: list[Session] = []  # settled sessions, sorted, orphans left out
+        self._tail_keys: list[tuple[int, float, str]] = []
+        self._orphans: set[Path] = set()
+        self._orphan_basis: tuple[frozenset[str], frozenset[str]] | None = None
+        self._rescans = 0
         self._panes: tuple[PaneInfo, ...] = ()
         self._pane_counts: dict[str, int] = {}
         self._bg_cpu: dict[int, float] = {}
@@ -199,9 +221,16 @@ class SessionStore:
         Rows of files that did not change and whose process is known dead are left alone:
         a dead ``(pid, procStart)`` stays dead.
         """
-        changed = self.reader.scan()
-        recheck = {row.path for row in self._rows.values() if row.alive or not row.proc_start}
-        self._sync_rows(self.reader.paths(), only=changed | recheck)
+        self._rescans += 1
+        # Settled files (dead processes) are only lstat-ed on every SETTLED_RESTAT_EVERY-th
+        # rescan when the directory is unchanged; events still report their changes at once.
+        full = self._rescans % SETTLED_RESTAT_EVERY == 0
+        changed = self.reader.scan(skip=() if full else self._settled.keys())
+        recheck = self._active | self._touched
+        if self.reader.file_count != len(self._rows) or not changed <= self._rows.keys():
+            self._sync_rows(self.reader.paths(), only=changed | recheck)
+        else:
+            self._sync_known(changed | recheck)
 
     def _alive(self, pid: int, proc_start: str | None) -> bool:
         """:func:`is_alive`, remembering dead ``(pid, procStart)`` pairs."""
@@ -217,13 +246,21 @@ class SessionStore:
         wanted = set(paths)
         for path in wanted:
             self.reader.refresh(path)
-        self._sync_rows(self.reader.paths(), only=wanted)
+        if self.reader.file_count != len(self._rows) or not wanted <= self._rows.keys():
+            self._sync_rows(self.reader.paths(), only=wanted)
+        else:
+            self._sync_known(wanted)
+
+    def _sync_known(self, paths: set[Path]) -> None:
+        """:meth:`_sync_rows` for known paths only (no file appeared or went away)."""
+        self._sync_rows(paths, only=paths, drop=False)
 
     def sample(self) -> None:
         """Sample CPU for live sessions and feed the activity history (every few seconds)."""
         now = self._clock()
-        for row in self._rows.values():
-            if not row.alive and not self.activity.knows(row.key):
+        for path in self._active | self._touched:
+            row = self._rows.get(path)
+            if row is None or (not row.alive and not self.activity.knows(row.key)):
                 continue  # dead since first seen: nothing to sample, no history to extend
             if row.alive and not self._alive(row.file_pid, row.proc_start):
                 row.alive, row.pane = False, None  # SIGKILLed: seen here, not at the rescan
@@ -240,8 +277,13 @@ class SessionStore:
             key = f"tmux:{pane.session_id}:{pane.pane_pid}"
             status = Status.BUSY if cpu >= CPU_BUSY_PERCENT else Status.IDLE
             self.activity.record(key, now, status, cpu)
-        keep = [row.file_pid for row in self._rows.values() if row.alive]
+        keep = [row.file_pid for row in self._live_rows()]
         self.processes.prune([*keep, *self._bg_cpu])
+
+    def _live_rows(self) -> list[_Row]:
+        """The rows whose process is alive (they are never settled)."""
+        rows = (self._rows.get(path) for path in self._active | self._touched)
+        return [row for row in rows if row is not None and row.alive]
 
     def take_new_unmapped(self) -> bool:
         """True once for each batch of new live sessions that have no pane yet.
@@ -251,22 +293,26 @@ class SessionStore:
         asked about only once, so they never cause repeated polls.
         """
         found = False
-        for row in self._rows.values():
-            if row.alive and row.pane is None and not row.pane_polled:
+        for row in self._live_rows():
+            if row.pane is None and not row.pane_polled:
                 row.pane_polled = True
                 found = True
         return found and self._locate is not None
 
     # -- merging ------------------------------------------------------------------------
 
-    def _sync_rows(self, paths: set[Path], only: set[Path] | None = None) -> None:
+    def _sync_rows(
+        self, paths: set[Path], only: set[Path] | None = None, *, drop: bool = True
+    ) -> None:
         """Create, drop and refresh rows so they match the reader's known ``paths``.
 
         With ``only``, rows of other paths that already exist are left as they are (only new
         paths are added besides), so a watcher event costs its own files, not every row.
         """
-        for path in [p for p in self._rows if p not in paths]:
-            del self._rows[path]
+        if drop:
+            for path in [p for p in self._rows if p not in paths]:
+                del self._rows[path]
+                self._touched.add(path)
         todo = paths if only is None else (only & paths) | (paths - self._rows.keys())
         for path in todo:
             entry = self.reader.entries.get(path)
@@ -282,6 +328,8 @@ class SessionStore:
                     proc_start=start,
                     alive=False,
                 )
+                row.sink = self._touched
+                self._touched.add(path)
                 self._rows[path] = row
             elif proc_start is not None and proc_start != row.proc_start:
                 # The file now names another process start: a new identity.
@@ -469,17 +517,50 @@ class SessionStore:
             )
         ]
 
+    def _update_orphans(self, consider: set[Path]) -> bool:
+        """Keep :attr:`_orphans` (paths of rows :meth:`_resume_orphans` collapses) up to date.
+
+        Recomputed over every row only when the live rows' panes or sessionIds changed;
+        otherwise only the rows in ``consider`` can have changed their own standing.
+
+        Returns:
+            True when a settled row joined or left the orphans (the tail must be re-sorted).
+        """
+        live = self._live_rows()
+        basis = (
+            frozenset(row.pane.pane_id for row in live if row.pane is not None),
+            frozenset(row.session_id for row in live if row.session_id),
+        )
+        before = set(self._orphans)
+        if basis != self._orphan_basis:
+            self._orphan_basis = basis
+            self._orphans = {row.path for row in self._resume_orphans()}
+        else:
+            live_panes, live_ids = basis
+            for path in consider:
+                row = self._rows.get(path)
+                if row is not None and (
+                    not row.alive
+                    and (
+                        (row.last_pane_id is not None and row.last_pane_id in live_panes)
+                        or (row.session_id is not None and row.session_id in live_ids)
+                    )
+                ):
+                    self._orphans.add(path)
+                else:
+                    self._orphans.discard(path)
+        return any(path in self._settled for path in before ^ self._orphans)
+
     def _fingerprint(self) -> tuple[object, ...]:
         """Everything a snapshot is built from, cheaply; equal means nothing to rebuild.
 
-        The first element says whether any row changed since the last build (rows track their
-        own changes, see :class:`_Row`), so 10,000 unchanged rows cost one pass of a flag.
+        The first element says whether any row changed since the last build (rows report
+        their own changes, see :class:`_Row`), so 10,000 unchanged rows cost nothing here.
         """
         now = self._clock()
-        dirty = any(row.dirty for row in self._rows.values())
         failing = self.reader.failing()
         return (
-            dirty,
+            bool(self._touched),
             len(self._rows),
             tuple(sorted((str(p), self.reader.problem(p)) for p in failing)),
             self._panes,
@@ -495,38 +576,76 @@ class SessionStore:
     def build(self) -> Snapshot:
         """Build a new snapshot from the current state (sorted, orphans collapsed).
 
-        A row that did not change since the last build (not dirty, same activity series, no
-        pane, no failing read) reuses its last :class:`Session` object.
+        Incremental: only rows touched since the last build and *active* rows (alive, in a
+        pane, with an activity history, failing reads, unknown start) are looked at; a row
+        that did not change (not dirty, same activity series, no pane, no failing read)
+        reuses its last :class:`Session` object. The other rows are *settled* (dead since
+        first seen, nothing left to change): their sessions stay in a pre-sorted tail, so a
+        registry of 10,000 stale files costs a build of a few rows.
         """
         now = self._clock()
-        orphans = {id(row) for row in self._resume_orphans()}
         failing = self.reader.failing()
-        built: dict[str, Session] = {}
-        sessions: list[Session] = []
-        for row in self._rows.values():
-            if id(row) in orphans:
+        consider = self._touched | self._active | failing
+        self._touched.clear()
+        tail_changed = self._update_orphans(consider)
+        active: set[Path] = set()
+        for path in consider:
+            row = self._rows.get(path)
+            if row is None:
+                self._built.pop(path, None)
+                tail_changed |= self._settled.pop(path, None) is not None
                 continue
-            session = self._built.get(row.key)
+            session = self._built.get(path)
             if (
                 session is None
                 or row.dirty
                 or row.pane is not None
-                or row.path in failing
+                or path in failing
                 or not _same_series(session.activity, self.activity.series(row.key, now))
             ):
-                session = self._session(row, now)
+                session = self._built[path] = self._session(row, now)
                 row.dirty = False
-            built[row.key] = session
-            sessions.append(session)
-        self._built = built
+            settled = (
+                not row.alive
+                and row.proc_start is not None
+                and row.pane is None
+                and path not in failing
+                and not self.activity.knows(row.key)
+            )
+            if settled:
+                if self._settled.get(path) is not session:
+                    self._settled[path] = session
+                    tail_changed = True
+            else:
+                tail_changed |= self._settled.pop(path, None) is not None
+                active.add(path)
+        self._active = active
+        if tail_changed:
+            self._tail = sorted(
+                (s for p, s in self._settled.items() if p not in self._orphans), key=_sort_key
+            )
+            self._tail_keys = [_sort_key(s) for s in self._tail]
+        sessions = [self._built[p] for p in active if p not in self._orphans]
         sessions += [self._bg_session(pane, now) for pane in self._bg_panes()]
+        self.activity.forget({s.key for s in sessions})  # settled rows have no history
         sessions.sort(key=_sort_key)
+        dead = [s for s in sessions if s.status is Status.DEAD]
+        if dead:  # merge the few active dead rows into the (long) settled tail
+            sessions = [s for s in sessions if s.status is not Status.DEAD]
+            tail, keys = list(self._tail), list(self._tail_keys)
+            for session in dead:
+                key = _sort_key(session)
+                index = bisect.bisect_right(keys, key)
+                keys.insert(index, key)
+                tail.insert(index, session)
+            sessions += tail
+        else:
+            sessions += self._tail
         messages = []
         if self.reader.directory_problem:
             messages.append(self.reader.directory_problem)
         if not self._tmux_ok:
             messages.append("tmux server not reachable")
-        self.activity.forget({s.key for s in sessions})
         return Snapshot(
             sessions=tuple(sessions),
             taken_at=now,
@@ -546,15 +665,14 @@ class SessionStore:
         if fingerprint == self._last_fingerprint:
             return SnapshotChange(snapshot=self._snapshot)
         new = self.build()
-        self._last_fingerprint = (False, *fingerprint[1:])  # build() cleaned every row
+        self._last_fingerprint = (False, *fingerprint[1:])  # build() took every touched row
         change = diff(self._snapshot, new)
         meta_changed = (new.messages, new.tmux_ok, new.focused_pane) != (
             self._snapshot.messages,
             self._snapshot.tmux_ok,
             self._snapshot.focused_pane,
         )
-        order_changed = [s.key for s in new.sessions] != [s.key for s in self._snapshot.sessions]
-        if change.empty and not meta_changed and not order_changed:
+        if change.empty and not meta_changed and _same_order(new, self._snapshot):
             return change
         self._snapshot = new
         with self._lock:
@@ -566,6 +684,12 @@ class SessionStore:
 
 def _same_series(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     return a is b or a == b
+
+
+def _same_order(a: Snapshot, b: Snapshot) -> bool:
+    return len(a.sessions) == len(b.sessions) and all(
+        x.key == y.key for x, y in zip(a.sessions, b.sessions, strict=True)
+    )
 
 
 def _display_name(entry: RegistryEntry | None, row: _Row) -> str:

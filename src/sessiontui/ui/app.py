@@ -116,6 +116,7 @@ class SessionTUI(App[None]):
         self._filter = SessionFilter()
         self._bindings_state: tuple[object, ...] = ()
         self._previewed_key: str | None = None
+        self._header: Text | None = None
         self.focused_key: str | None = None
         """The session whose pane our tmux client shows now (never announced)."""
 
@@ -263,7 +264,9 @@ class SessionTUI(App[None]):
             header.append_text(render.summary(self.snapshot, compact=table.narrow))
             if self.filter_text:
                 header.append(f"  filter: {printable(self.filter_text)}", style="italic")
-            self.query_one("#summary", Static).update(header)
+            if header != self._header:  # an update re-lays out the screen: only on change
+                self._header = header
+                self.query_one("#summary", Static).update(header)
             self.query_one(DetailPanel).show(table.session_at_cursor(), now)
         self._refresh_bindings_if_changed()
 

@@ -154,6 +154,25 @@ class RowLine:
             self._text = row_text(self._columns, self.session, self._now)
         return self._text
 
+    def retarget(self, session: Session, now: float) -> bool:
+        """Make this line show ``session`` if that needs no repaint; say whether it did.
+
+        A line never drawn yet (off screen) just takes the new session. A drawn line takes it
+        only when its text, styles included, comes out the same (e.g. an activity value that
+        moves no sparkline bar); otherwise the caller replaces the cell and it is redrawn.
+
+        Returns:
+            True when the line now shows ``session``.
+        """
+        if self._text is None:
+            self.session, self._now = session, now
+            return True
+        text = row_text(self._columns, session, now)
+        if text != self._text:
+            return False
+        self.session, self._now = session, now
+        return True
+
     @property
     def plain(self) -> str:
         """The line as plain text."""
@@ -267,9 +286,12 @@ class SessionTable(DataTable[RowLine]):
                     old == session and not (age_due and _age_moved(old, old_now, now))
                 ):
                     continue
+                self._shown[key] = session
+                line = self._lines[key]
+                if line.retarget(session, now):
+                    continue  # never drawn, or it would draw the same: nothing to repaint
                 line = self._lines[key] = RowLine(self._columns_spec, session, now)
                 self.update_cell(key, ROW_COLUMN, line)
-                self._shown[key] = session
             if order != self._order:
                 position = {id(self._lines[key]): index for index, key in enumerate(order)}
                 self.sort(key=lambda cells: position[id(cells[0])])
