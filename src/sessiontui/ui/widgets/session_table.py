@@ -254,9 +254,9 @@ class SessionTable(DataTable[RowLine]):
     def show(self, sessions: Sequence[Session], now: float, *, keep: str | None = None) -> None:
         """Make the table show ``sessions`` in that order, touching as little as possible.
 
-        New rows are added, gone rows removed, changed rows updated in place; when only the
-        order changed the rows are re-sorted by position. A session key given twice is shown
-        once (the first), so a bad snapshot can never crash the table.
+        New rows are added, gone rows removed, changed rows updated in place (or not at all
+        when they would draw the same); rows that moved get their new positions. A session key
+        given twice is shown once (the first), so a bad snapshot can never crash the table.
 
         Args:
             sessions: The rows to show, in display order.
@@ -270,7 +270,7 @@ class SessionTable(DataTable[RowLine]):
             unique.setdefault(session.key, session)
         order = list(unique)
         age_due = int(now // 30) != int(self._now // 30)
-        old_now, self._now = self._now, now
+        self._now = now
         removed = [key for key in self._shown if key not in unique]
         if not self._order or len(removed) > _MAX_REMOVALS:
             self._refill(unique, now)
@@ -286,9 +286,7 @@ class SessionTable(DataTable[RowLine]):
                     self._add(session, now)
                     current.append(key)
                     continue
-                if old is session or (
-                    old == session and not (age_due and _age_moved(old, old_now, now))
-                ):
+                if (old is session or old == session) and not age_due:
                     continue
                 self._shown[key] = session
                 line = self._lines[key]
@@ -351,8 +349,3 @@ class SessionTable(DataTable[RowLine]):
         """The session under the cursor as last shown."""
         key = self.selected_key
         return self._shown.get(key) if key else None
-
-
-def _age_moved(session: Session, before: float, now: float) -> bool:
-    """True when the session's age column reads differently at ``now`` than at ``before``."""
-    return render.age(session, before) != render.age(session, now)
