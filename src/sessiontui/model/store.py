@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -40,10 +41,7 @@ CPU_BUSY_PERCENT = 5.0
 SETTLED_RESTAT_EVERY = 12
 
 
-_UNSET = object()
-
-
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, init=False)
 class _Row:
     """Mutable per-file state kept between snapshots (worker thread only).
 
@@ -70,13 +68,31 @@ class _Row:
     dirty: bool = True
     sink: set[Path] | None = field(default=None, repr=False)
 
+    def __init__(
+        self, *, path: Path, file_pid: int, key: str, proc_start: str | None, alive: bool
+    ) -> None:
+        # Plain slot stores: 10,000 rows are made at start-up, and __setattr__ is not cheap.
+        store = object.__setattr__
+        for name, value in _ROW_DEFAULTS:
+            store(self, name, value)
+        store(self, "path", path)
+        store(self, "file_pid", file_pid)
+        store(self, "key", key)
+        store(self, "proc_start", proc_start)
+        store(self, "alive", alive)
+
     def __setattr__(self, name: str, value: object) -> None:
-        if name not in ("dirty", "sink") and getattr(self, name, _UNSET) != value:
+        # A dirty row is already in its sink (build() cleans what it takes from the sink).
+        if not self.dirty and name not in ("dirty", "sink") and getattr(self, name) != value:
             object.__setattr__(self, "dirty", True)
-            sink = getattr(self, "sink", None)
-            if sink is not None:
-                sink.add(self.path)
+            if self.sink is not None:
+                self.sink.add(self.path)
         object.__setattr__(self, name, value)
+
+
+_ROW_DEFAULTS: tuple[tuple[str, object], ...] = tuple(
+    (f.name, f.default) for f in dataclasses.fields(_Row) if f.default is not dataclasses.MISSING
+)
 
 
 def session_key(agent: str, pid: int, proc_start: str | None) -> str:
