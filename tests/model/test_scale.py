@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 from tests.helpers import write_entry
 
+from sessiontui.model import registry as registry_module
 from sessiontui.model import store as store_module
 from sessiontui.model.monitor import Monitor
 from sessiontui.model.names import NameStore
@@ -127,3 +128,34 @@ def test_read_only_store_shows_sticky_name_and_writes_nothing(registry, sleeper,
     writer = SessionStore(registry, clock=time.time, names=names)
     writer.rescan()
     assert json.loads(path.read_bytes())["name"] == "sticky"
+
+
+def test_settled_files_are_restated_once_every_few_rescans(registry, monkeypatch):
+    # utime() sets the directory's ctime to now; trust listings at once instead of after 2 s.
+    monkeypatch.setattr(registry_module, "_RACY_NS", 0)
+    paths = [
+        write_entry(registry, pid, procStart="99999999999", status="idle", name=f"s{pid}")
+        for pid in range(40_000, 40_020)
+    ]
+    for path in paths:
+        make_old(path)
+    old = time.time_ns() - 3600 * 10**9
+    os.utime(registry, ns=(old, old))
+    store = SessionStore(registry, clock=time.time)
+    store.rescan()
+    store.publish()
+    reads = store.reader.reads
+    # Rewritten in place without a watcher event (a missed event): same inode, old mtime.
+    edited = paths[3]
+    edited.write_text(edited.read_text().replace('"s40003"', '"renamed"'))
+    os.utime(edited, ns=(old + 10**9, old + 10**9))
+    store.rescan()
+    assert store.reader.reads == reads  # a dead process's file is not even lstat-ed …
+    for _ in range(store_module.SETTLED_RESTAT_EVERY):
+        store.rescan()
+    assert store.reader.reads == reads + 1  # … but the safety net catches it within a minute
+    assert {s.name for s in store.publish().snapshot.sessions} >= {"renamed"}
+    # A watcher event is handled at once.
+    edited.write_text(edited.read_text().replace('"renamed"', '"again"'))
+    store.refresh_paths([edited])
+    assert {s.name for s in store.publish().snapshot.sessions} >= {"again"}

@@ -28,7 +28,7 @@ from sessiontui.model.processes import PID_MAX, is_alive
 from sessiontui.model.types import REGISTRY_STATUSES, RegistryEntry
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Mapping
+    from collections.abc import Callable, Mapping
 
 #: Files larger than this many bytes are not read (real entries are well under 1 KiB).
 MAX_FILE_BYTES: int = 1 << 20
@@ -229,6 +229,7 @@ class _FileState:
     """What the reader knows about one session file."""
 
     spath: str  # the path as a string (for cheap lstat calls)
+    quiet: bool = False  # nobody is expected to write it (see RegistryReader.set_quiet)
     entry: RegistryEntry | None = None  # the last good entry
     key: tuple[int, int, int] | None = None  # stat key of the last good read, if trustworthy
     error: str | None = None  # the last failure, while reads keep failing
@@ -280,6 +281,15 @@ class RegistryReader:
         """Why the directory could not be listed on the last scan, or ``None``."""
         return self._directory_problem
 
+    def set_quiet(self, path: Path, quiet: bool) -> None:
+        """Mark a known file as one nobody is expected to write (e.g. its process is dead).
+
+        ``scan(skip_quiet=True)`` does not ``lstat`` quiet files of an unchanged directory.
+        """
+        state = self._files.get(path)
+        if state is not None:
+            state.quiet = quiet
+
     @property
     def file_count(self) -> int:
         """Number of known session files, readable or failing."""
@@ -310,7 +320,7 @@ class RegistryReader:
             return state.error
         return None
 
-    def scan(self, *, skip: Collection[Path] = ()) -> set[Path]:
+    def scan(self, *, skip_quiet: bool = False) -> set[Path]:
         """List the directory and refresh every session file; forget files that are gone.
 
         Non-session names and symbolic links are ignored entirely. A missing directory leaves
@@ -322,9 +332,9 @@ class RegistryReader:
         ``lstat``-ed, so a rescan of 10,000 unchanged files reads none of them.
 
         Args:
-            skip: Known files not to ``lstat`` when the directory is unchanged (files nobody
-                is expected to write, e.g. those of dead processes). A full listing, after
-                any change of the directory, still covers them.
+            skip_quiet: Do not ``lstat`` files marked quiet (:meth:`set_quiet`: files nobody
+                is expected to write, e.g. those of dead processes) when the directory is
+                unchanged. A full listing, after any change of the directory, covers them.
 
         Returns:
             The paths whose entry or visible problem changed, including forgotten ones.
@@ -349,7 +359,7 @@ class RegistryReader:
             return self._forget_all()
         dir_key = (dst.st_dev, dst.st_ino, dst.st_mtime_ns, dst.st_ctime_ns, dst.st_mode)
         if dir_key == self._dir_key and self._directory_problem is None:
-            return self._restat(skip)
+            return self._restat(skip_quiet)
         listed_at_ns = time.time_ns()
         changed = self._list()
         newest = max(dst.st_mtime_ns, dst.st_ctime_ns)
@@ -397,11 +407,11 @@ class RegistryReader:
             changed.add(path)
         return changed
 
-    def _restat(self, skip: Collection[Path]) -> set[Path]:
+    def _restat(self, skip_quiet: bool) -> set[Path]:
         """Quick scan of an unchanged directory: ``lstat`` each known file, re-read changed ones."""
         changed: set[Path] = set()
         for path, state in list(self._files.items()):
-            if path in skip and state.key is not None:
+            if skip_quiet and state.quiet and state.key is not None:
                 continue
             try:
                 st: os.stat_result | None = os.lstat(state.spath)

@@ -241,7 +241,7 @@ class SessionStore:
         # Settled files (dead processes) are only lstat-ed on every SETTLED_RESTAT_EVERY-th
         # rescan when the directory is unchanged; events still report their changes at once.
         full = self._rescans % SETTLED_RESTAT_EVERY == 0
-        changed = self.reader.scan(skip=() if full else self._settled.keys())
+        changed = self.reader.scan(skip_quiet=not full)
         recheck = self._active | self._touched
         if self.reader.file_count != len(self._rows) or not changed <= self._rows.keys():
             self._sync_rows(self.reader.paths(), only=changed | recheck)
@@ -631,9 +631,12 @@ class SessionStore:
             if settled:
                 if self._settled.get(path) is not session:
                     self._settled[path] = session
+                    self.reader.set_quiet(path, True)
                     tail_changed = True
             else:
-                tail_changed |= self._settled.pop(path, None) is not None
+                if self._settled.pop(path, None) is not None:
+                    self.reader.set_quiet(path, False)
+                    tail_changed = True
                 active.add(path)
         self._active = active
         if tail_changed:
