@@ -264,9 +264,9 @@ class SessionTUI(App[None]):
             header.append_text(render.summary(self.snapshot, compact=table.narrow))
             if self.filter_text:
                 header.append(f"  filter: {printable(self.filter_text)}", style="italic")
-            if header != self._header:  # an update re-lays out the screen: only on change
-                self._header = header
-                self.query_one("#summary", Static).update(header)
+            if header != self._header:  # only on change, and without a re-layout of the
+                self._header = header  # screen: the line's size is fixed (height 1, full width)
+                self.query_one("#summary", Static).update(header, layout=False)
             self.query_one(DetailPanel).show(table.session_at_cursor(), now)
         self._refresh_bindings_if_changed()
 
