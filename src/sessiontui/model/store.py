@@ -173,6 +173,10 @@ class SessionStore:
         self._orphans: set[Path] = set()
         self._orphan_basis: tuple[frozenset[str], frozenset[str]] | None = None
         self._rescans = 0
+        # (tail, head length) of the last built snapshot when it is "head + settled tail",
+        # letting publish() diff only the heads when the tail is the same list.
+        self._shape: tuple[list[Session], int] | None = None
+        self._published_shape: tuple[list[Session], int] | None = None
         self._panes: tuple[PaneInfo, ...] = ()
         self._pane_counts: dict[str, int] = {}
         self._bg_cpu: dict[int, float] = {}
@@ -658,7 +662,9 @@ class SessionStore:
                 keys.insert(index, key)
                 tail.insert(index, session)
             sessions += tail
+            self._shape = None
         else:
+            self._shape = (self._tail, len(sessions))
             sessions += self._tail
         messages = []
         if self.reader.directory_problem:
@@ -685,15 +691,30 @@ class SessionStore:
             return SnapshotChange(snapshot=self._snapshot)
         new = self.build()
         self._last_fingerprint = (False, *fingerprint[1:])  # build() took every touched row
-        change = diff(self._snapshot, new)
+        old, before, after = self._snapshot, self._published_shape, self._shape
+        if before is not None and after is not None and before[0] is after[0]:
+            # The same settled tail: only the heads (active rows) can differ.
+            heads = diff(
+                Snapshot(sessions=old.sessions[: before[1]]),
+                Snapshot(sessions=new.sessions[: after[1]]),
+            )
+            change = SnapshotChange(new, heads.added, heads.changed, heads.removed)
+            same_order = before[1] == after[1] and _same_order(
+                Snapshot(sessions=old.sessions[: before[1]]),
+                Snapshot(sessions=new.sessions[: after[1]]),
+            )
+        else:
+            change = diff(old, new)
+            same_order = _same_order(new, old)
         meta_changed = (new.messages, new.tmux_ok, new.focused_pane) != (
-            self._snapshot.messages,
-            self._snapshot.tmux_ok,
-            self._snapshot.focused_pane,
+            old.messages,
+            old.tmux_ok,
+            old.focused_pane,
         )
-        if change.empty and not meta_changed and _same_order(new, self._snapshot):
+        if change.empty and not meta_changed and same_order:
             return change
         self._snapshot = new
+        self._published_shape = after
         with self._lock:
             subscribers = list(self._subscribers)
         for callback in subscribers:
