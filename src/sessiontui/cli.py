@@ -19,6 +19,8 @@ from sessiontui.errors import InvalidName, SessiontuiError
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from textual.app import App
+
     from sessiontui.config import Config
     from sessiontui.model.monitor import Monitor
     from sessiontui.model.muxset import MuxSet
@@ -207,6 +209,7 @@ def make_monitor(
     sessions_dir: Path | None = None,
     config: Config | None = None,
     names_path: Path | None = None,
+    read_only: bool = False,
 ) -> Monitor:
     """Build the :class:`Monitor` the options and configuration describe (not started).
 
@@ -215,6 +218,8 @@ def make_monitor(
         sessions_dir: Registry directory (default: ``--sessions-dir`` or Claude's).
         config: The configuration (default: loaded from the options).
         names_path: Where names set here are kept (default: the user state directory).
+        read_only: For one-shot commands: their scans change no file (SPEC 3, "listing
+            never writes"); the actions they are asked for still do.
     """
     from sessiontui.model.claude_jobs import ClaudeJobs, find_claude
     from sessiontui.model.monitor import Monitor
@@ -236,6 +241,7 @@ def make_monitor(
         claude=ClaudeJobs(claude, environ=claude_env) if claude else None,
         popup=config.tmux_popup,
         names=NameStore(names_path or default_names_path()),
+        read_only=read_only,
     )
     if args.client:
         monitor.use_client(args.client)
@@ -327,7 +333,7 @@ def _ls(args: argparse.Namespace) -> int:
     """``sessiontui ls``: print the sessions once."""
     from sessiontui.model.text import format_age, printable, shorten_home
 
-    with make_monitor(args) as monitor:
+    with make_monitor(args, read_only=True) as monitor:
         snapshot = monitor.refresh()
     sessions = [s for s in snapshot.sessions if args.all or s.alive]
     if args.json:
@@ -366,7 +372,7 @@ def _rename(args: argparse.Namespace) -> int:
     except InvalidName as error:
         print(f"sessiontui: {error}", file=sys.stderr)
         return EXIT_USAGE
-    with make_monitor(args) as monitor:
+    with make_monitor(args, read_only=True) as monitor:
         monitor.refresh()
         session = monitor.resolve(args.target)
         monitor.rename(session.key, args.name)
@@ -377,7 +383,7 @@ def _kill(args: argparse.Namespace) -> int:
     """``sessiontui kill TARGET [--force]``: confirmed on a tty, or ``--force``."""
     from sessiontui.model.text import printable
 
-    with make_monitor(args) as monitor:
+    with make_monitor(args, read_only=True) as monitor:
         monitor.refresh()
         session = monitor.resolve(args.target)
         label = f"{printable(session.name)} (pid {session.pid})"
@@ -400,7 +406,7 @@ def _kill(args: argparse.Namespace) -> int:
 
 def _attach(args: argparse.Namespace) -> int:
     """``sessiontui attach TARGET``: switch our tmux client, or run ``tmux attach``."""
-    with make_monitor(args) as monitor:
+    with make_monitor(args, read_only=True) as monitor:
         monitor.refresh()
         if args.client and monitor.own_client() is None:
             print(f"sessiontui: no tmux client on {_safe_text(args.client)}", file=sys.stderr)
@@ -426,7 +432,7 @@ def _new(args: argparse.Namespace) -> int:
     if not cwd.is_dir():
         print(f"sessiontui: {cwd} is not a directory", file=sys.stderr)
         return EXIT_USAGE
-    with make_monitor(args) as monitor:
+    with make_monitor(args, read_only=True) as monitor:
         name = args.name or default_bg_name(monitor, cwd, command)
         session_id = monitor.new_session(name, command, cwd=str(cwd))
     print(f"{name}\t{session_id}")
@@ -506,6 +512,33 @@ def _forwarded_options(args: argparse.Namespace) -> list[str]:
     return out
 
 
+def run_app(app: App[None], *, headless: bool = False) -> int:
+    """Run a Textual app; a crash is exit code 1 with a message on stderr, never 0.
+
+    Textual catches an exception that escapes the app, restores the terminal, prints the
+    traceback and returns from ``run()``; its ``return_code`` is then non-zero.
+
+    Args:
+        app: The app.
+        headless: Run without a terminal (tests).
+
+    Returns:
+        0 after a normal exit, 1 when the app crashed.
+    """
+    try:
+        app.run(headless=headless)
+    except Exception as error:  # the driver failed before Textual could handle it
+        print(f"sessiontui: the TUI failed: {_safe(error)}", file=sys.stderr)
+        return EXIT_FAILURE
+    if app.return_code:
+        print(
+            "sessiontui: the TUI stopped on an unexpected error (traceback above)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
 def _tui(args: argparse.Namespace) -> int:
     """Run the TUI (on the demo environment with ``--demo``)."""
     from sessiontui.ui.app import make_app
@@ -522,15 +555,13 @@ def _tui(args: argparse.Namespace) -> int:
             monitor = make_monitor(
                 args, sessions_dir=demo.sessions_dir, config=config, names_path=demo.names_path
             )
-            make_app(monitor, config=config, title="sessiontui — demo").run()
-        return EXIT_OK
+            return run_app(make_app(monitor, config=config, title="sessiontui — demo"))
     monitor = make_monitor(args, config=config)
     bg = os.environ.get(BG_ENV) == "1"
     # In a display-popup (a --client and no pane of our own), an attach ends the TUI: the
     # popup closes over the session the client was switched to.
     popup = bool(args.client) and not os.environ.get("TMUX_PANE")
-    make_app(monitor, config=config, background=bg, exit_after_attach=popup).run()
-    return EXIT_OK
+    return run_app(make_app(monitor, config=config, background=bg, exit_after_attach=popup))
 
 
 _COMMANDS = {"ls": _ls, "new": _new, "rename": _rename, "kill": _kill, "attach": _attach}

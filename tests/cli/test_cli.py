@@ -361,3 +361,43 @@ def test_attach_for_an_unknown_client_fails_cleanly(registry, server: libtmux.Se
     )  # fmt: skip
     assert result.returncode == 1
     assert "no tmux client on /dev/pts/999" in result.stderr
+
+
+def test_ls_writes_no_file(registry, sleeper, tmp_path):
+    session_id = "534ded02-9aa5-4594-8426-d954ad357ae6"
+    entry = write_entry(
+        registry, sleeper.pid, sessionId=session_id, name="proj-3f", nameSource="derived"
+    )
+    names = tmp_path / "state" / "sessiontui" / "names.json"  # $XDG_STATE_HOME (conftest)
+    names.parent.mkdir(parents=True)
+    names.write_text(
+        json.dumps({"version": 1, "names": {session_id: {"name": "sticky", "set_at_ms": 1}}})
+    )
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (entry, names)}
+    listing = set(registry.iterdir()) | set(names.parent.iterdir())
+    for args in (("ls",), ("ls", "--json", "--all")):
+        result = run_cli(*args, "--sessions-dir", str(registry), "-L", "sessiontui-none")
+        assert result.returncode == 0, result.stderr
+        assert "sticky" in result.stdout  # the sticky name is shown …
+    # … but nothing is written: same bytes, same mtimes, no new (temp) files.
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (entry, names)} == before
+    assert set(registry.iterdir()) | set(names.parent.iterdir()) == listing
+
+
+def test_a_crashed_tui_exits_1_with_a_message(capsys):
+    from textual.app import App
+
+    from sessiontui.cli import run_app
+
+    class Crashing(App[None]):
+        def on_mount(self) -> None:
+            raise RuntimeError("crash in the UI")
+
+    assert run_app(Crashing(), headless=True) == 1
+    assert "unexpected error" in capsys.readouterr().err
+
+    class Fine(App[None]):
+        def on_mount(self) -> None:
+            self.exit()
+
+    assert run_app(Fine(), headless=True) == 0

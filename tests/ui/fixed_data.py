@@ -8,7 +8,9 @@ from sessiontui.model.types import MuxLocation, Session, Snapshot, Status, Statu
 
 #: 2026-11-21 12:00:00 UTC, seconds since the epoch.
 NOW = 1795262400.0
-HOME = str(Path.home())
+#: The home directory the fixed sessions live under, whatever ``$HOME`` the tests run with
+#: (the SVG snapshots were rendered with it; tests patch ``render.HOME`` to match).
+HOME = "/root"
 
 
 def _mux(session: str, window: str, pane: str, kind: str | None = None) -> MuxLocation:

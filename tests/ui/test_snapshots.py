@@ -9,10 +9,11 @@ import pytest
 
 from sessiontui.config import Config
 from sessiontui.model.monitor import Monitor
+from sessiontui.ui import render
 from sessiontui.ui.app import make_app
 from sessiontui.ui.messages import SnapshotChanged
 from sessiontui.ui.widgets.detail import DetailPanel
-from tests.ui.fixed_data import NOW, fixed_snapshot
+from tests.ui.fixed_data import HOME, NOW, fixed_snapshot
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
     from textual.pilot import Pilot
 
     from sessiontui.ui.app import SessionTUI
+
+
+@pytest.fixture(autouse=True)
+def fixed_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shorten paths (``~``) against the fixed data's home, not the ``$HOME`` of this run."""
+    monkeypatch.setattr(render, "HOME", HOME)
 
 
 def fixed_app(tmp_path: Path) -> SessionTUI:

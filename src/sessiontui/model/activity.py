@@ -40,6 +40,7 @@ class ActivityTracker:
         self._bucket_s = bucket_s
         self._buckets = buckets
         self._histories: dict[str, _History] = {}
+        self._zeros: tuple[float, ...] = (0.0,) * buckets
         self.revision = 0
         """Incremented whenever a stored value changes (lets callers skip rebuilding)."""
 
@@ -86,13 +87,17 @@ class ActivityTracker:
     def series(self, key: str, now: float) -> tuple[float, ...]:
         """Return ``buckets`` values in ``[0, 1]``, oldest first; the last bucket holds ``now``."""
         history = self._histories.get(key)
-        current = int(now // self._bucket_s)
         if history is None:
-            return (0.0,) * self._buckets
+            return self._zeros  # one shared tuple: cheap to build and to compare (``is``)
+        current = int(now // self._bucket_s)
         return tuple(
             history.values.get(index, 0.0)
             for index in range(current - self._buckets + 1, current + 1)
         )
+
+    def knows(self, key: str) -> bool:
+        """True when session ``key`` has a history (it was sampled since it was last forgotten)."""
+        return key in self._histories
 
     def forget(self, keep: set[str]) -> None:
         """Drop the history of every session whose key is not in ``keep``."""

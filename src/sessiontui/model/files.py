@@ -60,6 +60,8 @@ def read_small_file(path: Path, max_bytes: int) -> tuple[bytes, os.stat_result]:
                 break
             chunks.append(chunk)
             size += len(chunk)
+            if size == st.st_size:
+                break  # all fstat promised: skip the read that would only say EOF
         if size > max_bytes:
             raise UnreadableFile(f"too large (over {max_bytes / (1 << 20):.1f} MB)")
         return b"".join(chunks), st

@@ -78,6 +78,8 @@ class Monitor:
         popup: Inside tmux, show a Claude background job in a ``display-popup`` (else in a
             new window) so the monitor stays visible.
         names: Where names set here are kept, keyed by sessionId (``None``: not kept).
+        read_only: Scans change no file (one-shot listings such as ``sessiontui ls``): sticky
+            names are shown, not written back. Actions (rename, dismiss …) still write.
     """
 
     def __init__(
@@ -92,6 +94,7 @@ class Monitor:
         claude: ClaudeJobs | None = None,
         popup: bool = True,
         names: NameStore | None = None,
+        read_only: bool = False,
     ) -> None:
         self.sessions_dir = sessions_dir
         if muxes is None:
@@ -101,7 +104,7 @@ class Monitor:
         self.muxes.on_change = self.request_poll
         self.timing = timing or MonitorTiming()
         self.grace_s = grace_s
-        self.store = SessionStore(sessions_dir, clock=clock, names=names)
+        self.store = SessionStore(sessions_dir, clock=clock, names=names, read_only=read_only)
         self.names = names
         self._cond = threading.Condition()
         self._pending: set[Path] = set()

@@ -108,6 +108,12 @@ def is_alive(pid: int, proc_start: str | None) -> bool:
     """
     if not _valid_pid(pid):
         return False
+    try:  # the cheapest test first: most stale entries name PIDs that do not exist at all
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        pass  # it exists (e.g. PermissionError): look closer below
     fields = _proc_stat(pid)
     if fields is not None:
         state, start = fields

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import dataclasses
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import psutil
@@ -12,6 +14,7 @@ import psutil
 from sessiontui.errors import SessiontuiError
 from sessiontui.model.activity import ActivityTracker
 from sessiontui.model.muxset import UNREACHABLE, server_key
+from sessiontui.model.names import name_to_apply
 from sessiontui.model.processes import ProcessTable, is_alive, read_proc_start
 from sessiontui.model.registry import RegistryReader, write_name
 from sessiontui.model.types import (
@@ -34,10 +37,20 @@ if TYPE_CHECKING:
 #: CPU use (percent of one core) above which a session without a registry status is busy.
 CPU_BUSY_PERCENT = 5.0
 
+#: On an unchanged registry directory, files of settled (dead) rows are ``lstat``-ed only on
+#: every this many rescans (a minute at the default 5 s); watcher events cover them anyway.
+SETTLED_RESTAT_EVERY = 12
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, eq=False, init=False)
 class _Row:
-    """Mutable per-file state kept between snapshots (worker thread only)."""
+    """Mutable per-file state kept between snapshots (worker thread only).
+
+    Assigning a different value to any field sets ``dirty`` and adds the row's path to
+    ``sink`` (the store's set of touched rows): the next :meth:`SessionStore.build` rebuilds
+    this row's :class:`Session`; untouched rows reuse the last one, and untouched settled rows
+    (dead from the start) are not even visited.
+    """
 
     path: Path
     file_pid: int
@@ -50,8 +63,37 @@ class _Row:
     status_changed_at: float | None = None
     pane_polled: bool = False
     session_id: str | None = None
-    last_pane_id: tuple[str, str] | None = None
-    """``(server, %N)`` of the pane the row was last seen in."""
+    last_pane_id: tuple[str, str] | None = None  # (server, %N) of the pane it was last seen in
+    entry: RegistryEntry | None = None  # the registry entry the row was last synced with
+    name_override: str | None = None  # a sticky name shown but not written (read-only mode)
+    dirty: bool = True
+    sink: set[Path] | None = field(default=None, repr=False)
+
+    def __init__(
+        self, *, path: Path, file_pid: int, key: str, proc_start: str | None, alive: bool
+    ) -> None:
+        # Plain slot stores: 10,000 rows are made at start-up, and __setattr__ is not cheap.
+        store = object.__setattr__
+        for name, value in _ROW_DEFAULTS:
+            store(self, name, value)
+        store(self, "path", path)
+        store(self, "file_pid", file_pid)
+        store(self, "key", key)
+        store(self, "proc_start", proc_start)
+        store(self, "alive", alive)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # A dirty row is already in its sink (build() cleans what it takes from the sink).
+        if not self.dirty and name not in ("dirty", "sink") and getattr(self, name) != value:
+            object.__setattr__(self, "dirty", True)
+            if self.sink is not None:
+                self.sink.add(self.path)
+        object.__setattr__(self, name, value)
+
+
+_ROW_DEFAULTS: tuple[tuple[str, object], ...] = tuple(
+    (f.name, f.default) for f in dataclasses.fields(_Row) if f.default is not dataclasses.MISSING
+)
 
 
 def session_key(agent: str, pid: int, proc_start: str | None) -> str:
@@ -61,6 +103,17 @@ def session_key(agent: str, pid: int, proc_start: str | None) -> str:
     read from ``/proc`` when the registry has none; ``"-"`` when unknown.
     """
     return f"{agent}:{pid}:{proc_start or '-'}"
+
+
+def row_key(path: Path, file_pid: int, proc_start: str | None) -> str:
+    """Return the session key of the registry file ``path``: unique per file.
+
+    The canonical ``<pid>.json`` gets :func:`session_key`; any other spelling of the same
+    PID (``050001.json`` beside ``50001.json``, SPEC 8) gets that key plus ``"@<file name>"``,
+    so two files for one process are two rows, never two rows with one key.
+    """
+    key = session_key("claude", file_pid, proc_start)
+    return key if path.name == f"{file_pid}.json" else f"{key}@{path.name}"
 
 
 def registry_status(entry: RegistryEntry | None) -> Status | None:
@@ -82,6 +135,9 @@ class SessionStore:
         clock: Wall-clock time in seconds since the epoch (injected so tests can freeze it).
         activity: Activity tracker (injected for custom bucket sizes).
         names: Names set in sessiontui, re-applied to entries whose name is automatic.
+        read_only: Never write a file (one-shot listings, SPEC 3 "listing never writes"): a
+            stored name is shown instead of being written into an entry with an automatic
+            name, and names the user set in Claude are not adopted into the names file.
     """
 
     def __init__(
@@ -91,8 +147,10 @@ class SessionStore:
         clock: Callable[[], float],
         activity: ActivityTracker | None = None,
         names: NameStore | None = None,
+        read_only: bool = False,
     ) -> None:
         self.sessions_dir = sessions_dir
+        self.read_only = read_only
         self._clock = clock
         self.reader = RegistryReader(sessions_dir)
         # The parent→children map scans every process on the machine; rebuilding it every
@@ -101,6 +159,25 @@ class SessionStore:
         self.activity = activity or ActivityTracker()
         self.names = names
         self._rows: dict[Path, _Row] = {}
+        # (pid, procStart) pairs seen dead: a process that ended never comes back, so 10,000
+        # stale files cost one liveness check each, not one per rescan.
+        self._dead: set[tuple[int, str]] = set()
+        # Incremental build (see build()): rows touched since the last build, rows that must
+        # be looked at in every build (alive, in a pane, with history, failing reads), and
+        # the settled rest (dead since first seen) kept pre-sorted.
+        self._touched: set[Path] = set()
+        self._active: set[Path] = set()
+        self._built: dict[Path, Session] = {}  # the last Session built per row
+        self._settled: dict[Path, Session] = {}
+        self._tail: list[Session] = []  # settled sessions, sorted, orphans left out
+        self._tail_keys: list[tuple[int, float, str]] = []
+        self._orphans: set[Path] = set()
+        self._orphan_basis: tuple[frozenset[tuple[str, str]], frozenset[str]] | None = None
+        self._rescans = 0
+        # (tail, head length) of the last built snapshot when it is "head + settled tail",
+        # letting publish() diff only the heads when the tail is the same list.
+        self._shape: tuple[list[Session], int] | None = None
+        self._published_shape: tuple[list[Session], int] | None = None
         self._panes: tuple[PaneInfo, ...] = ()
         self._pane_counts: dict[tuple[str, str], int] = {}
         self._bg_cpu: dict[int, float] = {}
@@ -174,21 +251,53 @@ class SessionStore:
                 row.last_pane_id = (row.pane.server, row.pane.pane_id)
 
     def rescan(self) -> None:
-        """Re-list the registry directory and re-check the liveness of every entry."""
-        self.reader.scan()
-        self._sync_rows(self.reader.paths())
+        """Re-scan the registry directory; re-sync changed files and every possibly live row.
+
+        Rows of files that did not change and whose process is known dead are left alone:
+        a dead ``(pid, procStart)`` stays dead.
+        """
+        self._rescans += 1
+        # Settled files (dead processes) are only lstat-ed on every SETTLED_RESTAT_EVERY-th
+        # rescan when the directory is unchanged; events still report their changes at once.
+        full = self._rescans % SETTLED_RESTAT_EVERY == 0
+        changed = self.reader.scan(skip_quiet=not full)
+        recheck = self._active | self._touched
+        if self.reader.file_count != len(self._rows) or not changed <= self._rows.keys():
+            self._sync_rows(self.reader.paths(), only=changed | recheck)
+        else:
+            self._sync_known(changed | recheck)
+
+    def _alive(self, pid: int, proc_start: str | None) -> bool:
+        """:func:`is_alive`, remembering dead ``(pid, procStart)`` pairs."""
+        if proc_start and (pid, proc_start) in self._dead:
+            return False
+        alive = is_alive(pid, proc_start)
+        if not alive and proc_start:
+            self._dead.add((pid, proc_start))
+        return alive
 
     def refresh_paths(self, paths: Iterable[Path]) -> None:
         """Re-read the given registry files (from watcher events)."""
-        for path in paths:
+        wanted = set(paths)
+        for path in wanted:
             self.reader.refresh(path)
-        self._sync_rows(self.reader.paths(), only=set(paths))
+        if self.reader.file_count != len(self._rows) or not wanted <= self._rows.keys():
+            self._sync_rows(self.reader.paths(), only=wanted)
+        else:
+            self._sync_known(wanted)
+
+    def _sync_known(self, paths: set[Path]) -> None:
+        """:meth:`_sync_rows` for known paths only (no file appeared or went away)."""
+        self._sync_rows(paths, only=paths, drop=False)
 
     def sample(self) -> None:
         """Sample CPU for live sessions and feed the activity history (every few seconds)."""
         now = self._clock()
-        for row in self._rows.values():
-            if row.alive and not is_alive(row.file_pid, row.proc_start):
+        for path in self._active | self._touched:
+            row = self._rows.get(path)
+            if row is None or (not row.alive and not self.activity.knows(row.key)):
+                continue  # dead since first seen: nothing to sample, no history to extend
+            if row.alive and not self._alive(row.file_pid, row.proc_start):
                 row.alive, row.pane = False, None  # SIGKILLed: seen here, not at the rescan
             if row.alive:
                 row.cpu_percent = round(self.processes.cpu_percent(row.file_pid))
@@ -203,8 +312,13 @@ class SessionStore:
             key = _bg_key(pane)
             status = Status.BUSY if cpu >= CPU_BUSY_PERCENT else Status.IDLE
             self.activity.record(key, now, status, cpu)
-        keep = [row.file_pid for row in self._rows.values() if row.alive]
+        keep = [row.file_pid for row in self._live_rows()]
         self.processes.prune([*keep, *self._bg_cpu])
+
+    def _live_rows(self) -> list[_Row]:
+        """The rows whose process is alive (they are never settled)."""
+        rows = (self._rows.get(path) for path in self._active | self._touched)
+        return [row for row in rows if row is not None and row.alive]
 
     def take_new_unmapped(self) -> bool:
         """True once for each batch of new live sessions that have no pane yet.
@@ -214,21 +328,28 @@ class SessionStore:
         asked about only once, so they never cause repeated polls.
         """
         found = False
-        for row in self._rows.values():
-            if row.alive and row.pane is None and not row.pane_polled:
+        for row in self._live_rows():
+            if row.pane is None and not row.pane_polled:
                 row.pane_polled = True
                 found = True
         return found and self._locate is not None
 
     # -- merging ------------------------------------------------------------------------
 
-    def _sync_rows(self, paths: set[Path], only: set[Path] | None = None) -> None:
-        """Create, drop and refresh rows so they match the reader's known ``paths``."""
-        for path in [p for p in self._rows if p not in paths]:
-            del self._rows[path]
-        for path in paths:
-            if only is not None and path not in only and path in self._rows:
-                continue
+    def _sync_rows(
+        self, paths: set[Path], only: set[Path] | None = None, *, drop: bool = True
+    ) -> None:
+        """Create, drop and refresh rows so they match the reader's known ``paths``.
+
+        With ``only``, rows of other paths that already exist are left as they are (only new
+        paths are added besides), so a watcher event costs its own files, not every row.
+        """
+        if drop:
+            for path in [p for p in self._rows if p not in paths]:
+                del self._rows[path]
+                self._touched.add(path)
+        todo = paths if only is None else (only & paths) | (paths - self._rows.keys())
+        for path in todo:
             entry = self.reader.entries.get(path)
             row = self._rows.get(path)
             file_pid = int(path.stem)
@@ -238,17 +359,20 @@ class SessionStore:
                 row = _Row(
                     path=path,
                     file_pid=file_pid,
-                    key=session_key("claude", file_pid, start),
+                    key=row_key(path, file_pid, start),
                     proc_start=start,
                     alive=False,
                 )
+                row.sink = self._touched
+                self._touched.add(path)
                 self._rows[path] = row
             elif proc_start is not None and proc_start != row.proc_start:
                 # The file now names another process start: a new identity.
                 row.proc_start = proc_start
-                row.key = session_key("claude", file_pid, proc_start)
+                row.key = row_key(path, file_pid, proc_start)
+            row.entry = entry
             was_alive = row.alive
-            row.alive = is_alive(file_pid, row.proc_start)
+            row.alive = self._alive(file_pid, row.proc_start)
             if not row.alive:
                 row.pane = None
             elif row.pane is None or not was_alive:
@@ -269,6 +393,10 @@ class SessionStore:
         user set in Claude (``/rename``: no ``nameSource``) is adopted, never overwritten.
         """
         if self.names is None or not entry.session_id:
+            return
+        if self.read_only:  # show what would stick, write nothing
+            stored = self.names.get(entry.session_id)
+            row.name_override = name_to_apply(entry.name, entry.name_source, stored)
             return
         try:
             changed = row.session_id and row.session_id != entry.session_id
@@ -436,23 +564,52 @@ class SessionStore:
             )
         ]
 
-    def _fingerprint(self) -> tuple[object, ...]:
-        """Everything a snapshot is built from, cheaply; equal means nothing to rebuild."""
-        now = self._clock()
-        rows = tuple(
-            (
-                row.key,
-                row.alive,
-                row.status,
-                row.cpu_percent,
-                row.pane,
-                self.reader.entries.get(row.path),
-                self.reader.problem(row.path),
-            )
-            for row in self._rows.values()
+    def _update_orphans(self, consider: set[Path]) -> bool:
+        """Keep :attr:`_orphans` (paths of rows :meth:`_resume_orphans` collapses) up to date.
+
+        Recomputed over every row only when the live rows' panes or sessionIds changed;
+        otherwise only the rows in ``consider`` can have changed their own standing.
+
+        Returns:
+            True when a settled row joined or left the orphans (the tail must be re-sorted).
+        """
+        live = self._live_rows()
+        basis = (
+            frozenset((row.pane.server, row.pane.pane_id) for row in live if row.pane is not None),
+            frozenset(row.session_id for row in live if row.session_id),
         )
+        before = set(self._orphans)
+        if basis != self._orphan_basis:
+            self._orphan_basis = basis
+            self._orphans = {row.path for row in self._resume_orphans()}
+        else:
+            live_panes, live_ids = basis
+            for path in consider:
+                row = self._rows.get(path)
+                if row is not None and (
+                    not row.alive
+                    and (
+                        (row.last_pane_id is not None and row.last_pane_id in live_panes)
+                        or (row.session_id is not None and row.session_id in live_ids)
+                    )
+                ):
+                    self._orphans.add(path)
+                else:
+                    self._orphans.discard(path)
+        return any(path in self._settled for path in before ^ self._orphans)
+
+    def _fingerprint(self) -> tuple[object, ...]:
+        """Everything a snapshot is built from, cheaply; equal means nothing to rebuild.
+
+        The first element says whether any row changed since the last build (rows report
+        their own changes, see :class:`_Row`), so 10,000 unchanged rows cost nothing here.
+        """
+        now = self._clock()
+        failing = self.reader.failing()
         return (
-            rows,
+            bool(self._touched),
+            len(self._rows),
+            tuple(sorted((str(p), self.reader.problem(p)) for p in failing)),
             self._panes,
             tuple(sorted(self._health.items())),
             self._unreachable,
@@ -465,22 +622,87 @@ class SessionStore:
         )
 
     def build(self) -> Snapshot:
-        """Build a new snapshot from the current state (sorted, orphans collapsed)."""
+        """Build a new snapshot from the current state (sorted, orphans collapsed).
+
+        Incremental: only rows touched since the last build and *active* rows (alive, in a
+        pane, with an activity history, failing reads, unknown start) are looked at; a row
+        that did not change (not dirty, same activity series, no pane, no failing read)
+        reuses its last :class:`Session` object. The other rows are *settled* (dead since
+        first seen, nothing left to change): their sessions stay in a pre-sorted tail, so a
+        registry of 10,000 stale files costs a build of a few rows.
+        """
         now = self._clock()
-        orphans = self._resume_orphans()
-        sessions = [self._session(row, now) for row in self._rows.values() if row not in orphans]
+        failing = self.reader.failing()
+        consider = self._touched | self._active | failing
+        self._touched.clear()
+        tail_changed = self._update_orphans(consider)
+        active: set[Path] = set()
+        for path in consider:
+            row = self._rows.get(path)
+            if row is None:
+                self._built.pop(path, None)
+                tail_changed |= self._settled.pop(path, None) is not None
+                continue
+            session = self._built.get(path)
+            if (
+                session is None
+                or row.dirty
+                or row.pane is not None
+                or path in failing
+                or not _same_series(session.activity, self.activity.series(row.key, now))
+            ):
+                session = self._built[path] = self._session(row, now)
+                row.dirty = False
+            settled = (
+                not row.alive
+                and row.proc_start is not None
+                and row.pane is None
+                and path not in failing
+                and not self.activity.knows(row.key)
+            )
+            if settled:
+                if self._settled.get(path) is not session:
+                    self._settled[path] = session
+                    self.reader.set_quiet(path, True)
+                    tail_changed = True
+            else:
+                if self._settled.pop(path, None) is not None:
+                    self.reader.set_quiet(path, False)
+                    tail_changed = True
+                active.add(path)
+        self._active = active
+        if tail_changed:
+            self._tail = sorted(
+                (s for p, s in self._settled.items() if p not in self._orphans), key=_sort_key
+            )
+            self._tail_keys = [_sort_key(s) for s in self._tail]
+        sessions = [self._built[p] for p in active if p not in self._orphans]
         sessions += [self._bg_session(pane, now) for pane in self._bg_panes()]
-        sessions.sort(key=_sort_key)
         if len({s.mux.socket for s in sessions if s.mux is not None}) > 1:
-            sessions = [
+            sessions = [  # several servers in view: WHERE names the server
                 replace(s, mux=replace(s.mux, show_server=True)) if s.mux is not None else s
                 for s in sessions
             ]
+        self.activity.forget({s.key for s in sessions})  # settled rows have no history
+        sessions.sort(key=_sort_key)
+        dead = [s for s in sessions if s.status is Status.DEAD]
+        if dead:  # merge the few active dead rows into the (long) settled tail
+            sessions = [s for s in sessions if s.status is not Status.DEAD]
+            tail, keys = list(self._tail), list(self._tail_keys)
+            for session in dead:
+                key = _sort_key(session)
+                index = bisect.bisect_right(keys, key)
+                keys.insert(index, key)
+                tail.insert(index, session)
+            sessions += tail
+            self._shape = None
+        else:
+            self._shape = (self._tail, len(sessions))
+            sessions += self._tail
         messages = []
         if self.reader.directory_problem:
             messages.append(self.reader.directory_problem)
         messages += [self._health[server] for server in sorted(self._health)]
-        self.activity.forget({s.key for s in sessions})
         return Snapshot(
             sessions=tuple(sessions),
             taken_at=now,
@@ -499,18 +721,32 @@ class SessionStore:
         fingerprint = self._fingerprint()
         if fingerprint == self._last_fingerprint:
             return SnapshotChange(snapshot=self._snapshot)
-        self._last_fingerprint = fingerprint
         new = self.build()
-        change = diff(self._snapshot, new)
+        self._last_fingerprint = (False, *fingerprint[1:])  # build() took every touched row
+        old, before, after = self._snapshot, self._published_shape, self._shape
+        if before is not None and after is not None and before[0] is after[0]:
+            # The same settled tail: only the heads (active rows) can differ.
+            heads = diff(
+                Snapshot(sessions=old.sessions[: before[1]]),
+                Snapshot(sessions=new.sessions[: after[1]]),
+            )
+            change = SnapshotChange(new, heads.added, heads.changed, heads.removed)
+            same_order = before[1] == after[1] and _same_order(
+                Snapshot(sessions=old.sessions[: before[1]]),
+                Snapshot(sessions=new.sessions[: after[1]]),
+            )
+        else:
+            change = diff(old, new)
+            same_order = _same_order(new, old)
         meta_changed = (new.messages, new.tmux_ok, new.focused_pane) != (
-            self._snapshot.messages,
-            self._snapshot.tmux_ok,
-            self._snapshot.focused_pane,
+            old.messages,
+            old.tmux_ok,
+            old.focused_pane,
         )
-        order_changed = [s.key for s in new.sessions] != [s.key for s in self._snapshot.sessions]
-        if change.empty and not meta_changed and not order_changed:
+        if change.empty and not meta_changed and same_order:
             return change
         self._snapshot = new
+        self._published_shape = after
         with self._lock:
             subscribers = list(self._subscribers)
         for callback in subscribers:
@@ -523,8 +759,24 @@ def _bg_key(pane: PaneInfo) -> str:
     return f"tmux:{pane.server}:{pane.session_id}:{pane.pane_pid}"
 
 
+def _same_series(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a is b or a == b
+
+
+def _same_order(a: Snapshot, b: Snapshot) -> bool:
+    return len(a.sessions) == len(b.sessions) and all(
+        x.key == y.key for x, y in zip(a.sessions, b.sessions, strict=True)
+    )
+
+
 def _display_name(entry: RegistryEntry | None, row: _Row) -> str:
-    """The name to show: the registry ``name``, else the cwd's last part, else the file name."""
+    """The name to show.
+
+    A sticky name shown but not written (read-only mode), else the registry ``name``, else the
+    cwd's last part, else the file name.
+    """
+    if row.name_override:
+        return row.name_override
     if entry is not None and entry.name:
         return entry.name
     if entry is not None and entry.cwd:
@@ -544,6 +796,8 @@ def diff(old: Snapshot, new: Snapshot) -> SnapshotChange:
     added = frozenset(new_by_key.keys() - old_by_key.keys())
     removed = frozenset(old_by_key.keys() - new_by_key.keys())
     changed = frozenset(
-        key for key in new_by_key.keys() & old_by_key.keys() if new_by_key[key] != old_by_key[key]
+        key
+        for key in new_by_key.keys() & old_by_key.keys()
+        if new_by_key[key] is not old_by_key[key] and new_by_key[key] != old_by_key[key]
     )
     return SnapshotChange(snapshot=new, added=added, changed=changed, removed=removed)

@@ -277,19 +277,30 @@ class Snapshot:
     messages: tuple[str, ...] = ()
     focused_pane: tuple[str, str] | None = None
 
+    _by_key: dict[str, Session] = field(
+        init=False, repr=False, compare=False, hash=False, default_factory=dict
+    )
+    _counts: dict[Status, int] = field(
+        init=False, repr=False, compare=False, hash=False, default_factory=dict
+    )
+
     def get(self, key: str) -> Session | None:
-        """Return the session with ``key``, or ``None``."""
-        for session in self.sessions:
-            if session.key == key:
-                return session
-        return None
+        """Return the session with ``key``, or ``None`` (a dictionary look-up)."""
+        if not self._by_key and self.sessions:
+            index: dict[str, Session] = {}
+            for session in self.sessions:
+                index.setdefault(session.key, session)
+            object.__setattr__(self, "_by_key", index)
+        return self._by_key.get(key)
 
     def counts(self) -> dict[Status, int]:
-        """Number of sessions per status (statuses with none are absent)."""
-        out: dict[Status, int] = {}
-        for session in self.sessions:
-            out[session.status] = out.get(session.status, 0) + 1
-        return out
+        """Number of sessions per status (statuses with none are absent); counted once."""
+        if not self._counts and self.sessions:
+            out: dict[Status, int] = {}
+            for session in self.sessions:
+                out[session.status] = out.get(session.status, 0) + 1
+            object.__setattr__(self, "_counts", out)
+        return dict(self._counts)
 
 
 @dataclass(frozen=True, slots=True)

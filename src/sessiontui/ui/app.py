@@ -16,6 +16,7 @@ from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.widgets import Footer, Input, Static
+from textual.worker import Worker, WorkerState
 
 from sessiontui.config import Config
 from sessiontui.errors import SessiontuiError
@@ -106,6 +107,7 @@ class SessionTUI(App[None]):
         self._filter = SessionFilter()
         self._bindings_state: tuple[object, ...] = ()
         self._previewed_key: str | None = None
+        self._header: Text | None = None
         self.focused_key: str | None = None
         """The session whose pane our tmux client shows now (never announced)."""
 
@@ -165,6 +167,25 @@ class SessionTUI(App[None]):
         """
         gc.collect()
         gc.freeze()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Nothing is fatal: a worker that raised becomes an error notification.
+
+        Every worker runs with ``exit_on_error=False``, so the app keeps running; expected
+        failures (:class:`SessiontuiError`) are reported by the workers themselves, this
+        catches the unexpected ones (a bug, a library raising something undocumented).
+        """
+        worker: Worker[object] = event.worker
+        if event.state is not WorkerState.ERROR or worker.error is None:
+            return
+        error = worker.error
+        what = worker.name or "a background task"
+        self.notify(
+            printable(f"{what} failed: {type(error).__name__}: {error}"),
+            title="Unexpected error",
+            severity="error",
+            markup=False,
+        )
 
     def on_unmount(self) -> None:
         """Stop the monitor's threads."""
@@ -234,7 +255,9 @@ class SessionTUI(App[None]):
             header.append_text(render.summary(self.snapshot, compact=table.narrow))
             if self.filter_text:
                 header.append(f"  filter: {printable(self.filter_text)}", style="italic")
-            self.query_one("#summary", Static).update(header)
+            if header != self._header:  # only on change, and without a re-layout of the
+                self._header = header  # screen: the line's size is fixed (height 1, full width)
+                self.query_one("#summary", Static).update(header, layout=False)
             self.query_one(DetailPanel).show(table.session_at_cursor(), now)
         self._refresh_bindings_if_changed()
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.measure import Measurement
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 from sessiontui.ui import render
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+
+    from rich.console import Console, ConsoleOptions, RenderResult
 
     from sessiontui.model.types import Session
 
@@ -123,12 +127,84 @@ def header_text(columns: Sequence[Column]) -> Text:
     return Text(_GAP).join(labels)
 
 
-class SessionTable(DataTable[Text]):
+class RowLine:
+    """One table line, formatted only when the table first draws or measures it.
+
+    A DataTable cell may hold any Rich renderable; building the :class:`Text` of 10,000 rows up
+    front took over a second, while only the rows on screen are ever drawn. ``plain`` and
+    ``str()`` give the line's text like a :class:`Text` cell would.
+
+    Args:
+        columns: The column layout.
+        session: The session shown.
+        now: Wall-clock seconds for the age column.
+    """
+
+    __slots__ = ("_columns", "_now", "_text", "session")
+
+    def __init__(self, columns: Sequence[Column], session: Session, now: float) -> None:
+        self._columns = columns
+        self._now = now
+        self._text: Text | None = None
+        self.session = session
+
+    @property
+    def text(self) -> Text:
+        """The formatted line (built on first use)."""
+        if self._text is None:
+            self._text = row_text(self._columns, self.session, self._now)
+        return self._text
+
+    def retarget(self, session: Session, now: float) -> bool:
+        """Make this line show ``session`` if that needs no repaint; say whether it did.
+
+        A line never drawn yet (off screen) just takes the new session. A drawn line takes it
+        only when its text, styles included, comes out the same (e.g. an activity value that
+        moves no sparkline bar); otherwise the caller replaces the cell and it is redrawn.
+
+        Returns:
+            True when the line now shows ``session``.
+        """
+        if self._text is None:
+            self.session, self._now = session, now
+            return True
+        text = row_text(self._columns, session, now)
+        if text != self._text:
+            return False
+        self.session, self._now = session, now
+        return True
+
+    @property
+    def plain(self) -> str:
+        """The line as plain text."""
+        return self.text.plain
+
+    def __str__(self) -> str:
+        return self.text.plain
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """Render the formatted line."""
+        yield self.text
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        """The line's width, known from the layout without formatting it."""
+        width = sum(c.width for c in self._columns) + len(_GAP) * max(len(self._columns) - 1, 0)
+        return Measurement(width, width)
+
+
+#: Above this many removed rows a full re-layout is cheaper (DataTable's ``remove_row`` is
+#: linear in the number of rows).
+_MAX_REMOVALS = 64
+
+
+class SessionTable(DataTable[RowLine]):
     """A :class:`DataTable` that shows a :class:`Snapshot`, one pre-formatted line per row.
 
     Rows are keyed by :attr:`Session.key`, so a rename or an update never moves the cursor
-    off its session; when the order changes (a status change), the rows are re-laid and the
-    cursor follows the session it was on. Only changed rows are updated otherwise.
+    off its session. Only changed rows are updated; a change of order (a status change) only
+    re-sorts the existing rows by their new positions (no clear, nothing re-added) and the
+    cursor follows the session it was on. Lines are formatted lazily (:class:`RowLine`), so
+    10,000 rows cost only the ones on screen.
 
     The table has a single column holding the whole line: DataTable re-renders every
     visible cell after any update, so eight columns of 50 rows cost ~400 Rich renders a
@@ -144,6 +220,7 @@ class SessionTable(DataTable[Text]):
         """Wide-layout columns to show (config ``columns``); ``None`` means all."""
         self._columns_spec: tuple[Column, ...] = ()
         self._shown: dict[str, Session] = {}
+        self._lines: dict[str, RowLine] = {}
         self._order: list[str] = []
         self._now = 0.0
 
@@ -170,12 +247,16 @@ class SessionTable(DataTable[Text]):
         self.clear(columns=True)
         total = sum(c.width for c in spec) + len(_GAP) * (len(spec) - 1)
         self.add_column(header_text(spec), key=ROW_COLUMN, width=total)
-        shown = list(self._shown.values())
-        self._shown, self._order = {}, []
+        shown = [self._shown[key] for key in self._order]
+        self._shown, self._lines, self._order = {}, {}, []
         self.show(shown, self._now, keep=selected)
 
     def show(self, sessions: Sequence[Session], now: float, *, keep: str | None = None) -> None:
         """Make the table show ``sessions`` in that order, touching as little as possible.
+
+        New rows are added, gone rows removed, changed rows updated in place (or not at all
+        when they would draw the same); rows that moved get their new positions. A session key
+        given twice is shown once (the first), so a bad snapshot can never crash the table.
 
         Args:
             sessions: The rows to show, in display order.
@@ -183,35 +264,86 @@ class SessionTable(DataTable[Text]):
             keep: Session key to keep the cursor on (default: the current one).
         """
         keep = keep or self.selected_key
-        order = [s.key for s in sessions]
+        old_row = self.cursor_row
+        unique: dict[str, Session] = {}
+        for session in sessions:
+            unique.setdefault(session.key, session)
+        order = list(unique)
         age_due = int(now // 30) != int(self._now // 30)
         self._now = now
-        if order != self._order:
-            self._relayout(sessions, now, keep)
-            return
-        for session in sessions:
-            old = self._shown.get(session.key)
-            if old is session or (old == session and not age_due):
-                continue
-            self.update_cell(session.key, ROW_COLUMN, row_text(self._columns_spec, session, now))
-            self._shown[session.key] = session
-
-    def _relayout(self, sessions: Sequence[Session], now: float, keep: str | None) -> None:
-        """Re-add every row in the new order and put the cursor back on ``keep``."""
-        old_row = self.cursor_row
-        self.clear(columns=False)
-        self._shown = {}
-        self._order = []
-        for session in sessions:
-            self.add_row(row_text(self._columns_spec, session, now), key=session.key)
-            self._shown[session.key] = session
-            self._order.append(session.key)
-        if not self._order:
-            return
-        if keep is not None and keep in self._shown:
-            self.move_cursor(row=self._order.index(keep), animate=False, scroll=True)
+        removed = [key for key in self._shown if key not in unique]
+        if not self._order or len(removed) > _MAX_REMOVALS:
+            self._refill(unique, now)
         else:
-            self.move_cursor(row=min(max(old_row, 0), len(self._order) - 1), animate=False)
+            gone = set(removed)
+            for key in removed:
+                self.remove_row(key)
+                del self._shown[key], self._lines[key]
+            current = [key for key in self._order if key not in gone]
+            for key, session in unique.items():
+                old = self._shown.get(key)
+                if old is None:
+                    self._add(session, now)
+                    current.append(key)
+                    continue
+                if (old is session or old == session) and not age_due:
+                    continue
+                self._shown[key] = session
+                line = self._lines[key]
+                if line.retarget(session, now):
+                    continue  # never drawn, or it would draw the same: nothing to repaint
+                line = self._lines[key] = RowLine(self._columns_spec, session, now)
+                self.update_cell(key, ROW_COLUMN, line)
+            if order != current:
+                self._reorder(current, order)
+        moved = order != self._order
+        self._order = order
+        if not order or not moved:
+            return
+        if keep is not None and keep in unique:
+            index = order.index(keep)
+            if index != self.cursor_row:
+                self.move_cursor(row=index, animate=False, scroll=True)
+        else:
+            self.move_cursor(row=min(max(old_row, 0), len(order) - 1), animate=False)
+
+    def _reorder(self, current: list[str], order: list[str]) -> None:
+        """Move the rows from the ``current`` order to ``order`` (the same keys).
+
+        Only the window between the first and the last differing position is re-assigned,
+        the way ``DataTable.sort`` assigns row positions (a status change usually moves a
+        few rows near the top; sorting all 10,000 rows took longer than everything else).
+        Falls back to ``sort`` if DataTable's internals ever differ.
+        """
+        locations = getattr(self, "_row_locations", None)
+        if not hasattr(locations, "get_key") or not hasattr(self, "_update_count"):
+            position = {id(self._lines[key]): index for index, key in enumerate(order)}
+            self.sort(key=lambda cells: position[id(cells[0])])
+            return
+        assert locations is not None
+        first = next(i for i, (a, b) in enumerate(zip(current, order, strict=True)) if a != b)
+        last = len(order) - next(
+            i
+            for i, (a, b) in enumerate(zip(reversed(current), reversed(order), strict=True))
+            if a != b
+        )
+        for index in range(first, last):
+            locations[RowKey(order[index])] = index
+        self._update_count += 1
+        self.refresh()
+
+    def _add(self, session: Session, now: float) -> None:
+        """Append a row for ``session``."""
+        line = self._lines[session.key] = RowLine(self._columns_spec, session, now)
+        self.add_row(line, key=session.key)
+        self._shown[session.key] = session
+
+    def _refill(self, sessions: dict[str, Session], now: float) -> None:
+        """Clear the rows and add every session again (first show, or a mass removal)."""
+        self.clear(columns=False)
+        self._shown, self._lines = {}, {}
+        for session in sessions.values():
+            self._add(session, now)
 
     def session_at_cursor(self) -> Session | None:
         """The session under the cursor as last shown."""

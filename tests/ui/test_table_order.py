@@ -1,0 +1,72 @@
+"""The session table keeps DataTable's row order, its keys and the cursor in step with snapshots."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+from textual.app import App, ComposeResult
+
+from sessiontui.model.types import Session, Status, StatusSource
+from sessiontui.ui.widgets.session_table import SessionTable
+
+STATUSES = (Status.WAITING, Status.BUSY, Status.IDLE, Status.DEAD)
+
+
+def session(n: int, status: Status, changed: float) -> Session:
+    return Session(
+        key=f"claude:{n}:1",
+        pid=n,
+        agent="claude",
+        name=f"s{n}",
+        status=status,
+        status_source=StatusSource.REGISTRY,
+        status_changed_at=changed,
+    )
+
+
+class TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield SessionTable()
+
+
+def table_order(table: SessionTable) -> list[str]:
+    return [
+        str(table.coordinate_to_cell_key((row, 0)).row_key.value) for row in range(table.row_count)
+    ]
+
+
+async def test_random_reorders_additions_and_removals_keep_order_and_cursor():
+    rng = random.Random(3)
+    sessions = {n: session(n, rng.choice(STATUSES), float(n)) for n in range(300)}
+    app = TableApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(SessionTable)
+        table.set_layout(narrow=False, width=100)
+        next_n = 300
+        for step in range(60):
+            for n in rng.sample(sorted(sessions), 5):  # status changes: rows move
+                sessions[n] = replace(
+                    sessions[n], status=rng.choice(STATUSES), status_changed_at=1000.0 + step
+                )
+            if step % 7 == 3:  # a few come and go
+                for n in rng.sample(sorted(sessions), 3):
+                    del sessions[n]
+                for _ in range(2):
+                    sessions[next_n] = session(next_n, Status.BUSY, 2000.0 + step)
+                    next_n += 1
+            shown = sorted(
+                sessions.values(),
+                key=lambda s: (s.status.sort_rank, -(s.status_changed_at or 0.0), s.key),
+            )
+            kept = table.selected_key
+            table.show(shown, 0.0)
+            await pilot.pause()
+            assert table_order(table) == [s.key for s in shown]
+            assert table.row_keys == [s.key for s in shown]
+            if kept is not None and kept in table.row_keys:
+                assert table.selected_key == kept  # the cursor follows its session
+            for index in (0, len(shown) // 2, len(shown) - 1):
+                assert table.get_cell_at((index, 0)).session is shown[index]
+            if step % 5 == 0:
+                table.move_cursor(row=rng.randrange(len(shown)))
