@@ -224,18 +224,22 @@ def make_monitor(
     from sessiontui.model.claude_jobs import ClaudeJobs, find_claude
     from sessiontui.model.monitor import Monitor
     from sessiontui.model.names import NameStore, default_names_path
-    from sessiontui.model.registry import default_sessions_dir
+    from sessiontui.model.registries import default_registry_dirs
 
     config = config or load_settings(args)
-    directory = sessions_dir or args.sessions_dir or default_sessions_dir()
+    given = sessions_dir or args.sessions_dir
+    # --sessions-dir (or the demo's) is the one registry; else every base of the user's.
+    directories = (
+        [Path(given).expanduser()] if given else default_registry_dirs(config.registry_dirs)
+    )
+    directory = directories[0]
     muxes = make_muxset(args, config)
-    directory = Path(directory).expanduser()
     claude = find_claude(config.claude_executable)
     claude_env = dict(os.environ)
     if directory.name == "sessions":  # claude attach/stop must find this registry's daemon
         claude_env["CLAUDE_CONFIG_DIR"] = str(directory.parent)
     monitor = Monitor(
-        sessions_dir=directory,
+        sessions_dir=directories,
         muxes=muxes,
         grace_s=config.grace_period_s,
         claude=ClaudeJobs(claude, environ=claude_env) if claude else None,

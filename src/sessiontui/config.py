@@ -120,10 +120,7 @@ class Config:
 
     def warnings(self) -> list[str]:
         """Messages for settings that are valid but not used by this version yet."""
-        out = []
-        if self.registry_dirs:
-            out.append("registry_dirs is not supported yet; only the default registry is read")
-        return out
+        return []
 
 
 def default_config_path(environ: Mapping[str, str] | None = None) -> Path:

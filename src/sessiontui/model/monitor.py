@@ -8,10 +8,12 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sessiontui.errors import NotApplicable, SessiontuiError, TargetNotFound
 from sessiontui.model import registry
+from sessiontui.model.claude_jobs import ClaudeJobs
 from sessiontui.model.muxset import MuxSet
 from sessiontui.model.navigation import JumpHistory
 from sessiontui.model.processes import KillReport, kill_tree
@@ -23,9 +25,7 @@ from sessiontui.model.watcher import RegistryWatcher
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from pathlib import Path
 
-    from sessiontui.model.claude_jobs import ClaudeJobs
     from sessiontui.model.names import NameStore
     from sessiontui.mux.base import Multiplexer
 
@@ -68,7 +68,8 @@ class Monitor:
     subclasses with user-facing messages.
 
     Args:
-        sessions_dir: The Claude Code registry directory.
+        sessions_dir: The Claude Code registry directory, or several (each base of the user's:
+            ``$CLAUDE_CONFIG_DIR``, ``~/.claude``, the config's ``registry_dirs``).
         tmux: The tmux backend, or ``None`` to ignore tmux.
         clock: Wall clock, seconds since the epoch (tests freeze it).
         timing: Intervals; see :class:`MonitorTiming`.
@@ -85,7 +86,7 @@ class Monitor:
     def __init__(
         self,
         *,
-        sessions_dir: Path,
+        sessions_dir: Path | Sequence[Path],
         tmux: Multiplexer | None = None,
         muxes: MuxSet | None = None,
         clock: Callable[[], float] = time.time,
@@ -96,7 +97,11 @@ class Monitor:
         names: NameStore | None = None,
         read_only: bool = False,
     ) -> None:
-        self.sessions_dir = sessions_dir
+        self.sessions_dirs = (
+            [sessions_dir] if isinstance(sessions_dir, Path) else list(dict.fromkeys(sessions_dir))
+        )
+        """Every registry directory watched, the first being the user's main one."""
+        self.sessions_dir = self.sessions_dirs[0]
         if muxes is None:
             muxes = MuxSet([tmux], inside=tmux.server) if tmux is not None else MuxSet()
         self.muxes = muxes
@@ -104,7 +109,7 @@ class Monitor:
         self.muxes.on_change = self.request_poll
         self.timing = timing or MonitorTiming()
         self.grace_s = grace_s
-        self.store = SessionStore(sessions_dir, clock=clock, names=names, read_only=read_only)
+        self.store = SessionStore(self.sessions_dirs, clock=clock, names=names, read_only=read_only)
         self.names = names
         self._cond = threading.Condition()
         self._pending: set[Path] = set()
@@ -112,7 +117,7 @@ class Monitor:
         self._poll = False
         self._stopped = False
         self._thread: threading.Thread | None = None
-        self._watcher: RegistryWatcher | None = None
+        self._watchers: list[RegistryWatcher] = []
         self._locator_set = False
         self.claude = claude
         self.popup = popup
@@ -164,13 +169,15 @@ class Monitor:
         """Start the registry watcher and the worker thread (call :meth:`close` to stop)."""
         if self._thread is not None:
             return
-        self._watcher = RegistryWatcher(
-            self.sessions_dir,
-            self._on_registry_change,
-            debounce_s=self.timing.debounce_s,
-            rescan_s=self.timing.rescan_s,
-        )
-        self._watcher.start()
+        for directory in self.sessions_dirs:
+            watcher = RegistryWatcher(
+                directory,
+                self._on_registry_change,
+                debounce_s=self.timing.debounce_s,
+                rescan_s=self.timing.rescan_s,
+            )
+            watcher.start()
+            self._watchers.append(watcher)
         self.muxes.start()
         self._thread = threading.Thread(target=self._run, name="sessiontui-monitor", daemon=True)
         self._thread.start()
@@ -180,8 +187,8 @@ class Monitor:
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
-        if self._watcher is not None:
-            self._watcher.close()
+        for watcher in self._watchers:
+            watcher.close()
         self.muxes.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5.0)
@@ -337,7 +344,7 @@ class Monitor:
 
     def _attach_job(self, session: Session) -> AttachPlan:
         """``claude attach <jobId>``: a popup/window inside tmux, else the terminal."""
-        jobs = self._jobs()
+        jobs = self._jobs(session)
         assert session.job_id is not None
         if not session.alive:
             raise NotApplicable(f"{session.name!r} has ended (attaching would restart it)")
@@ -384,7 +391,7 @@ class Monitor:
             return self.attach(key)
         if not session.alive:
             raise NotApplicable(f"{session.name!r} has ended (attaching would restart it)")
-        jobs = self._jobs()
+        jobs = self._jobs(session)
         try:
             argv = jobs.attach_argv(session.job_id)
         except ValueError as error:
@@ -396,11 +403,23 @@ class Monitor:
         self.jumps.attached(key)
         return AttachPlan(switched=False, argv=tuple(argv), env=env)
 
-    def _jobs(self) -> ClaudeJobs:
-        """The Claude job runner, or a clear error when there is none."""
+    def _jobs(self, session: Session | None = None) -> ClaudeJobs:
+        """The Claude job runner for ``session``'s configuration base, or a clear error.
+
+        A job belongs to the daemon of one ``CLAUDE_CONFIG_DIR``: a session from another
+        registry directory (``<base>/sessions``) gets a runner for its own base.
+        """
         if self.claude is None:
             raise NotApplicable("claude executable not found; set claude_executable in the config")
-        return self.claude
+        path = session.registry_path if session is not None else None
+        if path is None or path.parent.name != "sessions":
+            return self.claude
+        base = str(path.parent.parent)
+        environ = dict(self.claude.environ if self.claude.environ is not None else os.environ)
+        if environ.get("CLAUDE_CONFIG_DIR") == base:
+            return self.claude
+        environ["CLAUDE_CONFIG_DIR"] = base
+        return ClaudeJobs(self.claude.executable, environ=environ, timeout_s=self.claude.timeout_s)
 
     def own_client(self) -> str | None:
         """Our tmux client's tty: the client showing our pane, else the last one that did.
@@ -516,7 +535,7 @@ class Monitor:
         session = self.session(key)
         if session.mux is None and session.job_id:
             try:
-                return self._jobs().end_viewers(session.job_id)
+                return self._jobs(session).end_viewers(session.job_id)
             except ValueError as error:
                 raise NotApplicable(f"invalid jobId in the registry: {error}") from None
         tmux = self._tmux_for(session)
@@ -610,7 +629,7 @@ class Monitor:
         try:
             if session.mux is None and session.job_id:
                 try:
-                    self._jobs().stop(session.job_id)
+                    self._jobs(session).stop(session.job_id)
                 except ValueError as error:
                     raise NotApplicable(f"invalid jobId in the registry: {error}") from None
                 return KillReport(

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import threading
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psutil
@@ -16,6 +17,7 @@ from sessiontui.model.activity import ActivityTracker
 from sessiontui.model.muxset import UNREACHABLE, server_key
 from sessiontui.model.names import name_to_apply
 from sessiontui.model.processes import ProcessTable, is_alive, read_proc_start
+from sessiontui.model.registries import RegistrySet
 from sessiontui.model.registry import RegistryReader, write_name
 from sessiontui.model.types import (
     MuxLocation,
@@ -30,7 +32,6 @@ from sessiontui.model.types import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
-    from pathlib import Path
 
     from sessiontui.model.names import NameStore
 
@@ -131,7 +132,8 @@ class SessionStore:
     used from other threads.
 
     Args:
-        sessions_dir: The registry directory (``<claude base>/sessions``).
+        sessions_dir: The registry directory (``<claude base>/sessions``), or several (read as
+            one by a :class:`~sessiontui.model.registries.RegistrySet`).
         clock: Wall-clock time in seconds since the epoch (injected so tests can freeze it).
         activity: Activity tracker (injected for custom bucket sizes).
         names: Names set in sessiontui, re-applied to entries whose name is automatic.
@@ -142,17 +144,20 @@ class SessionStore:
 
     def __init__(
         self,
-        sessions_dir: Path,
+        sessions_dir: Path | Sequence[Path],
         *,
         clock: Callable[[], float],
         activity: ActivityTracker | None = None,
         names: NameStore | None = None,
         read_only: bool = False,
     ) -> None:
-        self.sessions_dir = sessions_dir
+        dirs = [sessions_dir] if isinstance(sessions_dir, Path) else list(sessions_dir)
+        self.sessions_dir = dirs[0]
         self.read_only = read_only
         self._clock = clock
-        self.reader = RegistryReader(sessions_dir)
+        self.reader: RegistryReader | RegistrySet = (
+            RegistryReader(dirs[0]) if len(dirs) == 1 else RegistrySet(dirs)
+        )
         # The parent→children map scans every process on the machine; rebuilding it every
         # 10 s (not every sample) keeps idle CPU low; new children count within 10 s.
         self.processes = ProcessTable(tree_ttl_s=10.0)
