@@ -56,6 +56,8 @@ def isolated_env(
     # limited to 108 bytes), so discovery sees only them, never the developer's servers.
     tmux_tmpdir = Path(tempfile.mkdtemp(prefix="st-", dir="/tmp"))
     monkeypatch.setenv("TMUX_TMPDIR", str(tmux_tmpdir))
+    monkeypatch.setenv("ZELLIJ_SOCKET_DIR", str(tmux_tmpdir / "zellij"))  # likewise for Zellij
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     for var in ("TMUX", "TMUX_PANE", "SESSIONTUI_CONFIG"):
         monkeypatch.delenv(var, raising=False)
     yield

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from sessiontui.model.monitor import Monitor
     from sessiontui.model.muxset import MuxSet
     from sessiontui.model.types import Session
+    from sessiontui.mux.base import ChangeTrigger, Multiplexer
     from sessiontui.mux.tmux import TmuxBackend
+    from sessiontui.mux.zellij import ZellijServer
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -105,7 +107,7 @@ def _global_options() -> _Parser:
         "--no-zellij",
         action="store_true",
         default=argparse.SUPPRESS,
-        help="do not query Zellij (accepted; the Zellij backend is not built yet)",
+        help="do not look for Zellij sessions",
     )
     group.add_argument(
         "--version", action="version", version=f"sessiontui {__version__}", help="print the version"
@@ -263,6 +265,7 @@ def make_muxset(args: argparse.Namespace, config: Config) -> MuxSet:
     from sessiontui.model.muxset import MuxSet
     from sessiontui.mux.tmux import TmuxBackend, discover_sockets, parse_tmux_env, socket_dir
     from sessiontui.mux.tmux_control import ControlModeTrigger
+    from sessiontui.mux.zellij import ZellijChangeTrigger, ZellijServer
 
     given = [TmuxBackend(socket_name=name) for name in args.tmux_socket or ()]
     given += [TmuxBackend(socket_path=path) for path in args.tmux_socket_path or ()]
@@ -276,20 +279,43 @@ def make_muxset(args: argparse.Namespace, config: Config) -> MuxSet:
     if discover or not named:
         named.append(TmuxBackend(socket_name="default"))
 
-    def trigger(mux: object, on_change: Callable[[], None]) -> ControlModeTrigger | None:
-        if not isinstance(mux, TmuxBackend):
-            return None
-        return ControlModeTrigger([mux.tmux_bin, *mux.server_args()], on_change)
+    servers: list[Multiplexer] = list(named)
+    inside_server = inside.server if inside is not None else None
+    zellij = _zellij_server(args, config)
+    if zellij is not None:
+        servers.append(zellij)
+        if os.environ.get("ZELLIJ_PANE_ID") and not os.environ.get("TMUX_PANE"):
+            inside_server = zellij.server  # we run in a Zellij pane
+
+    def trigger(mux: Multiplexer, on_change: Callable[[], None]) -> ChangeTrigger | None:
+        if isinstance(mux, TmuxBackend):
+            return ControlModeTrigger([mux.tmux_bin, *mux.server_args()], on_change)
+        if isinstance(mux, ZellijServer):
+            return ZellijChangeTrigger(mux, on_change)
+        return None
 
     return MuxSet(
-        named,
+        servers,
         required=[b.server for b in given],
         factory=lambda path: TmuxBackend(socket_path=path),
         discover=discover_sockets if discover else None,
         trigger_factory=trigger,
-        inside=inside.server if inside is not None else None,
+        inside=inside_server,
         watch_dir=socket_dir() if discover else None,
     )
+
+
+def _zellij_server(args: argparse.Namespace, config: Config) -> ZellijServer | None:
+    """The Zellij multiplexer, unless turned off (``--no-zellij``, ``zellij = false``) or absent.
+
+    The executable: ``$SESSIONTUI_ZELLIJ_BIN``, else ``zellij`` on ``PATH``, else the CI cache.
+    """
+    from sessiontui.mux.zellij import ZellijServer, find_zellij
+
+    if args.no_zellij or not config.zellij:
+        return None
+    binary = find_zellij()
+    return ZellijServer(binary=binary) if binary else None
 
 
 def session_json(session: Session) -> dict[str, object]:

@@ -328,16 +328,17 @@ class Monitor:
             client = self.own_client()
             home = self.muxes.inside()
             if client is not None and home is tmux:
-                tmux.switch_client(client, session.mux.pane)
+                tmux.switch_client(client, session.mux.pane, session=session.mux.session_id)
                 plan = AttachPlan(switched=True)
             elif client is not None and home is not None:
                 # Another server: a client cannot switch across servers, so the target's
                 # own attach runs in a popup (or window) of our client.
-                argv = ["env", "-u", "TMUX", "-u", "TMUX_PANE", *tmux.attach_argv(session.mux.pane)]
+                attach = tmux.attach_argv(session.mux.pane, session=session.mux.session_id)
+                argv = ["env", "-u", "TMUX", "-u", "TMUX_PANE", *attach]
                 self._show_on_our_client(home, client, argv, session)
                 plan = AttachPlan(switched=True)
             else:
-                argv = tmux.attach_argv(session.mux.pane)
+                argv = tmux.attach_argv(session.mux.pane, session=session.mux.session_id)
                 plan = AttachPlan(switched=False, argv=tuple(argv), env=_child_env())
         self.jumps.attached(key)
         return plan
@@ -464,7 +465,7 @@ class Monitor:
         session = self.session(key)
         tmux = self._tmux_for(session)
         assert session.mux is not None
-        return tmux.capture_pane(session.mux.pane, lines=lines)
+        return tmux.capture_pane(session.mux.pane, lines=lines, session=session.mux.session_id)
 
     def leave(self) -> None:
         """Take our own client away from the ``--bg`` monitor's session (``q`` there).

@@ -261,20 +261,24 @@ class MuxSet:
                     was = entry.reached
                     entry.reached = False
                     entry.health = (
-                        f"tmux server {_label(key)} not running ({error})"
+                        f"{_kind_label(entry.mux, key)} not running ({error})"
                         if entry.required or was
                         else None
                     )
             except SessiontuiError as error:
-                entry.health = f"tmux server {_label(key)}: {error}"
+                entry.health = f"{_kind_label(entry.mux, key)}: {error}"
                 panes.extend(entry.panes)
             else:
-                entry.panes = tuple(p if p.server else _with_server(p, key) for p in fresh)
+                kind = entry.mux.type
+                entry.panes = tuple(
+                    p if p.server and p.mux_type == kind else _with_server(p, key, kind)
+                    for p in fresh
+                )
                 entry.reached = True
                 entry.health = None
                 panes.extend(entry.panes)
             if entry.health == UNREACHABLE:
-                health[key] = f"tmux server {_label(key)} unreachable"
+                health[key] = f"{_kind_label(entry.mux, key)} unreachable"
             elif entry.health is not None:
                 health[key] = entry.health
         return MuxPoll(panes=tuple(panes), health=health, unreachable=frozenset(unreachable))
@@ -301,16 +305,21 @@ class MuxSet:
         return None
 
 
+def _kind_label(mux: Multiplexer, server: str) -> str:
+    """How messages name a server: ``tmux server work`` or ``zellij``."""
+    return "zellij" if mux.type == "zellij" else f"tmux server {_label(server)}"
+
+
 def _label(server: str) -> str:
     """A short name for a server in messages: the socket's file name."""
     return Path(server).name or server
 
 
-def _with_server(pane: PaneInfo, server: str) -> PaneInfo:
-    """``pane`` with its ``server`` filled in (a backend that left it empty)."""
+def _with_server(pane: PaneInfo, server: str, kind: str) -> PaneInfo:
+    """``pane`` with its ``server`` and ``mux_type`` filled in (a backend that left them)."""
     from dataclasses import replace
 
-    return replace(pane, server=server)
+    return replace(pane, server=pane.server or server, mux_type=kind)
 
 
 def socket_dir_mtime(directory: Path) -> int | None:

@@ -485,7 +485,7 @@ class SessionStore:
     def _location(self, pane: PaneInfo) -> MuxLocation:
         """The :class:`MuxLocation` of a tmux pane from the last poll."""
         return MuxLocation(
-            type="tmux",
+            type=pane.mux_type,
             socket=pane.server,
             session_id=pane.session_id,
             session=pane.session_name,

@@ -121,6 +121,7 @@ class PaneInfo:
             within one server.
         clients: Ordinary (non-control-mode) clients attached to the session, or ``None``
             when the poll did not count them (then ``session_attached`` is used).
+        mux_type: ``"tmux"`` or ``"zellij"``: which kind of multiplexer holds the pane.
     """
 
     pane_id: str
@@ -136,6 +137,7 @@ class PaneInfo:
     session_kind: str | None = None
     server: str = ""
     clients: int | None = None
+    mux_type: str = "tmux"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +179,12 @@ class MuxLocation:
 
     @property
     def server_label(self) -> str:
-        """The server's short name: the socket's file name (``default``, ``work-srv``)."""
+        """The server's short name: the tmux socket's file name (``default``, ``work-srv``).
+
+        Zellij is one server per user: its short name is ``zellij``.
+        """
+        if self.type != "tmux":
+            return self.type
         return self.socket.rstrip("/").rsplit("/", 1)[-1] or self.type
 
     @property

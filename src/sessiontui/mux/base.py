@@ -74,8 +74,12 @@ class Multiplexer(Protocol):
         """The pane the client on ``client_tty`` shows now, or ``None`` (no such client)."""
         ...
 
-    def switch_client(self, client_tty: str, pane_id: str) -> None:
-        """Make the client on terminal ``client_tty`` show pane ``pane_id``."""
+    def switch_client(self, client_tty: str, pane_id: str, *, session: str | None = None) -> None:
+        """Make the client on terminal ``client_tty`` show pane ``pane_id``.
+
+        ``session`` is the pane's session id, needed where pane ids are unique only within
+        a session (Zellij); tmux ignores it.
+        """
         ...
 
     def detach_session(self, session_id: str, *, keep_client: str | None = None) -> int:
@@ -109,12 +113,12 @@ class Multiplexer(Protocol):
         """True when a session is named exactly ``name``."""
         ...
 
-    def attach_argv(self, pane_id: str) -> list[str]:
+    def attach_argv(self, pane_id: str, *, session: str | None = None) -> list[str]:
         """Return the argv that attaches a terminal outside the multiplexer to ``pane_id``."""
         ...
 
-    def capture_pane(self, pane_id: str, lines: int = 20) -> str:
-        """Return the last ``lines`` lines of ``pane_id`` as plain text."""
+    def capture_pane(self, pane_id: str, lines: int = 20, *, session: str | None = None) -> str:
+        """Return the last ``lines`` lines of ``pane_id`` (in ``session``) as plain text."""
         ...
 
     def new_session(

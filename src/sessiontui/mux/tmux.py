@@ -748,7 +748,7 @@ class TmuxBackend:
         """
         self._run("detach-client", "-t", _literal(client_tty))
 
-    def switch_client(self, client_tty: str, pane_id: str) -> None:
+    def switch_client(self, client_tty: str, pane_id: str, *, session: str | None = None) -> None:
         """Make the client on ``client_tty`` show exactly pane ``pane_id``.
 
         One tmux call: ``select-window -t %N ; select-pane -t %N ; switch-client -c <tty>
@@ -757,6 +757,7 @@ class TmuxBackend:
         Args:
             client_tty: The client's terminal, e.g. from :meth:`own_client`.
             pane_id: Exact pane target ``%N``.
+            session: Ignored: tmux pane ids are unique within the server.
 
         Raises:
             ValueError: ``pane_id`` is not ``%N``.
@@ -770,7 +771,7 @@ class TmuxBackend:
             "switch-client", "-c", _literal(client_tty), "-t", pane,
         )  # fmt: skip
 
-    def attach_argv(self, pane_id: str) -> list[str]:
+    def attach_argv(self, pane_id: str, *, session: str | None = None) -> list[str]:
         """Return the argv that attaches a terminal outside tmux to ``pane_id``.
 
         ``[tmux, "-S", <socket>, "attach-session", "-t", "%N"]``: attaching to a pane target
@@ -780,6 +781,7 @@ class TmuxBackend:
 
         Args:
             pane_id: Exact pane target ``%N``.
+            session: Ignored: tmux pane ids are unique within the server.
 
         Returns:
             The argv (no tmux call is made).
@@ -956,7 +958,7 @@ class TmuxBackend:
         """
         self._run("kill-session", "-t", _check_session(session_id))
 
-    def capture_pane(self, pane_id: str, lines: int = 20) -> str:
+    def capture_pane(self, pane_id: str, lines: int = 20, *, session: str | None = None) -> str:
         r"""Return the last ``lines`` non-blank-trailing lines of a pane as plain text.
 
         ``capture-pane -p`` without ``-e``: no escape sequences, only the characters on
@@ -964,6 +966,7 @@ class TmuxBackend:
 
         Args:
             pane_id: Exact pane target ``%N``.
+            session: Ignored: tmux pane ids are unique within the server.
             lines: How many lines at most.
 
         Returns:

@@ -1,0 +1,90 @@
+"""Zellij beside tmux in one list, through the real composition root and the real Zellij."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from tests.helpers import run_cli, wait_until, write_entry
+from tests.mux.test_zellij import ZELLIJ, ZellijEnv, needs_zellij, run_agent, zenv  # noqa: F401
+
+from sessiontui.cli import make_muxset, parse_args
+from sessiontui.config import Config
+from sessiontui.model.monitor import Monitor, MonitorTiming
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import libtmux
+    import pytest
+
+
+def use_world(monkeypatch: pytest.MonkeyPatch, world: ZellijEnv) -> None:
+    """Make this process (and the CLI it starts) see the test's Zellij world."""
+    assert ZELLIJ is not None
+    for key in ("ZELLIJ_SOCKET_DIR", "ZELLIJ_CONFIG_DIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.setenv(key, world.environ[key])
+    monkeypatch.setenv("SESSIONTUI_ZELLIJ_BIN", ZELLIJ)
+
+
+@needs_zellij
+def test_a_zellij_agent_and_a_tmux_agent_in_one_list(
+    zenv: ZellijEnv,  # noqa: F811
+    server: libtmux.Server,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_world(monkeypatch, zenv)
+    registry = tmp_path / "sessions"
+    zenv.start("zwork")
+    z_pane, z_pid = run_agent(zenv, "zwork", tmp_path / "agent.pid")
+    write_entry(registry, z_pid, name="in-zellij", status="waiting", waitingFor="permission prompt")
+    t_session = server.new_session("twork", window_command="sleep 300")
+    t_pid = int(t_session.cmd("display-message", "-p", "#{pane_pid}").stdout[0])
+    write_entry(registry, t_pid, name="in-tmux", status="idle")
+
+    result = run_cli(
+        "ls", "--json", "--sessions-dir", str(registry), "-L", server.socket_name or ""
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert rows["in-zellij"]["mux"]["type"] == "zellij"
+    assert rows["in-zellij"]["mux"]["session"] == "zwork"
+    assert rows["in-zellij"]["mux"]["pane"] == z_pane
+    assert rows["in-tmux"]["mux"]["type"] == "tmux"
+
+    listing = run_cli("ls", "--sessions-dir", str(registry), "-L", server.socket_name or "")
+    assert "zellij:zwork:" in listing.stdout
+
+    # --no-zellij turns it off.
+    off = run_cli("ls", "--json", "--no-zellij", "--sessions-dir", str(registry))
+    assert {r["name"]: r["mux"] for r in json.loads(off.stdout)}["in-zellij"] is None
+
+
+@needs_zellij
+def test_monitor_previews_and_finds_new_zellij_sessions_without_polling(
+    zenv: ZellijEnv,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_world(monkeypatch, zenv)
+    registry = tmp_path / "sessions"
+    registry.mkdir()
+    muxes = make_muxset(parse_args(["ls", "--no-discover", "-L", "sessiontui-none"]), Config())
+    monitor = Monitor(sessions_dir=registry, muxes=muxes, timing=MonitorTiming(tmux_poll_s=300.0))
+    with monitor:
+        monitor.refresh()
+        monitor.start()
+        zenv.start("later")
+        _, pid = run_agent(zenv, "later", tmp_path / "agent.pid")
+        write_entry(registry, pid, name="late-agent", status="busy")
+
+        def row():  # type: ignore[no-untyped-def]
+            return next((s for s in monitor.snapshot.sessions if s.name == "late-agent"), None)
+
+        wait_until(lambda: (s := row()) is not None and s.mux is not None, 15, "its Zellij pane")
+        session = row()
+        assert session.mux.type == "zellij"
+        assert session.mux.label.startswith("zellij:later:")
+        text = wait_until(lambda: monitor.preview(session.key, 20), 15, "a preview")
+        assert "\x1b" not in text
