@@ -408,13 +408,14 @@ class Monitor:
         """The Claude job runner for ``session``'s configuration base, or a clear error.
 
         A job belongs to the daemon of one ``CLAUDE_CONFIG_DIR``: a session from another
-        registry directory (``<base>/sessions``) gets a runner for its own base.
+        registry directory than the first (``<base>/sessions``) gets a runner for its own
+        base.
         """
         if self.claude is None:
             raise NotApplicable("claude executable not found; set claude_executable in the config")
         path = session.registry_path if session is not None else None
-        if path is None or path.parent.name != "sessions":
-            return self.claude
+        if path is None or path.parent == self.sessions_dir or path.parent.name != "sessions":
+            return self.claude  # the main registry's runner is configured by the caller
         base = str(path.parent.parent)
         environ = dict(self.claude.environ if self.claude.environ is not None else os.environ)
         if environ.get("CLAUDE_CONFIG_DIR") == base:

@@ -107,6 +107,10 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
+#: One strict decoder for every file (``json.loads`` with options builds a new one per call).
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _decode(data: bytes) -> object:
     """Decode strict JSON (no NaN/Infinity); raise RegistryParseError with a short reason."""
     if not data.strip():
@@ -116,7 +120,7 @@ def _decode(data: bytes) -> object:
     except UnicodeDecodeError:
         raise RegistryParseError("invalid UTF-8") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return _DECODER.decode(text)
     except (ValueError, RecursionError):
         raise RegistryParseError("not JSON") from None
 

@@ -677,10 +677,12 @@ class SessionStore:
                 active.add(path)
         self._active = active
         if tail_changed:
-            self._tail = sorted(
-                (s for p, s in self._settled.items() if p not in self._orphans), key=_sort_key
+            keyed = sorted(
+                ((_sort_key(s), s) for p, s in self._settled.items() if p not in self._orphans),
+                key=_first,
             )
-            self._tail_keys = [_sort_key(s) for s in self._tail]
+            self._tail_keys = [key for key, _ in keyed]
+            self._tail = [session for _, session in keyed]
         sessions = [self._built[p] for p in active if p not in self._orphans]
         sessions += [self._bg_session(pane, now) for pane in self._bg_panes()]
         if len({s.mux.socket for s in sessions if s.mux is not None}) > 1:
@@ -762,6 +764,10 @@ class SessionStore:
 def _bg_key(pane: PaneInfo) -> str:
     """Identity of a tmux-hosted background session row: server, session and pane PID."""
     return f"tmux:{pane.server}:{pane.session_id}:{pane.pane_pid}"
+
+
+def _first(pair: tuple[tuple[int, float, str], Session]) -> tuple[int, float, str]:
+    return pair[0]
 
 
 def _same_series(a: tuple[float, ...], b: tuple[float, ...]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -46,13 +47,15 @@ class DetailPanel(Vertical):
             yield Static(id="detail-fields")
 
     _shown: tuple[Session | None, int] | None = None
+    _fields: tuple[Session, int] | None = None
     _preview: str | None = None
 
     def show(self, session: Session | None, now: float) -> None:
         """Render ``session`` (or a hint when ``None``); ``now`` is epoch seconds.
 
         Does nothing when the same session state was shown in the same 10-second window (the
-        ages it prints move no faster), so frequent snapshots cost no re-layout.
+        ages it prints move no faster), so frequent snapshots cost no re-layout; when only the
+        activity series moved, only the sparkline is updated.
         """
         shown = (session, int(now // 10))
         if shown == self._shown:
@@ -61,9 +64,15 @@ class DetailPanel(Vertical):
         fields = self.query_one("#detail-fields", Static)
         spark = self.query_one("#detail-spark", Sparkline)
         if session is None:
+            self._fields = None
             fields.update(Text("No session selected.", style="dim"))
             spark.data = []
             return
+        spark.data = render.quantize(session.activity)
+        state = (replace(session, activity=()), int(now // 10))
+        if state == self._fields:
+            return  # the fields would read the same: no update, no re-layout of the screen
+        self._fields = state
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
@@ -109,7 +118,6 @@ class DetailPanel(Vertical):
             if value:
                 grid.add_row(label, value)
         fields.update(grid)
-        spark.data = render.quantize(session.activity)
 
     def show_preview(self, text: str | None) -> None:
         """Show the last lines of the session's pane (untrusted: made printable), or hide."""
