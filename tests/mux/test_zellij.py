@@ -849,7 +849,9 @@ def test_real_change_trigger(zenv: ZellijEnv, tmp_path: Path) -> None:
             server.list_panes()
             time.sleep(0.5)
         quiet = [t for t in fired if t >= mark]
-        assert len(quiet) <= 1, f"polls triggered {len(quiet)} more polls"
+        # A feedback loop would fire after each of the 6 polls; Zellij's own late rewrites
+        # (e.g. its serialization timer) may fire once or twice.
+        assert len(quiet) <= 2, f"polls triggered {len(quiet)} more polls"
 
         mark = time.monotonic()
         run_agent(zenv, "watched", tmp_path / "agent.pid")  # a new pane: new metadata
