@@ -165,7 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="start a tmux-hosted background session: new [--name N] [--cwd DIR] -- CMD [ARGS]",
     )
-    new.add_argument("--name", help="tmux session name (default: from the directory and command)")
+    new.add_argument("--name", help="session name (default: from the directory and command)")
+    new.add_argument(
+        "--mux", choices=("tmux", "zellij"), default="tmux", help="where to start it (tmux)"
+    )
     new.add_argument("--cwd", type=Path, help="working directory (default: the current one)")
     new.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
     return parser
@@ -314,8 +317,13 @@ def _zellij_server(args: argparse.Namespace, config: Config) -> ZellijServer | N
 
     if args.no_zellij or not config.zellij:
         return None
+    from sessiontui.model.names import default_names_path
+
     binary = find_zellij()
-    return ZellijServer(binary=binary) if binary else None
+    if not binary:
+        return None
+    kinds = default_names_path().with_name("zellij-sessions.json")  # beside names.json
+    return ZellijServer(binary=binary, kinds_path=kinds)
 
 
 def session_json(session: Session) -> dict[str, object]:
@@ -463,20 +471,21 @@ def _new(args: argparse.Namespace) -> int:
         print(f"sessiontui: {cwd} is not a directory", file=sys.stderr)
         return EXIT_USAGE
     with make_monitor(args, read_only=True) as monitor:
-        name = args.name or default_bg_name(monitor, cwd, command)
-        session_id = monitor.new_session(name, command, cwd=str(cwd))
+        name = args.name or default_bg_name(monitor, cwd, command, args.mux)
+        session_id = monitor.new_session(name, command, cwd=str(cwd), mux=args.mux)
     print(f"{name}\t{session_id}")
     return EXIT_OK
 
 
-def default_bg_name(monitor: Monitor, cwd: Path, command: Sequence[str]) -> str:
-    """Return ``<dir>-<command>``, made unique among tmux sessions with ``-2``, ``-3``."""
+def default_bg_name(monitor: Monitor, cwd: Path, command: Sequence[str], mux: str = "tmux") -> str:
+    """Return ``<dir>-<command>``, made unique among ``mux``'s sessions with ``-2``, ``-3``."""
     import re
 
     base = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{cwd.name or 'root'}-{Path(command[0]).name}")
     base = base.strip("-")[:60] or "bg"
     name, n = base, 1
-    while monitor.tmux is not None and monitor.tmux.has_session(name):
+    home = monitor.muxes.home(mux)
+    while home is not None and home.has_session(name):
         n += 1
         name = f"{base}-{n}"
     return name

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import TYPE_CHECKING
 
+import psutil
 from tests.helpers import run_cli, wait_until, write_entry
 from tests.mux.test_zellij import ZELLIJ, ZellijEnv, needs_zellij, run_agent, zenv  # noqa: F401
 
@@ -88,3 +90,46 @@ def test_monitor_previews_and_finds_new_zellij_sessions_without_polling(
         assert session.mux.label.startswith("zellij:later:")
         text = wait_until(lambda: monitor.preview(session.key, 20), 15, "a preview")
         assert "\x1b" not in text
+
+
+@needs_zellij
+def test_new_zellij_session_is_ours_renamed_and_killed_with_its_agent(
+    zenv: ZellijEnv,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_world(monkeypatch, zenv)
+    registry = tmp_path / "sessions"
+    registry.mkdir()
+    pid_file = tmp_path / "agent.pid"
+    agent = f"import os, pathlib, time; pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid())); time.sleep(600)"  # noqa: E501
+    created = run_cli(
+        "new", "--mux", "zellij", "--name", "zjob", "--cwd", str(tmp_path), "--no-discover",
+        "-L", "sessiontui-none", "--", sys.executable, "-c", agent,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.startswith("zjob\t")
+    pid = int(wait_until(lambda: pid_file.exists() and pid_file.read_text(), 15, "agent pid"))
+    write_entry(registry, pid, name="zjob", status="idle")
+
+    muxes = make_muxset(parse_args(["ls", "--no-discover", "-L", "sessiontui-none"]), Config())
+    monitor = Monitor(sessions_dir=registry, muxes=muxes, grace_s=1.0)
+    with monitor:
+        monitor.refresh()
+        session = next(s for s in monitor.snapshot.sessions if s.pid == pid)
+        assert session.mux is not None
+        assert session.mux.type == "zellij"
+        assert session.is_background  # made by sessiontui, remembered in its state file
+        assert session.kind == "bg"
+        # Rename: the Zellij session follows (it is ours).
+        monitor.rename(session.key, "zjob2")
+        assert zenv.server().is_live("zjob2")
+        monitor.refresh()
+        session = next(s for s in monitor.snapshot.sessions if s.pid == pid)
+        assert session.mux is not None
+        assert session.mux.session == "zjob2"
+        assert session.is_background
+        # Kill: the agent's process tree, then its Zellij session.
+        monitor.kill(session.key, grace_s=1.0)
+        wait_until(lambda: not psutil.pid_exists(pid), 10, "the agent to end")
+        wait_until(lambda: not zenv.server().is_live("zjob2"), 10, "the session to end")

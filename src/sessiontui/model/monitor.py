@@ -665,26 +665,29 @@ class Monitor:
         finally:
             self.request_rescan()
 
-    def new_session(self, name: str, command: Sequence[str], cwd: str | None = None) -> str:
-        """Create a detached tmux-hosted background session ``=name`` running ``command``.
+    def new_session(
+        self, name: str, command: Sequence[str], cwd: str | None = None, *, mux: str = "tmux"
+    ) -> str:
+        """Create a detached background session ``name`` running ``command`` (SPEC 5).
 
-        The tmux session is marked ``@sessiontui-kind bg`` and its environment has
+        ``mux`` chooses tmux (the session is marked ``@sessiontui-kind bg``) or Zellij (the
+        session is remembered as ours in the Zellij backend's state file). Its environment has
         ``CLAUDE_CODE_SESSION_KIND=bg`` and ``CLAUDE_CODE_SESSION_NAME=<name>`` (SPEC 5).
         The command would otherwise get the tmux server's environment, not ours: the
         variables of :data:`CALLER_ENV_VARS` that we have set are passed along too (our
         Claude config directory, ``PATH``, ``HOME``, proxies).
 
         Returns:
-            The tmux session id (``$N``).
+            The session id (tmux ``$N``, the Zellij session name).
 
         Raises:
-            InvalidName: Bad name. NameTaken: A tmux session has that name. NotApplicable: No
-            tmux backend. MuxError: tmux failed.
+            InvalidName: Bad name. NameTaken: A session has that name. NotApplicable: No
+            such multiplexer. MuxError: The multiplexer failed.
         """
         clean = registry.validate_name(name)
-        home = self.tmux
+        home = self.muxes.home(mux)
         if home is None:
-            raise NotApplicable("no tmux server configured")
+            raise NotApplicable(f"no {mux} available (is it installed and enabled?)")
         if not command:
             raise NotApplicable("no command given")
         env = {k: v for k, v in os.environ.items() if k in CALLER_ENV_VARS}

@@ -149,6 +149,17 @@ class MuxSet:
             entry = self._entries.get(self.inside_server)
         return entry.mux if entry is not None else None
 
+    def home(self, kind: str) -> Multiplexer | None:
+        """Where new sessions of ``kind`` (``tmux``/``zellij``) go.
+
+        The server we run inside if it is of that kind, else the first in view of that kind,
+        else ``None``.
+        """
+        inside = self.inside()
+        if inside is not None and inside.type == kind:
+            return inside
+        return next((mux for mux in self.servers() if mux.type == kind), None)
+
     def refresh_servers(self) -> bool:
         """Add newly discovered live servers, drop discovered ones that went away.
 

@@ -115,7 +115,9 @@ class SessionService(Protocol):
         """Forget a dead session (delete its ``<pid>.json`` after re-checking it is dead)."""
         ...
 
-    def new_session(self, name: str, command: Sequence[str], cwd: str | None = None) -> str:
+    def new_session(
+        self, name: str, command: Sequence[str], cwd: str | None = None, *, mux: str = "tmux"
+    ) -> str:
         """Start a detached background session running ``command``; return its id."""
         ...
 

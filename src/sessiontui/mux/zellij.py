@@ -809,6 +809,9 @@ class ZellijServer:
         list_sessions_ttl_s: How long a ``list-sessions`` answer is reused, in seconds.
         panes_ttl_s: How long a session's ``list-panes`` answer is reused while its
             ``session-metadata.kdl`` is unchanged, in seconds.
+        kinds_path: sessiontui's state file of the sessions it made (JSON ``{"version": 1,
+            "kinds": {name: kind}}``; Zellij has no session options to mark them), or
+            ``None`` to remember nothing. Their panes get ``session_kind``.
     """
 
     type = "zellij"
@@ -822,7 +825,9 @@ class ZellijServer:
         timeout_s: float = 3.0,
         list_sessions_ttl_s: float = 10.0,
         panes_ttl_s: float = 30.0,
+        kinds_path: Path | None = None,
     ) -> None:
+        self._kinds_path = kinds_path
         self._environ: Mapping[str, str] = os.environ if environ is None else environ
         self._binary = binary
         self._timeout_s = timeout_s
@@ -838,6 +843,39 @@ class ZellijServer:
         self._names_by_pid: dict[int, str] = {}
         self._details: dict[tuple[str, str], ZellijPane] = {}
         self._unanswered: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ our sessions
+
+    def kinds(self) -> dict[str, str]:
+        """The sessions sessiontui made, ``{name: kind}`` (empty when unknown or unreadable)."""
+        if self._kinds_path is None:
+            return {}
+        try:
+            with self._kinds_path.open("rb") as handle:
+                data = json.loads(handle.read(1 << 20))
+        except (OSError, ValueError):
+            return {}
+        kinds = data.get("kinds") if isinstance(data, dict) else None
+        if not isinstance(kinds, dict):
+            return {}
+        return {k: v for k, v in kinds.items() if isinstance(k, str) and isinstance(v, str)}
+
+    def _set_kind(self, name: str, kind: str | None, *, old: str | None = None) -> None:
+        """Remember (or forget, ``kind=None``) a session we made; ``old``: its former name."""
+        if self._kinds_path is None:
+            return
+        with self._lock:
+            kinds = self.kinds()
+            if old is not None:
+                kind = kinds.pop(old, None) if kind is None else kind
+            if kind is None:
+                kinds.pop(name, None)
+            else:
+                kinds[name] = kind
+            self._kinds_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._kinds_path.with_name(f".{self._kinds_path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"version": 1, "kinds": kinds}))
+            tmp.replace(self._kinds_path)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -1140,6 +1178,7 @@ class ZellijServer:
                     children.setdefault(ppid, []).append(proc)
         rows: list[PaneInfo] = []
         details: dict[tuple[str, str], ZellijPane] = {}
+        kinds = self.kinds()
         for name in sorted(found.live):
             session = found.live[name]
             if session.metadata_path is None and _age_s(session.socket_path) < STARTING_S:
@@ -1182,6 +1221,8 @@ class ZellijServer:
                         session_attached=clients or 0,
                         server=self.server,
                         clients=clients,
+                        session_kind=kinds.get(name),
+                        mux_type="zellij",
                     )
                 )
         with self._lock:
@@ -1588,6 +1629,7 @@ class ZellijServer:
             raise MuxError(f"Zellij did not rename {session_id!r} to {new_name!r}")
         with self._lock:
             self._pane_cache.pop(session_id, None)
+        self._set_kind(new_name, None, old=session_id)
 
     def kill_session(self, session_id: str) -> None:
         """End a live session and its pane processes (``kill-session NAME``).
@@ -1608,6 +1650,7 @@ class ZellijServer:
             raise MuxError(f"Zellij session {session_id!r} did not end")
         with self._lock:
             self._pane_cache.pop(session_id, None)
+        self._set_kind(session_id, None)
 
     def delete_session(self, session_id: str, *, force: bool = False) -> None:
         """Delete an exited session's resurrection data (``delete-session NAME [--force]``).
@@ -1674,15 +1717,15 @@ class ZellijServer:
         ``attach --create-background NAME`` (a 50x50 session with no client and one shell
         pane), then ``-s NAME run --cwd D -- env K=V… CMD…`` (prints ``terminal_<n>``); the
         original shell pane is then closed so the command's pane is the only one. Zellij
-        has no session options: ``kind`` is not stored (sessiontui remembers its sessions in
-        its state file); ``env`` is passed with ``env(1)``.
+        has no session options: ``kind`` is remembered in the state file ``kinds_path``;
+        ``env`` is passed with ``env(1)``.
 
         Args:
             name: The session name (see :func:`check_session_name`).
             command: The argv to run.
             cwd: Working directory (default: ours).
             env: Extra environment variables for the command.
-            kind: Unused by Zellij (kept for the Protocol).
+            kind: What sessiontui made it for (``bg``), remembered by name.
 
         Returns:
             The session name.
@@ -1695,7 +1738,6 @@ class ZellijServer:
                 is killed and deleted).
             MuxUnavailable: zellij missing, hanging or failing.
         """
-        del kind
         check_session_name(name, self.socket_dir)
         argv = list(command)
         if not argv:
@@ -1728,6 +1770,7 @@ class ZellijServer:
                 _wait(lambda: not self.is_live(name), self._timeout_s)
                 self._run("delete-session", name)
             raise
+        self._set_kind(name, kind)
         return name
 
     def _start_command(self, name: str, words: list[str], directory: Path) -> str:
