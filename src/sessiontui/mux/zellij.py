@@ -1511,7 +1511,9 @@ class ZellijServer:
     def attach_argv(self, pane_id: str, *, session: str | None = None) -> list[str]:
         """Return ``[zellij, "attach", SESSION]``: attaches a terminal outside this Zellij.
 
-        Run it with :func:`child_env` as the environment; it returns when the user detaches.
+        Prefixed with ``env ZELLIJ_SOCKET_DIR=…`` when this server's socket directory is not
+        the one our own environment names. Run it with :func:`child_env` as the
+        environment; it returns when the user detaches.
         Zellij has no "attach to a pane"; the session opens on its focused pane.
 
         Args:
@@ -1521,7 +1523,11 @@ class ZellijServer:
         Raises:
             MuxUnavailable: zellij is not installed.
         """
-        return [self._zellij(), "attach", session if session is not None else pane_id]
+        argv = [self._zellij(), "attach", session if session is not None else pane_id]
+        ours = self._environ.get("ZELLIJ_SOCKET_DIR")
+        if ours and ours != os.environ.get("ZELLIJ_SOCKET_DIR"):
+            argv = ["env", f"ZELLIJ_SOCKET_DIR={ours}", *argv]  # this server's sessions
+        return argv
 
     def detach_session(self, session_id: str, *, keep_client: str | None = None) -> int:
         """Detach every client of a session from outside; the session keeps running.
