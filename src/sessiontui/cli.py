@@ -17,7 +17,7 @@ from sessiontui.config import ConfigError
 from sessiontui.errors import InvalidName, SessiontuiError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from textual.app import App
 
@@ -215,6 +215,7 @@ def make_monitor(
     config: Config | None = None,
     names_path: Path | None = None,
     read_only: bool = False,
+    zellij_environ: Mapping[str, str] | None = None,
 ) -> Monitor:
     """Build the :class:`Monitor` the options and configuration describe (not started).
 
@@ -225,6 +226,8 @@ def make_monitor(
         names_path: Where names set here are kept (default: the user state directory).
         read_only: For one-shot commands: their scans change no file (SPEC 3, "listing
             never writes"); the actions they are asked for still do.
+        zellij_environ: The environment naming the Zellij to watch (the demo's private
+            one); default: ours.
     """
     from sessiontui.model.claude_jobs import ClaudeJobs, find_claude
     from sessiontui.model.monitor import Monitor
@@ -238,7 +241,7 @@ def make_monitor(
         [Path(given).expanduser()] if given else default_registry_dirs(config.registry_dirs)
     )
     directory = directories[0]
-    muxes = make_muxset(args, config)
+    muxes = make_muxset(args, config, zellij_environ=zellij_environ)
     claude = find_claude(config.claude_executable)
     claude_env = dict(os.environ)
     if directory.name == "sessions":  # claude attach/stop must find this registry's daemon
@@ -257,7 +260,9 @@ def make_monitor(
     return monitor
 
 
-def make_muxset(args: argparse.Namespace, config: Config) -> MuxSet:
+def make_muxset(
+    args: argparse.Namespace, config: Config, *, zellij_environ: Mapping[str, str] | None = None
+) -> MuxSet:
     """Build every tmux server in view (SPEC 2.4), the one we run inside first.
 
     In view: the server in our ``$TMUX``, the default socket, each ``-L NAME`` / ``-S PATH``,
@@ -277,14 +282,16 @@ def make_muxset(args: argparse.Namespace, config: Config) -> MuxSet:
     inside_env = parse_tmux_env(os.environ.get("TMUX"))
     inside = TmuxBackend(socket_path=inside_env[0]) if inside_env else None
     # The first is the "home" server (where ``new`` goes): ours, else the first named one.
-    named: list[TmuxBackend] = [inside] if inside is not None else []
+    # Limited to named servers, ours is kept only to act on our own client (not listed).
+    limited = bool(given) and not discover
+    named: list[TmuxBackend] = [inside] if inside is not None and not limited else []
     named += given
     if discover or not named:
         named.append(TmuxBackend(socket_name="default"))
 
     servers: list[Multiplexer] = list(named)
-    inside_server = inside.server if inside is not None else None
-    zellij = _zellij_server(args, config)
+    inside_server: str | Multiplexer | None = inside
+    zellij = _zellij_server(args, config, zellij_environ)
     if zellij is not None:
         servers.append(zellij)
         if os.environ.get("ZELLIJ_PANE_ID") and not os.environ.get("TMUX_PANE"):
@@ -308,7 +315,9 @@ def make_muxset(args: argparse.Namespace, config: Config) -> MuxSet:
     )
 
 
-def _zellij_server(args: argparse.Namespace, config: Config) -> ZellijServer | None:
+def _zellij_server(
+    args: argparse.Namespace, config: Config, environ: Mapping[str, str] | None = None
+) -> ZellijServer | None:
     """The Zellij multiplexer, unless turned off (``--no-zellij``, ``zellij = false``) or absent.
 
     The executable: ``$SESSIONTUI_ZELLIJ_BIN``, else ``zellij`` on ``PATH``, else the CI cache.
@@ -322,6 +331,8 @@ def _zellij_server(args: argparse.Namespace, config: Config) -> ZellijServer | N
     binary = find_zellij()
     if not binary:
         return None
+    if environ is not None:  # a private Zellij (the demo's): nothing remembered for the user
+        return ZellijServer(binary=binary, environ=environ)
     kinds = default_names_path().with_name("zellij-sessions.json")  # beside names.json
     return ZellijServer(binary=binary, kinds_path=kinds)
 
@@ -587,13 +598,22 @@ def _tui(args: argparse.Namespace) -> int:
     config = load_settings(args)
     if args.demo:
         from sessiontui.demo.environment import DemoEnvironment
+        from sessiontui.mux.zellij import find_zellij
 
-        with DemoEnvironment() as demo:
+        zellij = None if args.no_zellij or not config.zellij else find_zellij()
+        with DemoEnvironment(zellij=zellij) as demo:
             args.tmux_socket, args.tmux_socket_path = [demo.socket_name], None
-            args.no_discover = True  # the demo shows its own server only
+            args.no_discover = True  # the demo shows its own servers only
+            args.no_zellij = demo.zellij_environ is None
             monitor = make_monitor(
-                args, sessions_dir=demo.sessions_dir, config=config, names_path=demo.names_path
+                args,
+                sessions_dir=demo.sessions_dir,
+                config=config,
+                names_path=demo.names_path,
+                zellij_environ=demo.zellij_environ,
             )
+            if demo.zellij_problem:
+                print(f"sessiontui: {demo.zellij_problem}", file=sys.stderr)
             return run_app(make_app(monitor, config=config, title="sessiontui — demo"))
     monitor = make_monitor(args, config=config)
     bg = os.environ.get(BG_ENV) == "1"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import random
 import secrets
@@ -50,6 +51,16 @@ WORK_SESSION = "work"
 BG_SESSION = "nightly-bg"
 #: tmux session user option that marks a tmux-hosted background session (SPEC 5).
 KIND_OPTION = "@sessiontui-kind"
+#: The Zellij session of the demo (when Zellij is installed) and its one agent.
+ZELLIJ_SESSION = "demo-zellij"
+ZELLIJ_AGENT_NAME = "zellij-agent"
+#: A minimal Zellij configuration: no tips, no release notes, session metadata on.
+ZELLIJ_CONFIG = """\
+show_startup_tips false
+show_release_notes false
+disable_session_metadata false
+default_shell "/bin/sh"
+"""
 
 _POLL_S = 0.05
 _SERVER_EXIT_TIMEOUT_S = 2.0
@@ -134,6 +145,10 @@ class DemoEnvironment:
         kill_grace_s: Seconds between SIGTERM and SIGKILL when stopping agents.
         handle_signals: Install SIGTERM/SIGHUP handlers (main thread only, and only where the
             current handler is the default) that clean up and then die by the same signal.
+        zellij: A ``zellij`` executable: also run one agent in a Zellij session
+            (:data:`ZELLIJ_SESSION`) of a private socket directory; ``None``: no Zellij.
+            When Zellij fails to start, the demo goes on without it
+            (:attr:`zellij_problem` says why).
 
     Raises:
         ValueError: ``agents`` < 1 or a non-positive ``tick_s``.
@@ -149,6 +164,7 @@ class DemoEnvironment:
         register_timeout_s: float = 10.0,
         kill_grace_s: float = 2.0,
         handle_signals: bool = True,
+        zellij: str | None = None,
     ) -> None:
         if agents < 1:
             raise ValueError(f"agents must be >= 1, not {agents}")
@@ -174,6 +190,15 @@ class DemoEnvironment:
         self._installed_signals: list[int] = []
         self._entered = False
         self._closed = False
+        self._zellij_binary = zellij
+        self._zellij_root: Path | None = None
+        #: The environment that reaches the demo's Zellij (its own socket directory), or
+        #: ``None`` when the demo has no Zellij session.
+        self.zellij_environ: dict[str, str] | None = None
+        #: The Zellij agent, when there is one.
+        self.zellij_agent: DemoAgentInfo | None = None
+        #: Why the demo runs without Zellij although one was given, or ``None``.
+        self.zellij_problem: str | None = None
 
     # -- attributes valid inside the ``with`` block ------------------------------------------
 
@@ -357,6 +382,75 @@ class DemoEnvironment:
         self.server.cmd(
             "set-option", "-g", "remain-on-exit", "off", ";", "set-option", "-g", "exit-empty", "on"
         )
+        if self._zellij_binary is not None:
+            try:
+                self._start_zellij(self._zellij_binary)
+            except (SessiontuiError, OSError, ValueError) as error:
+                self.zellij_problem = f"the demo's Zellij session did not start: {error}"
+                self._stop_zellij()
+
+    def _start_zellij(self, binary: str) -> None:
+        """One agent in a Zellij session of a private (short: ≤ 108-byte) socket directory."""
+        from sessiontui.mux.zellij import ZellijServer
+
+        root = Path(tempfile.mkdtemp(prefix="stz-", dir="/tmp"))
+        self._zellij_root = root
+        (root / "cfg").mkdir()
+        (root / "cfg" / "config.kdl").write_text(ZELLIJ_CONFIG)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZELLIJ")}
+        env.update(
+            ZELLIJ_SOCKET_DIR=str(root / "s"),
+            ZELLIJ_CONFIG_DIR=str(root / "cfg"),
+            XDG_CACHE_HOME=str(root / "c"),
+        )
+        self.zellij_environ = env
+        seed = (self.seed + self.agent_count) if self.seed is not None else None
+        agent = _Planned(ZELLIJ_AGENT_NAME, "interactive", ZELLIJ_SESSION, seed or 7)
+        cwd = self.tmp_dir / "projects" / agent.name
+        cwd.mkdir(parents=True)
+        server = ZellijServer(binary=binary, environ=env)
+        server.new_session(
+            ZELLIJ_SESSION,
+            command=shlex.split(self._command(agent, cwd)),
+            cwd=str(cwd),
+            env=self._environment(agent),
+        )
+        deadline = time.monotonic() + self.register_timeout_s
+        while time.monotonic() < deadline:
+            for path in self.sessions_dir.glob("*.json"):
+                with contextlib.suppress(OSError, ValueError):
+                    data = json.loads(path.read_text())
+                    if isinstance(data, dict) and data.get("name") == ZELLIJ_AGENT_NAME:
+                        pid = int(data["pid"])
+                        self.zellij_agent = DemoAgentInfo(
+                            name=ZELLIJ_AGENT_NAME,
+                            kind="interactive",
+                            tmux_session=ZELLIJ_SESSION,
+                            pane_id="",
+                            pid=pid,
+                            registry_path=path,
+                            cwd=cwd,
+                        )
+                        self._tree(pid)
+                        return
+            time.sleep(_POLL_S)
+        raise SessiontuiError("the Zellij agent did not register in time")
+
+    def _stop_zellij(self) -> None:
+        """End the demo's Zellij server and its panes; remove its directories."""
+        root = self._zellij_root
+        if root is None:
+            return
+        prefix = str(root)
+        for proc in psutil.process_iter(["cmdline", "uids"]):
+            cmdline = proc.info.get("cmdline") or []
+            if "--server" in cmdline and any(arg.startswith(prefix) for arg in cmdline):
+                with contextlib.suppress(psutil.Error):
+                    for child in proc.children(recursive=True):
+                        child.kill()
+                    proc.kill()
+        shutil.rmtree(root, ignore_errors=True)
+        self._zellij_root = None
 
     def _record_server(self) -> None:
         out = self.server.cmd("display-message", "-p", "#{pid}\t#{socket_path}").stdout
@@ -452,6 +546,7 @@ class DemoEnvironment:
         old_mask = self._block_signals()
         try:
             self._stop_processes()
+            self._stop_zellij()
             self._stop_server()
             if self._tmp_dir is not None:
                 shutil.rmtree(self._tmp_dir, ignore_errors=True)

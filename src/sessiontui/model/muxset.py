@@ -86,8 +86,9 @@ class MuxSet:
         trigger_factory: Builds a change trigger for a server (tmux control mode), given
             ``(mux, on_change)``; ``None`` for none.
         on_change: What a trigger calls (the monitor asks for a poll).
-        inside: Identity of the server our own process runs in (from our ``$TMUX``), if any;
-            it must be among ``named``.
+        inside: The server our own process runs in (from our ``$TMUX``), if any: its identity
+            when it is among ``named``, else the server itself, kept only to act on our own
+            client (never polled, its panes not listed: the view is limited to ``named``).
         watch_dir: The directory whose changes mean servers may have come or gone (tmux:
             the user's socket directory); see :meth:`servers_may_have_changed`.
     """
@@ -102,7 +103,7 @@ class MuxSet:
         trigger_factory: Callable[[Multiplexer, Callable[[], None]], ChangeTrigger | None]
         | None = None,
         on_change: Callable[[], None] | None = None,
-        inside: str | None = None,
+        inside: str | Multiplexer | None = None,
         watch_dir: Path | None = None,
     ) -> None:
         wanted = {server_key(s) for s in required}
@@ -119,6 +120,11 @@ class MuxSet:
         self._lock = threading.Lock()
         self._watch_dir = watch_dir if discover is not None else None
         self._watch_mtime = socket_dir_mtime(self._watch_dir) if self._watch_dir else None
+        self._hidden_inside: Multiplexer | None = None
+        if inside is not None and not isinstance(inside, str):
+            if server_key(inside.server) not in self._entries:
+                self._hidden_inside = inside
+            inside = inside.server
         self.inside_server: str | None = server_key(inside) if inside else None
         """The server our own process runs in (from our ``$TMUX``), or ``None``."""
 
@@ -147,7 +153,7 @@ class MuxSet:
             return None
         with self._lock:
             entry = self._entries.get(self.inside_server)
-        return entry.mux if entry is not None else None
+        return entry.mux if entry is not None else self._hidden_inside
 
     def home(self, kind: str) -> Multiplexer | None:
         """Where new sessions of ``kind`` (``tmux``/``zellij``) go.
@@ -306,6 +312,10 @@ class MuxSet:
             by_server.setdefault(server_key(pane.server), []).append(pane)
         with self._lock:
             entries = list(self._entries.items())
+        # Zellij first: a Zellij session started from a tmux pane hands that pane's $TMUX and
+        # $TMUX_PANE down to every pane process, while a Zellij match needs the process to
+        # descend from the Zellij server (the innermost multiplexer wins).
+        entries.sort(key=lambda item: item[1].mux.type != "zellij")
         for key, entry in entries:
             own = by_server.get(key)
             if not own:

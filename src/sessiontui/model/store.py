@@ -685,8 +685,8 @@ class SessionStore:
             self._tail = [session for _, session in keyed]
         sessions = [self._built[p] for p in active if p not in self._orphans]
         sessions += [self._bg_session(pane, now) for pane in self._bg_panes()]
-        if len({s.mux.socket for s in sessions if s.mux is not None}) > 1:
-            sessions = [  # several servers in view: WHERE names the server
+        if len({s.mux.socket for s in sessions if s.mux is not None and s.mux.type == "tmux"}) > 1:
+            sessions = [  # several tmux servers in view: WHERE names the server
                 replace(s, mux=replace(s.mux, show_server=True)) if s.mux is not None else s
                 for s in sessions
             ]
