@@ -365,3 +365,29 @@ def test_killing_the_tmux_server_ends_the_agents_cleanly(demo: DemoEnvironment) 
     tmp_dir = demo.tmp_dir
     demo.close()  # still fine with everything already gone
     assert not tmp_dir.exists()
+
+
+def test_demo_runs_one_agent_in_its_own_zellij_and_cleans_it_up() -> None:
+    from sessiontui.mux.zellij import ZellijServer, find_zellij
+
+    binary = find_zellij()
+    if binary is None:
+        pytest.skip("the real zellij is not installed (CI builds it; see .ci/run)")
+    with DemoEnvironment(agents=1, seed=3, zellij=binary) as demo:
+        assert demo.zellij_problem is None
+        assert demo.zellij_agent is not None
+        assert demo.zellij_environ is not None
+        root = Path(demo.zellij_environ["ZELLIJ_SOCKET_DIR"]).parent
+        server = ZellijServer(binary=binary, environ=demo.zellij_environ)
+        panes = server.list_panes()
+        assert [p.session_name for p in panes] == ["demo-zellij"]
+        assert server.locate(demo.zellij_agent.pid, panes) is not None
+        agent = psutil.Process(demo.zellij_agent.pid)
+    assert not root.exists()
+    assert not agent.is_running() or agent.status() == psutil.STATUS_ZOMBIE
+    leftover = [
+        p.pid
+        for p in psutil.process_iter(["cmdline"])
+        if any(str(root) in arg for arg in (p.info["cmdline"] or []))
+    ]
+    assert leftover == []
