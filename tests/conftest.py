@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +14,8 @@ import pytest
 import pytest_textual_snapshot
 
 import sessiontui
+from sessiontui.model.processes import read_proc_start
+from tests.helpers import wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -62,3 +66,31 @@ def isolated_env(
         monkeypatch.delenv(var, raising=False)
     yield
     shutil.rmtree(tmux_tmpdir, ignore_errors=True)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Path:
+    """An empty registry directory, ``<tmp>/sessions``."""
+    directory = tmp_path / "sessions"
+    directory.mkdir()
+    return directory
+
+
+@pytest.fixture
+def sleeper() -> Iterator[subprocess.Popen[bytes]]:
+    """A live process (``sleep 300``) whose start time can be read; killed at teardown."""
+    proc = subprocess.Popen(["sleep", "300"])
+    wait_until(lambda: read_proc_start(proc.pid) is not None or sys.platform != "linux")
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+@pytest.fixture
+def sleepers() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Three live processes (``sleep 300``); killed at teardown."""
+    procs = [subprocess.Popen(["sleep", "300"]) for _ in range(3)]
+    yield procs
+    for proc in procs:
+        proc.kill()
+        proc.wait()

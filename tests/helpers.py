@@ -8,6 +8,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+import psutil
+
 from sessiontui.model.processes import read_proc_start
 
 if TYPE_CHECKING:
@@ -16,7 +18,10 @@ if TYPE_CHECKING:
 
 
 def wait_until(
-    predicate: Callable[[], Any], timeout_s: float = 15.0, what: str = "condition"
+    predicate: Callable[[], Any],
+    timeout_s: float = 15.0,
+    what: str = "condition",
+    interval_s: float = 0.02,
 ) -> Any:
     """Poll ``predicate`` until it returns a truthy value, and return that value.
 
@@ -30,7 +35,17 @@ def wait_until(
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.02)
+        time.sleep(interval_s)
+
+
+def is_gone(proc: psutil.Process) -> bool:
+    """Return True when ``proc`` has exited (a zombie nobody reaps counts as exited)."""
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.AccessDenied:
+        return False
 
 
 def write_entry(directory: Path, pid: int, **fields: object) -> Path:

@@ -9,29 +9,10 @@ import sys
 from typing import TYPE_CHECKING
 
 import psutil
-import pytest
 from tests.helpers import run_cli, wait_until, write_entry
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from pathlib import Path
-
     import libtmux
-
-
-@pytest.fixture
-def sleeper() -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(["sleep", "300"])
-    yield proc
-    proc.kill()
-    proc.wait()
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Path:
-    directory = tmp_path / "sessions"
-    directory.mkdir()
-    return directory
 
 
 def test_version():

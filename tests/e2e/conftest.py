@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 import pytest
-from tests.helpers import wait_until
+from tests.helpers import is_gone, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -76,16 +76,6 @@ def _cache_bin() -> Path:
 # Read at import time: the autouse fixture in tests/conftest.py replaces HOME for each test.
 CACHE_BIN = _cache_bin()
 ENV_BIN = os.environ.get("SESSIONTUI_CLAUDE_BIN", "")
-
-
-def _is_gone(proc: psutil.Process) -> bool:
-    """Return True when ``proc`` has exited (a zombie nobody reaps counts as exited)."""
-    try:
-        return proc.status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-    except psutil.AccessDenied:
-        return False
 
 
 @dataclass
@@ -205,7 +195,7 @@ class ClaudeHome:
 
 def _all_gone(procs: list[psutil.Process]) -> Callable[[], bool]:
     """Return a predicate telling whether every process of ``procs`` has exited."""
-    return lambda: all(_is_gone(proc) for proc in procs)
+    return lambda: all(is_gone(proc) for proc in procs)
 
 
 def _cmdline(proc: psutil.Process) -> list[str]:
@@ -420,7 +410,7 @@ def claude_in_tmux(server: libtmux.Server, claude_home: ClaudeHome) -> Iterator[
             session.kill()
         with contextlib.suppress(psutil.Error, AssertionError):
             proc = psutil.Process(pid)
-            wait_until(lambda: _is_gone(proc), 5.0, f"claude {pid} to exit")
+            wait_until(lambda: is_gone(proc), 5.0, f"claude {pid} to exit")
 
 
 @dataclass

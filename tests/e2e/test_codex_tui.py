@@ -29,7 +29,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import psutil
 import pytest
@@ -40,6 +40,7 @@ from tests.fakes.openai_responses import (
     Usage,
     exec_command,
 )
+from tests.helpers import is_gone, wait_until
 
 from sessiontui.model.codex import CodexSession, CodexSource, codex_status
 from sessiontui.model.processes import read_proc_start
@@ -78,32 +79,6 @@ def _cache_bin() -> Path:
 
 CACHE_BIN = _cache_bin()
 ENV_BIN = os.environ.get("SESSIONTUI_CODEX_BIN", "")
-
-
-def _is_gone(proc: psutil.Process) -> bool:
-    """Return True when ``proc`` has exited (a zombie nobody reaps counts as exited)."""
-    try:
-        return proc.status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-    except psutil.AccessDenied:
-        return False
-
-
-def poll(predicate: Callable[[], Any], timeout_s: float, what: str, interval_s: float = 0.1) -> Any:
-    """Call ``predicate`` every ``interval_s`` seconds until it returns a truthy value.
-
-    Raises:
-        AssertionError: after ``timeout_s`` seconds (the message names ``what``).
-    """
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(interval_s)
 
 
 @dataclass
@@ -186,8 +161,8 @@ class CodexWorld:
                 with contextlib.suppress(psutil.Error):
                     proc.terminate() if signal_name == "SIGTERM" else proc.kill()
             with contextlib.suppress(AssertionError):
-                poll(
-                    lambda procs=procs: all(_is_gone(p) for p in procs), grace_s, signal_name, 0.05
+                wait_until(
+                    lambda procs=procs: all(is_gone(p) for p in procs), grace_s, signal_name, 0.05
                 )
         return [f"{p.pid} {' '.join(p.cmdline())[:120]}" for p in self.processes()]
 
@@ -325,7 +300,7 @@ class CodexPane:
             return found if found is not None and predicate(found) else None
 
         try:
-            result: CodexSession = poll(check, timeout_s, what)
+            result: CodexSession = wait_until(check, timeout_s, what)
         except AssertionError as exc:
             raise AssertionError(
                 f"{exc}; last: {self.session()!r}; title: {self.title()!r}; "
@@ -360,14 +335,14 @@ def codex_pane(server: libtmux.Server, codex_world: CodexWorld) -> Iterator[Code
         return "Ask Codex" in codex.screen() or PROMPT_MARK in codex.screen()
 
     try:
-        poll(ready, 30.0, "the Codex prompt")
+        wait_until(ready, 30.0, "the Codex prompt")
         yield codex
     finally:
         with contextlib.suppress(Exception):
             session.kill()
         with contextlib.suppress(psutil.Error, AssertionError):
             launcher = psutil.Process(pid)
-            poll(lambda: _is_gone(launcher), 5.0, f"codex launcher {pid} to exit")
+            wait_until(lambda: is_gone(launcher), 5.0, f"codex launcher {pid} to exit")
 
 
 def test_codex_turns_tokens_and_approval(codex_pane: CodexPane) -> None:
@@ -434,7 +409,9 @@ def test_codex_turns_tokens_and_approval(codex_pane: CodexPane) -> None:
     assert pending is not None
     assert pending.command == f"touch {marker}"
     assert pending.reason == "Create the marker?"
-    poll(lambda: "Would you like to run the following command?" in codex.screen(), 5.0, "prompt")
+    wait_until(
+        lambda: "Would you like to run the following command?" in codex.screen(), 5.0, "prompt"
+    )
     assert not marker.exists()
     codex.pane.send_keys("y", enter=False)
     done = codex.wait(
@@ -474,18 +451,18 @@ def test_codex_turns_tokens_and_approval(codex_pane: CodexPane) -> None:
     for proc in procs:
         with contextlib.suppress(psutil.Error):
             proc.terminate()
-    poll(lambda: all(_is_gone(p) for p in procs), 10.0, "the TUI to exit")
-    assert not _is_gone(daemon)
+    wait_until(lambda: all(is_gone(p) for p in procs), 10.0, "the TUI to exit")
+    assert not is_gone(daemon)
 
     def background() -> CodexSession | None:
         return next((s for s in codex.source.scan() if s.key == f"codex:rollout:{thread_id}"), None)
 
-    bg = poll(background, 10.0, "the background session")
+    bg = wait_until(background, 10.0, "the background session")
     assert bg.kind == "bg"
     assert bg.pid is None
     assert bg.kill_root is None
     assert bg.status().status == "busy"
-    ended = poll(
+    ended = wait_until(
         lambda: (s := background()) is not None and s.status().status == "idle" and s,
         15.0,
         "the background turn to end",

@@ -35,22 +35,6 @@ class Recorder:
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> Path:
-    directory = tmp_path / "sessions"
-    directory.mkdir()
-    return directory
-
-
-@pytest.fixture
-def sleepers() -> Iterator[list[subprocess.Popen[bytes]]]:
-    procs = [subprocess.Popen(["sleep", "300"]) for _ in range(3)]
-    yield procs
-    for proc in procs:
-        proc.kill()
-        proc.wait()
-
-
-@pytest.fixture
 def monitor(registry: Path) -> Iterator[Monitor]:
     m = Monitor(sessions_dir=registry, timing=FAST)
     m.refresh()

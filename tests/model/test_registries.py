@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from typing import TYPE_CHECKING
 
-import pytest
 from tests.helpers import run_cli, wait_until, write_entry
 
 from sessiontui.model.monitor import Monitor, MonitorTiming
 from sessiontui.model.registries import RegistrySet, default_registry_dirs
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    import subprocess
     from pathlib import Path
 
-
-@pytest.fixture
-def sleepers() -> Iterator[list[subprocess.Popen[bytes]]]:
-    procs = [subprocess.Popen(["sleep", "300"]) for _ in range(3)]
-    yield procs
-    for proc in procs:
-        proc.kill()
-        proc.wait()
+    import pytest
 
 
 def test_default_dirs_are_config_dir_home_and_extra_without_duplicates(tmp_path: Path) -> None:

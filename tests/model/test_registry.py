@@ -87,15 +87,6 @@ def bystanders(reg: Path) -> Iterator[dict[Path, tuple[bytes, int]]]:
         assert path.stat().st_mtime_ns == mtime_ns
 
 
-@pytest.fixture
-def sleeper() -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(["sleep", "300"])
-    wait_until(lambda: read_proc_start(proc.pid) is not None or sys.platform != "linux")
-    yield proc
-    proc.kill()
-    proc.wait()
-
-
 def dead_pid() -> int:
     proc = subprocess.Popen(["true"])
     proc.wait()

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from typing import TYPE_CHECKING
 
-import pytest
 from tests.helpers import write_entry
 
 from sessiontui.model import registry as registry_module
@@ -19,23 +17,7 @@ from sessiontui.model.store import SessionStore
 from sessiontui.model.types import Status
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Path:
-    directory = tmp_path / "sessions"
-    directory.mkdir()
-    return directory
-
-
-@pytest.fixture
-def sleeper() -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(["sleep", "300"])
-    yield proc
-    proc.kill()
-    proc.wait()
 
 
 def make_old(path: Path) -> None:

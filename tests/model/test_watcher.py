@@ -84,13 +84,6 @@ def make_watcher() -> Iterator[Callable[..., tuple[RegistryWatcher, Recorder]]]:
         watcher.close()
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Path:
-    directory = tmp_path / "sessions"
-    directory.mkdir()
-    return directory
-
-
 def write(path: Path, text: str = '{"pid": 1}') -> None:
     """Truncate-and-write, the way Claude Code updates its registry files."""
     with path.open("w") as f:
