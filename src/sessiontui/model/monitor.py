@@ -20,7 +20,7 @@ from sessiontui.model.processes import KillReport, kill_tree
 from sessiontui.model.service import AttachPlan
 from sessiontui.model.store import SessionStore
 from sessiontui.model.targets import resolve_target
-from sessiontui.model.types import Session, Snapshot, SnapshotChange, Status
+from sessiontui.model.types import Session, Snapshot, SnapshotChange, Status, pane_key
 from sessiontui.model.watcher import RegistryWatcher
 
 if TYPE_CHECKING:
@@ -455,7 +455,10 @@ class Monitor:
             return None
         client = self.own_client()
         pane = home.last_client_pane(client) if client else None
-        return (home.server, pane) if pane else None
+        if not pane or client is None:
+            return None
+        session = "" if home.type == "tmux" else (home.client_session(client) or "")
+        return (home.server, pane_key(home.type, session, pane))
 
     def preview(self, key: str, lines: int) -> str:
         """The last ``lines`` lines of the session's pane, as plain (untrusted) text.

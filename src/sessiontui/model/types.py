@@ -140,6 +140,11 @@ class PaneInfo:
     mux_type: str = "tmux"
 
 
+def pane_key(mux_type: str, session_id: str, pane: str) -> str:
+    """A pane's id unique within its server: tmux ``%N``; Zellij ``<session>/terminal_N``."""
+    return pane if mux_type == "tmux" else f"{session_id}/{pane}"
+
+
 @dataclass(frozen=True, slots=True)
 class MuxLocation:
     """Where a session runs in a terminal multiplexer.
@@ -194,8 +199,12 @@ class MuxLocation:
 
     @property
     def address(self) -> tuple[str, str]:
-        """``(server, pane)``: the pane's identity across every server."""
-        return (self.socket, self.pane)
+        """``(server, pane)``: the pane's identity across every server.
+
+        Zellij pane ids are unique only within a session: there the pane part is
+        ``<session>/<pane>``.
+        """
+        return (self.socket, pane_key(self.type, self.session_id, self.pane))
 
 
 @dataclass(frozen=True, slots=True)
