@@ -9,6 +9,7 @@ the code under test.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -128,8 +129,9 @@ def desk(server: libtmux.Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         yield desk
     finally:
         for proc in sessiontui_processes():
-            if os.environ["PATH"].split(os.pathsep)[0] in proc.environ().get("PATH", ""):
-                proc.kill()
+            with contextlib.suppress(psutil.Error):  # it may exit meanwhile
+                if os.environ["PATH"].split(os.pathsep)[0] in proc.environ().get("PATH", ""):
+                    proc.kill()
         if outer.is_alive():
             outer.kill()
 
