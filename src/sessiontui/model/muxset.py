@@ -9,6 +9,7 @@ servers found later in the user's socket directory.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -32,8 +33,13 @@ _log = logging.getLogger(__name__)
 UNREACHABLE = "server unreachable"
 
 
+@functools.lru_cache(maxsize=256)
 def server_key(server: str) -> str:
-    """The canonical form of a server identity (a socket path with symlinks resolved)."""
+    """The canonical form of a server identity (a socket path with symlinks resolved).
+
+    Cached: it is asked for every pane on every snapshot build, and a socket directory's
+    symlinks do not move under a running server.
+    """
     with contextlib.suppress(OSError, ValueError):
         return os.path.realpath(server)
     return server
