@@ -24,9 +24,11 @@ from sessiontui.model.types import Session, Snapshot, SnapshotChange, Status
 from sessiontui.model.watcher import RegistryWatcher
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
+    from sessiontui.model.codex import CodexSource
     from sessiontui.model.names import NameStore
+    from sessiontui.model.transcripts import TranscriptTracker
     from sessiontui.mux.base import Multiplexer
 
 _log = logging.getLogger(__name__)
@@ -81,6 +83,9 @@ class Monitor:
         names: Where names set here are kept, keyed by sessionId (``None``: not kept).
         read_only: Scans change no file (one-shot listings such as ``sessiontui ls``): sticky
             names are shown, not written back. Actions (rename, dismiss …) still write.
+        transcripts: Registry directory → the transcript tracker of its Claude base (built by
+            the composition root); polled on the sample timer.
+        codex: The Codex source, scanned on the sample timer (``None``: no Codex rows).
     """
 
     def __init__(
@@ -96,6 +101,8 @@ class Monitor:
         popup: bool = True,
         names: NameStore | None = None,
         read_only: bool = False,
+        transcripts: Mapping[Path, TranscriptTracker] | None = None,
+        codex: CodexSource | None = None,
     ) -> None:
         self.sessions_dirs = (
             [sessions_dir] if isinstance(sessions_dir, Path) else list(dict.fromkeys(sessions_dir))
@@ -109,7 +116,14 @@ class Monitor:
         self.muxes.on_change = self.request_poll
         self.timing = timing or MonitorTiming()
         self.grace_s = grace_s
-        self.store = SessionStore(self.sessions_dirs, clock=clock, names=names, read_only=read_only)
+        self.store = SessionStore(
+            self.sessions_dirs,
+            clock=clock,
+            names=names,
+            read_only=read_only,
+            transcripts=transcripts,
+            codex=codex,
+        )
         self.names = names
         self._cond = threading.Condition()
         self._pending: set[Path] = set()
@@ -162,6 +176,7 @@ class Monitor:
         self.muxes.refresh_servers()
         self._poll_tmux()
         self.store.rescan()
+        self.store.scan_codex()
         self.store.publish()
         return self.store.snapshot
 
@@ -627,6 +642,8 @@ class Monitor:
         """
         session = self.session(key)
         try:
+            if session.agent == "codex":
+                return self._kill_codex(session, grace_s)
             if session.mux is None and session.job_id:
                 try:
                     self._jobs(session).stop(session.job_id)
@@ -646,6 +663,26 @@ class Monitor:
             return report
         finally:
             self.request_rescan(poll_tmux=True)
+
+    def _kill_codex(self, session: Session, grace_s: float | None) -> KillReport:
+        """End a Codex TUI: its launcher and TUI tree, never the shared daemon (SPEC 2.3).
+
+        Raises:
+            NotApplicable: A background Codex session (no process of its own) or a TUI that
+                is gone. KillRefused: As for :func:`kill_tree`.
+        """
+        codex = self.store.codex_sessions.get(session.key)
+        targets = codex.kill_targets() if codex is not None else ()
+        if not targets:
+            raise NotApplicable(
+                f"{session.name!r} has no Codex process of its own to end"
+                " (a background turn runs in the shared daemon)"
+            )
+        return kill_tree(
+            targets[0],
+            grace_s=self.grace_s if grace_s is None else grace_s,
+            only=targets[1:],
+        )
 
     def dismiss(self, key: str) -> None:
         """Forget a dead session: delete its ``<pid>.json`` after re-checking the PID is dead.
