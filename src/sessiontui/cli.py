@@ -112,7 +112,7 @@ def _global_options() -> _Parser:
         "--no-codex",
         action="store_true",
         default=argparse.SUPPRESS,
-        help="do not look for Codex CLI sessions",
+        help="do not look for Codex CLI sessions (--sessions-dir also leaves them out)",
     )
     group.add_argument(
         "--version", action="version", version=f"sessiontui {__version__}", help="print the version"
@@ -257,7 +257,8 @@ def make_monitor(
         read_only=read_only,
         # <base>/sessions → <base>/projects: each registry's transcripts (SPEC 2.2).
         transcripts={d: TranscriptTracker(d.parent / "projects") for d in directories},
-        codex=None if args.no_codex else CodexSource(),
+        # An explicit registry (--sessions-dir, the demo's) limits the view to it: no Codex.
+        codex=None if args.no_codex or given else CodexSource(),
     )
     if args.client:
         monitor.use_client(args.client)
@@ -584,7 +585,6 @@ def _tui(args: argparse.Namespace) -> int:
         with DemoEnvironment() as demo:
             args.tmux_socket, args.tmux_socket_path = [demo.socket_name], None
             args.no_discover = True  # the demo shows its own server only
-            args.no_codex = True  # and its own agents
             monitor = make_monitor(
                 args, sessions_dir=demo.sessions_dir, config=config, names_path=demo.names_path
             )
