@@ -14,6 +14,7 @@ import psutil
 
 from sessiontui.errors import SessiontuiError
 from sessiontui.model.activity import ActivityTracker
+from sessiontui.model.codex import BUCKET_S as CODEX_BUCKET_S
 from sessiontui.model.muxset import UNREACHABLE, server_key
 from sessiontui.model.names import name_to_apply
 from sessiontui.model.processes import ProcessTable, is_alive, read_proc_start
@@ -695,7 +696,11 @@ class SessionStore:
             activity: tuple[float, ...] = self.activity.series(codex.key, now)
             scale: int | None = None
             if facts is not None:
-                activity, scale = normalize(facts.activity(now, buckets=len(activity) or 30))
+                # The window ends with the bucket holding ``now`` (as for transcripts): a bucket
+                # counts from its start, not only once its middle is past.
+                end = (now // CODEX_BUCKET_S + 1) * CODEX_BUCKET_S
+                series = facts.activity(end, buckets=len(activity) or 30)
+                activity, scale = normalize(series)
             name = codex.name
             if self.names is not None and codex.session_id:
                 with contextlib.suppress(ValueError, SessiontuiError):
