@@ -361,3 +361,32 @@ def test_background_codex_row_cannot_be_killed(tmp_path):
     finally:
         daemon.kill()
         daemon.wait(5)
+
+
+def test_an_append_is_read_at_once_not_on_the_sample_timer(base, sleeper):
+    """The project folder is watched: an append shows long before the (60 s) sample tick."""
+    now = time.time()
+    path = transcript_file(base)
+    path.write_bytes(lines(user("hello", now - 2)))
+    write_entry(base / "sessions", sleeper.pid, sessionId=SID, cwd=CWD, status="idle")
+    registry = base / "sessions"
+    slow = MonitorTiming(debounce_s=0.005, rescan_s=60.0, sample_s=60.0, tmux_poll_s=60.0)
+    with Monitor(
+        sessions_dir=registry,
+        timing=slow,
+        transcripts={registry: TranscriptTracker(base / "projects")},
+    ) as monitor:
+        monitor.refresh()
+        monitor.start()
+        wait_until(lambda: only(monitor, sleeper.pid), what="the row")
+        time.sleep(0.3)  # the first sample tick (at start) is over
+        started = time.monotonic()
+        append(path, lines(assistant(time.time(), use=usage(out=77))))
+        session = wait_until(
+            lambda: (s := only(monitor, sleeper.pid)) and s.tokens_output == 77 and s,
+            5.0,
+            "the append in the snapshot",
+        )
+        elapsed = time.monotonic() - started
+    assert session.context_used == 100 + 77
+    assert elapsed < 2.0  # far below the 60 s sample interval

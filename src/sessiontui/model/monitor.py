@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sessiontui.errors import NotApplicable, SessiontuiError, TargetNotFound
 from sessiontui.model import registry
 from sessiontui.model.claude_jobs import ClaudeJobs
+from sessiontui.model.folder_watcher import FolderWatcher
 from sessiontui.model.muxset import MuxSet
 from sessiontui.model.navigation import JumpHistory
 from sessiontui.model.processes import KillReport, kill_tree
@@ -127,6 +128,11 @@ class Monitor:
         self.names = names
         self._cond = threading.Condition()
         self._pending: set[Path] = set()
+        self._transcripts_pending: set[Path] = set()
+        self._transcript_watcher = (
+            FolderWatcher(self._on_transcript_change) if self.store.transcripts else None
+        )
+        """Watches the followed sessions' project folders, so appends are read at once."""
         self._rescan = False
         self._poll = False
         self._stopped = False
@@ -194,6 +200,9 @@ class Monitor:
             watcher.start()
             self._watchers.append(watcher)
         self.muxes.start()
+        if self._transcript_watcher is not None:
+            self._transcript_watcher.start()
+            self._transcript_watcher.set_folders(self.store.transcript_folders())
         self._thread = threading.Thread(target=self._run, name="sessiontui-monitor", daemon=True)
         self._thread.start()
 
@@ -204,6 +213,8 @@ class Monitor:
             self._cond.notify_all()
         for watcher in self._watchers:
             watcher.close()
+        if self._transcript_watcher is not None:
+            self._transcript_watcher.close()
         self.muxes.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5.0)
@@ -236,6 +247,12 @@ class Monitor:
                 self._pending.update(paths)
             self._cond.notify_all()
 
+    def _on_transcript_change(self, path: Path) -> None:
+        """Transcript watcher callback (observer thread): queue the file."""
+        with self._cond:
+            self._transcripts_pending.add(path)
+            self._cond.notify_all()
+
     def _run(self) -> None:
         """Worker loop: one batch of work at a time, never overlapping."""
         now = time.monotonic()
@@ -244,7 +261,13 @@ class Monitor:
         next_servers = now + self.timing.servers_s if self.muxes.watching else float("inf")
         while True:
             with self._cond:
-                while not (self._stopped or self._pending or self._rescan or self._poll):
+                while not (
+                    self._stopped
+                    or self._pending
+                    or self._rescan
+                    or self._poll
+                    or self._transcripts_pending
+                ):
                     timeout = min(next_sample, next_poll, next_servers) - time.monotonic()
                     if timeout <= 0:
                         break
@@ -254,6 +277,7 @@ class Monitor:
                 pending, self._pending = self._pending, set()
                 rescan, self._rescan = self._rescan, False
                 poll, self._poll = self._poll, False
+                appended, self._transcripts_pending = self._transcripts_pending, set()
             try:
                 now = time.monotonic()
                 if now >= next_servers:
@@ -271,9 +295,14 @@ class Monitor:
                     self.store.refresh_paths(pending)
                 if self.store.take_new_unmapped():
                     self._poll_tmux()
-                if now >= next_sample:
+                for path in appended:
+                    self.store.refresh_transcript(path)
+                sampled = now >= next_sample
+                if sampled:
                     self.store.sample()
                     next_sample = now + self.timing.sample_s
+                if self._transcript_watcher is not None and (sampled or rescan or pending):
+                    self._transcript_watcher.set_folders(self.store.transcript_folders())
                 self.store.publish()
             except Exception:  # the monitor must outlive any one bad event
                 _log.exception("monitor: a batch of work failed; continuing")
