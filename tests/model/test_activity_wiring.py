@@ -285,15 +285,14 @@ def test_codex_kill_ends_the_tui_but_never_the_daemon_it_started(tmp_path):
     registry = tmp_path / "sessions"
     registry.mkdir()
     try:
-        children = wait_until(
-            lambda: (
-                psutil.Process(tui.pid).children()
-                if len(psutil.Process(tui.pid).children()) == 2
-                else None
-            ),
-            5.0,
-            "the TUI's two children",
-        )
+
+        def two_children() -> list[psutil.Process] | None:
+            children = psutil.Process(tui.pid).children()
+            # Right after the fork a child still shows bash's argv: wait for the exec.
+            execed = any("app-server" in c.cmdline() for c in children)
+            return children if len(children) == 2 and execed else None
+
+        children = wait_until(two_children, 5.0, "the TUI's two children")
         daemon = next(c for c in children if "app-server" in c.cmdline())
         sleeper = next(c for c in children if c.pid != daemon.pid)
         with Monitor(sessions_dir=registry, timing=FAST, codex=CodexSource()) as monitor:
