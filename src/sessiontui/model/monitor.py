@@ -16,6 +16,7 @@ from sessiontui.model import registry
 from sessiontui.model.claude_jobs import ClaudeJobs
 from sessiontui.model.folder_watcher import FolderWatcher
 from sessiontui.model.muxset import MuxSet
+from sessiontui.model.names import is_user_name
 from sessiontui.model.navigation import JumpHistory
 from sessiontui.model.processes import KillReport, kill_tree
 from sessiontui.model.service import AttachPlan
@@ -761,7 +762,8 @@ class Monitor:
     def _follow_agent_rename(self, change: SnapshotChange) -> None:
         """Subscriber: a ``/rename`` inside the agent renames its sessiontui-made tmux session.
 
-        Claude's ``/rename`` writes a new registry ``name`` without ``nameSource``; when that
+        Claude's ``/rename`` writes a new registry ``name`` without ``nameSource`` (2.1.3xx:
+        ``nameSource: "user"``); when that
         happens in a tmux session sessiontui created (kind ``bg``), the tmux session takes
         the new name too. Runs in the monitor thread; failures (name taken, tmux gone) only
         leave the tmux name as it was.
@@ -787,7 +789,11 @@ class Monitor:
             ):
                 continue
             entry = self.store.reader.entries.get(session.registry_path)
-            if entry is None or entry.name != session.name or entry.name_source is not None:
+            if (
+                entry is None
+                or entry.name != session.name
+                or not is_user_name(entry.name, entry.name_source)
+            ):
                 continue
             with contextlib.suppress(SessiontuiError, ValueError):
                 self.tmux.rename_session(mux.session_id, session.name)
