@@ -34,6 +34,7 @@ from tests.model.test_transcripts import (
 
 from sessiontui.model.codex import CodexSource
 from sessiontui.model.monitor import Monitor, MonitorTiming
+from sessiontui.model.names import NameStore
 from sessiontui.model.transcripts import TranscriptTracker, encode_project_dir
 from sessiontui.model.types import Session, Status, StatusSource
 
@@ -234,6 +235,7 @@ def test_codex_row_from_a_real_rollout_in_a_tmux_pane(tmp_path, server: Server):
         tmux=TmuxBackend(socket_name=server.socket_name),
         timing=FAST,
         codex=CodexSource(),
+        names=NameStore(tmp_path / "names.json"),
     ) as monitor:
 
         def row() -> Session | None:
@@ -249,6 +251,12 @@ def test_codex_row_from_a_real_rollout_in_a_tmux_pane(tmp_path, server: Server):
             )
 
         codex = wait_until(row, 10.0, "the codex row with its pane")
+        # Rename: kept in the names file under the thread id (Codex has no registry).
+        monitor.rename(codex.key, "my-codex")
+        renamed = monitor.refresh().get(codex.key)
+        assert renamed is not None
+        assert renamed.name == "my-codex"
+        assert NameStore(tmp_path / "names.json").get(codex.session_id or "") == "my-codex"
     assert codex.pid == int(pane.pane_pid or 0)
     assert codex.key.startswith(f"codex:{codex.pid}:")
     assert codex.mux is not None

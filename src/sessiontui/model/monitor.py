@@ -631,6 +631,9 @@ class Monitor:
         session = self.session(key)
         if not session.alive:
             raise NotApplicable(f"{session.name!r} is not running")
+        if session.agent == "codex":
+            self._rename_codex(session, clean)
+            return
         if session.registry_path is None:
             if session.mux is None or not self.owns_tmux_session(session):
                 raise NotApplicable(f"{session.name!r} has nothing to rename")
@@ -659,6 +662,28 @@ class Monitor:
             raise SessiontuiError(f"cannot write {session.registry_path}: {error}") from error
         finally:
             self.request_rescan(poll_tmux=old_tmux is not None)
+
+    def _rename_codex(self, session: Session, clean: str) -> None:
+        """Rename a Codex row: the names file (by thread id) and a tmux session we made.
+
+        Codex has no registry to write; the name is shown from the names file (SPEC 2.3).
+
+        Raises:
+            NotApplicable: No thread id yet (no turn so far) and no tmux session of ours.
+            NameTaken, MuxError: From the tmux rename.
+        """
+        owned = session.mux is not None and self.owns_tmux_session(session)
+        if (self.names is None or not session.session_id) and not owned:
+            raise NotApplicable(f"{session.name!r} has no thread id yet to keep a name under")
+        if owned and session.mux is not None and session.mux.session != clean:
+            self._tmux_for(session).rename_session(session.mux.session_id, clean)
+        if self.names is not None and session.session_id:
+            try:
+                self.names.set(session.session_id, clean)
+            except ValueError as error:
+                raise NotApplicable(f"cannot keep that name: {error}") from None
+        self.store.names_changed()
+        self.request_rescan(poll_tmux=owned)
 
     def kill(self, key: str, *, grace_s: float | None = None) -> KillReport:
         """End the session's process tree: SIGTERM, ``grace_s`` seconds, then SIGKILL.

@@ -216,6 +216,7 @@ class SessionStore:
         """Codex sessions of the last scan, by session key (kill uses their targets)."""
         self._codex_status: dict[str, tuple[Status, float]] = {}  # key -> (status, changed at)
         self._codex_problem: str | None = None
+        self._names_revision = 0
 
     # -- subscribers (any thread) -------------------------------------------------------
 
@@ -371,6 +372,13 @@ class SessionStore:
         for tracker in self.transcripts.values():
             out |= tracker.folders()
         return out
+
+    def names_changed(self) -> None:
+        """Note that the names file changed (a Codex rename): rebuild the rows that read it.
+
+        Safe from any thread: the next publish sees a new revision (an int store).
+        """
+        self._names_revision += 1
 
     def scan_codex(self) -> None:
         """Scan the Codex source (processes, new rollout lines); problems become a message."""
@@ -821,6 +829,7 @@ class SessionStore:
             self.reader.directory_problem,
             self._codex_sessions,
             self._codex_problem,
+            self._names_revision,
             self.activity.revision,
             self.activity.bucket(now),
             int(now // 30),  # ages shown in the UI move on
