@@ -184,7 +184,17 @@ def test_dotted_and_inline_keymap_forms(cfg: Path) -> None:
 def test_keys_and_columns_constants() -> None:
     assert "keymap" in CONFIG_KEYS
     assert set(Config.__dataclass_fields__) == set(CONFIG_KEYS)
-    assert COLUMN_IDS == ("status", "name", "agent", "where", "cwd", "age", "activity", "cpu")
+    assert COLUMN_IDS == (
+        "status",
+        "name",
+        "agent",
+        "where",
+        "cwd",
+        "age",
+        "activity",
+        "ctx",
+        "cpu",
+    )
     assert "attach" in BINDING_IDS
     assert "quit_bg" in BINDING_IDS
 

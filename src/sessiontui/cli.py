@@ -39,6 +39,7 @@ _GLOBAL_DEFAULTS: dict[str, Any] = {
     "bg": False,
     "config": None,
     "no_zellij": False,
+    "no_codex": False,
     "no_discover": False,
     "client": None,
 }
@@ -108,6 +109,12 @@ def _global_options() -> _Parser:
         action="store_true",
         default=argparse.SUPPRESS,
         help="do not look for Zellij sessions",
+    )
+    group.add_argument(
+        "--no-codex",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="do not look for Codex CLI sessions (--sessions-dir also leaves them out)",
     )
     group.add_argument(
         "--version", action="version", version=f"sessiontui {__version__}", help="print the version"
@@ -230,9 +237,11 @@ def make_monitor(
             one); default: ours.
     """
     from sessiontui.model.claude_jobs import ClaudeJobs, find_claude
+    from sessiontui.model.codex import CodexSource
     from sessiontui.model.monitor import Monitor
     from sessiontui.model.names import NameStore, default_names_path
     from sessiontui.model.registries import default_registry_dirs
+    from sessiontui.model.transcripts import TranscriptTracker
 
     config = config or load_settings(args)
     given = sessions_dir or args.sessions_dir
@@ -254,6 +263,10 @@ def make_monitor(
         popup=config.tmux_popup,
         names=NameStore(names_path or default_names_path()),
         read_only=read_only,
+        # <base>/sessions → <base>/projects: each registry's transcripts (SPEC 2.2).
+        transcripts={d: TranscriptTracker(d.parent / "projects") for d in directories},
+        # An explicit registry (--sessions-dir, the demo's) limits the view to it: no Codex.
+        codex=None if args.no_codex or given else CodexSource(),
     )
     if args.client:
         monitor.use_client(args.client)
@@ -350,14 +363,13 @@ def session_json(session: Session) -> dict[str, object]:
             "window": session.mux.window,
             "pane": session.mux.pane,
         }
-    started = None
-    if session.started_at is not None:
-        with contextlib.suppress(OverflowError, OSError, ValueError):
-            started = (
-                datetime.fromtimestamp(session.started_at, tz=UTC)
-                .isoformat(timespec="milliseconds")
-                .replace("+00:00", "Z")
-            )
+    tokens = None
+    if session.tokens_output is not None or session.context_used is not None:
+        tokens = {
+            "output": session.tokens_output,
+            "context": session.context_used,
+            "context_window": session.context_window,
+        }
     return {
         "pid": session.pid,
         "session_id": session.session_id,
@@ -367,7 +379,7 @@ def session_json(session: Session) -> dict[str, object]:
         "kind": session.kind,
         "agent": session.agent,
         "cwd": session.cwd,
-        "started_at": started,
+        "started_at": _iso(session.started_at),
         "alive": session.alive,
         "registry_path": str(session.registry_path) if session.registry_path else None,
         "mux": mux,
@@ -375,7 +387,24 @@ def session_json(session: Session) -> dict[str, object]:
         "cpu_percent": session.cpu_percent,
         "unreadable": session.unreadable,
         "health": session.health,
+        "tokens": tokens,
+        "model": session.model,
+        "last_activity_at": _iso(session.last_activity_at),
+        "subagents": session.subagents,
     }
+
+
+def _iso(seconds: float | None) -> str | None:
+    """ISO-8601 UTC with milliseconds (``2026-12-01T17:14:34.000Z``) of an epoch time."""
+    if seconds is None:
+        return None
+    with contextlib.suppress(OverflowError, OSError, ValueError):
+        return (
+            datetime.fromtimestamp(seconds, tz=UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
+    return None
 
 
 def _ls(args: argparse.Namespace) -> int:

@@ -47,7 +47,17 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping
 
 #: Column ids accepted in ``columns``, in their default order.
-COLUMN_IDS: tuple[str, ...] = ("status", "name", "agent", "where", "cwd", "age", "activity", "cpu")
+COLUMN_IDS: tuple[str, ...] = (
+    "status",
+    "name",
+    "agent",
+    "where",
+    "cwd",
+    "age",
+    "activity",
+    "ctx",
+    "cpu",
+)
 
 #: Environment variable naming the configuration file.
 CONFIG_ENV: str = "SESSIONTUI_CONFIG"

@@ -382,3 +382,78 @@ def test_a_crashed_tui_exits_1_with_a_message(capsys):
             self.exit()
 
     assert run_app(Fine(), headless=True) == 0
+
+
+def test_ls_json_tokens_model_and_last_activity(tmp_path, sleeper):
+    """A Claude row's transcript gives ``tokens``, ``model``, ``last_activity_at`` (SPEC 6)."""
+    from tests.model.test_transcripts import CWD, SID, assistant, lines, usage
+
+    from sessiontui.model.transcripts import encode_project_dir
+
+    base = tmp_path / "claude-home"  # $CLAUDE_CONFIG_DIR (tests/conftest.py)
+    folder = base / "projects" / encode_project_dir(CWD)
+    folder.mkdir(parents=True)
+    at = 1795271262.5
+    use = usage(inp=1000, out=42, read=5000, create=0)
+    (folder / f"{SID}.jsonl").write_bytes(lines(assistant(at, use=use)))
+    write_entry(base / "sessions", sleeper.pid, sessionId=SID, cwd=CWD, status="idle")
+    other = subprocess.Popen(["sleep", "300"])
+    try:
+        write_entry(base / "sessions", other.pid, cwd="/nowhere", status="idle")
+        result = run_cli("ls", "--json", "-L", "sessiontui-none")
+    finally:
+        other.kill()
+        other.wait()
+    assert result.returncode == 0, result.stderr
+    rows = {row["pid"]: row for row in json.loads(result.stdout)}
+    row = rows[sleeper.pid]
+    assert row["agent"] == "claude"
+    assert row["tokens"] == {"output": 42, "context": 6042, "context_window": 200_000}
+    assert row["model"] == "claude-opus-4-8"
+    assert row["last_activity_at"] == "2026-11-21T14:27:42.500Z"
+    assert row["subagents"] is None
+    assert row["mux"] is None
+    bare = rows[other.pid]
+    assert (bare["tokens"], bare["model"], bare["last_activity_at"]) == (None, None, None)
+
+
+def test_ls_json_lists_a_codex_session(tmp_path):
+    """A process named ``codex`` holding a real rollout open is listed with ``agent: codex``."""
+    import shutil
+    from pathlib import Path
+
+    fixture = Path(__file__).parent.parent / "model" / "fixtures" / "codex" / "approved.jsonl"
+    home = tmp_path / "codex-home"
+    folder = home / "sessions" / "2026" / "12" / "01"
+    folder.mkdir(parents=True)
+    rollout = folder / "rollout-2026-12-01T16-35-24-01a23276-0100-7152-a617-661ebd73a864.jsonl"
+    shutil.copy(fixture, rollout)
+    exe = tmp_path / "npm" / "codex"
+    exe.parent.mkdir()
+    shutil.copy("/bin/bash", exe)
+    tui = subprocess.Popen(
+        [str(exe), "-c", f"exec 3<{rollout}; read -r -t 60 line", "codex"],
+        stdin=subprocess.PIPE,
+        env={**os.environ, "CODEX_HOME": str(home)},
+    )
+    try:
+        wait_until(
+            lambda: any(f.path == str(rollout) for f in psutil.Process(tui.pid).open_files())
+        )
+        result = run_cli("ls", "--json", "-L", "sessiontui-none")
+        no_codex = run_cli("ls", "--json", "--no-codex", "-L", "sessiontui-none")
+    finally:
+        tui.kill()
+        tui.wait()
+    assert result.returncode == 0, result.stderr
+    (row,) = [row for row in json.loads(result.stdout) if row["pid"] == tui.pid]
+    assert row["agent"] == "codex"
+    assert row["kind"] == "interactive"
+    assert row["status"] == "idle"
+    assert row["session_id"] == "01a23276-0100-7152-a617-661ebd73a864"
+    assert row["tokens"] == {"output": 90, "context": 1720, "context_window": 258_400}
+    assert row["model"] == "gpt-5-codex"
+    assert row["last_activity_at"] == "2026-12-01T16:35:42.163Z"
+    assert row["registry_path"] is None
+    assert row["mux"] is None
+    assert all(row["pid"] != tui.pid for row in json.loads(no_codex.stdout))

@@ -7,6 +7,7 @@ The tests marked ``claude`` drive the real CLI offline (fixtures in ``conftest.p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
@@ -393,7 +394,18 @@ def test_viewer_in_a_shell_leaves_with_left_or_ctrl_z_and_end_viewers_restores_i
         assert pane_format(server, pane, "#{alternate_on} #{mouse_any_flag}") == "0 0"
         assert job_is_running(job)
 
-    view_then_leave(1, lambda: pane.send_keys("Left", enter=False), 0)  # ← at the empty prompt
+    def left() -> None:
+        """Press ``←`` at the empty prompt, the way a user leaves.
+
+        2.1.197 leaves at once; 2.1.332 opens its agents view ("← for agents"), which ``Esc``
+        leaves (exit status 0 too).
+        """
+        pane.send_keys("Left", enter=False)
+        with contextlib.suppress(AssertionError):
+            wait_until(lambda: "enter to return" in screen(pane), 3.0, "the agents view")
+            pane.send_keys("Escape", enter=False)
+
+    view_then_leave(1, left, 0)  # ← at the empty prompt
     view_then_leave(2, lambda: pane.send_keys("C-z", enter=False), 0)
     view_then_leave(3, lambda: jobs.end_viewers(job.job_id), 143)  # SIGTERM after the restore
 
@@ -410,5 +422,7 @@ def test_stop_ends_the_job_and_reports_unknown_ones(claude_bg_job: ClaudeBgJob) 
     assert job.agent_entry() is None
     stopped = [row for row in job.agents(include_stopped=True) if row.get("id") == job.job_id]
     assert [row.get("state") for row in stopped] == ["stopped"]
-    with pytest.raises(SessiontuiError, match="No job matching 'deadbeef'"):
+    # 2.1.197: "No job matching 'X'"; 2.1.332: "No session matching 'X'". Claude's words reach
+    # the user either way.
+    with pytest.raises(SessiontuiError, match=r"No (job|session) matching 'deadbeef'"):
         jobs.stop("deadbeef")

@@ -21,6 +21,7 @@ from tests.e2e.conftest import ClaudeHome, ClaudePane
 from tests.fakes.anthropic_api import FakeAnthropicAPI, Turn, Usage, bash_turn
 from tests.helpers import wait_until
 
+from sessiontui.model.monitor import Monitor, MonitorTiming
 from sessiontui.model.transcripts import (
     DEFAULT_CONTEXT_WINDOW,
     TranscriptSettings,
@@ -29,7 +30,8 @@ from sessiontui.model.transcripts import (
     find_transcript,
     transcript_path,
 )
-from sessiontui.model.types import Status
+from sessiontui.model.types import Session, Status, StatusSource
+from sessiontui.mux.tmux import TmuxBackend
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -147,6 +149,38 @@ def follow(claude: ClaudePane, registry: dict[str, Any]) -> tuple[TranscriptTrac
     return tracker, key
 
 
+@contextlib.contextmanager
+def watching(claude: ClaudePane) -> Iterator[Monitor]:
+    """The product's monitor on the pane's registry, tmux server and transcripts (started)."""
+    monitor = Monitor(
+        sessions_dir=claude.registry_dir,
+        tmux=TmuxBackend(socket_path=claude.socket_path, environ={}),
+        timing=MonitorTiming(rescan_s=0.5, sample_s=0.2, tmux_poll_s=2.0),
+        transcripts={claude.registry_dir: TranscriptTracker(claude.home.config_dir / "projects")},
+    )
+    try:
+        monitor.refresh()
+        monitor.start()
+        yield monitor
+    finally:
+        monitor.close()
+
+
+def row_when(monitor: Monitor, claude: ClaudePane, check: Any, what: str) -> Session:
+    """Wait until the monitor's snapshot has the pane's row and ``check(row)`` holds."""
+
+    def ready() -> Session | None:
+        row = next((s for s in monitor.snapshot.sessions if s.pid == claude.pid), None)
+        return row if row is not None and check(row) else None
+
+    try:
+        result: Session = wait_until(ready, 15.0, what)
+    except AssertionError as exc:
+        rows = [s for s in monitor.snapshot.sessions if s.pid == claude.pid]
+        raise AssertionError(f"{exc}; rows: {rows!r}") from None
+    return result
+
+
 def facts_when(
     tracker: TranscriptTracker, key: str, check: Any, what: str, timeout_s: float = 10.0
 ) -> TranscriptFacts:
@@ -210,11 +244,37 @@ def test_text_turn_tokens_and_context(claude_pane: ClaudePane, fake_api: FakeAnt
     assistants = [r for r in records if r.get("type") == "assistant"]
     assert {(r["message"]["id"], r["requestId"]) for r in assistants} == {(message_id, request_id)}
 
+    # What the product shows: the monitor's snapshot has exactly what the fake server sent.
+    with watching(claude) as monitor:
+        row = row_when(
+            monitor, claude, lambda r: r.tokens_output is not None and r.mux, "the row with tokens"
+        )
+    assert row.agent == "claude"
+    assert row.tokens_output == usage.output_tokens
+    assert row.context_used == usage.context
+    assert row.context_window == DEFAULT_CONTEXT_WINDOW
+    assert row.context_percent == pytest.approx(100.0 * usage.context / DEFAULT_CONTEXT_WINDOW)
+    assert row.model == request.body["model"]
+    assert row.turns == 1
+    assert row.last_prompt == "say hello"
+    assert row.transcript_path == expected
+    assert row.activity_scale == usage.output_tokens  # one bucket holds the whole turn
+    assert max(row.activity) == 1.0
+    assert (row.status, row.status_source) == (Status.IDLE, StatusSource.REGISTRY)
+    assert row.mux is not None
+    assert row.mux.pane == claude.pane.pane_id
+
 
 def test_bash_permission_prompt_then_approved(
     claude_pane: ClaudePane, fake_api: FakeAnthropicAPI
 ) -> None:
-    claude = claude_pane
+    with contextlib.ExitStack() as stack:
+        _permission_turn(claude_pane, fake_api, stack)
+
+
+def _permission_turn(
+    claude: ClaudePane, fake_api: FakeAnthropicAPI, stack: contextlib.ExitStack
+) -> None:
     first = Usage(input_tokens=1500, output_tokens=55, cache_read_input_tokens=400)
     final = Usage(input_tokens=1700, output_tokens=21, cache_read_input_tokens=500)
     fake_api.add(
@@ -223,9 +283,19 @@ def test_bash_permission_prompt_then_approved(
     )
     registry = claude.wait_for_registry("idle")
 
+    monitor = stack.enter_context(watching(claude))
     claude.type("touch the file")
     waiting = claude.wait_for_registry("waiting", waiting_for="permission prompt", timeout_s=30.0)
     wait_until(lambda: "Do you want to proceed?" in claude.screen(), 10.0, "the permission box")
+    row = row_when(
+        monitor,
+        claude,
+        lambda r: r.status is Status.WAITING and r.tokens_output == first.output_tokens,
+        "waiting with the tool_use's tokens",
+    )
+    assert row.waiting_for == "permission prompt"
+    assert row.status_source is StatusSource.REGISTRY  # the registry wins over the transcript
+    assert row.context_used == first.context
 
     tracker, key = follow(claude, waiting)
     facts = facts_when(
@@ -264,6 +334,19 @@ def test_bash_permission_prompt_then_approved(
     assert facts.context_used == final.context
     assert facts.turns == 1
     assert facts.last_prompt == "touch the file"
+    row = row_when(
+        monitor,
+        claude,
+        lambda r: (
+            r.status is Status.IDLE and r.tokens_output == first.output_tokens + final.output_tokens
+        ),
+        "idle with both calls' tokens",
+    )
+    assert row.context_used == final.context
+    assert row.turns == 1
+    assert row.last_prompt == "touch the file"
+    assert row.activity_scale is not None
+    assert row.activity_scale <= first.output_tokens + final.output_tokens
 
 
 def test_long_cwd_uses_the_hashed_folder(

@@ -43,7 +43,10 @@ from tests.fakes.openai_responses import (
 from tests.helpers import is_gone, wait_until
 
 from sessiontui.model.codex import CodexSession, CodexSource, codex_status
+from sessiontui.model.monitor import Monitor, MonitorTiming
 from sessiontui.model.processes import read_proc_start
+from sessiontui.model.types import Session, Status, StatusSource
+from sessiontui.mux.tmux import TmuxBackend
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -345,8 +348,45 @@ def codex_pane(server: libtmux.Server, codex_world: CodexWorld) -> Iterator[Code
             wait_until(lambda: is_gone(launcher), 5.0, f"codex launcher {pid} to exit")
 
 
-def test_codex_turns_tokens_and_approval(codex_pane: CodexPane) -> None:
+def monitor_row(
+    monitor: Monitor, predicate: Callable[[Session], bool], what: str, timeout_s: float = 15.0
+) -> Session:
+    """Poll the product's monitor snapshot until a codex row satisfies ``predicate``."""
+
+    def check() -> Session | None:
+        return next(
+            (s for s in monitor.snapshot.sessions if s.agent == "codex" and predicate(s)), None
+        )
+
+    try:
+        result: Session = wait_until(check, timeout_s, what)
+    except AssertionError as exc:
+        rows = [s for s in monitor.snapshot.sessions if s.agent == "codex"]
+        raise AssertionError(f"{exc}; codex rows: {rows!r}") from None
+    return result
+
+
+def test_codex_turns_tokens_and_approval(codex_pane: CodexPane, tmp_path: Path) -> None:
     codex, fake = codex_pane, codex_pane.world.fake
+    (tmp_path / "sessions").mkdir()
+    # The product: the monitor with the pane's tmux server and a Codex source of its own.
+    monitor = Monitor(
+        sessions_dir=tmp_path / "sessions",
+        tmux=TmuxBackend(socket_name=codex.server.socket_name, environ={}),
+        timing=MonitorTiming(rescan_s=1.0, sample_s=0.3, tmux_poll_s=0.5),
+        codex=CodexSource(),
+    )
+    monitor.refresh()
+    monitor.start()
+    try:
+        _turns_tokens_and_approval(codex, fake, monitor)
+    finally:
+        monitor.close()
+
+
+def _turns_tokens_and_approval(
+    codex: CodexPane, fake: FakeResponsesServer, monitor: Monitor
+) -> None:
     # The TUI is found (a child of the npm launcher in the pane) before any turn: idle, no rollout.
     first = codex.wait(lambda s: s.kind == "interactive", "the TUI before its first turn")
     assert first.rollout_path is None
@@ -358,6 +398,16 @@ def test_codex_turns_tokens_and_approval(codex_pane: CodexPane) -> None:
     tui = psutil.Process(first.pid)
     assert Path(tui.exe()).name == "codex"
     assert tui.ppid() == codex.launcher_pid
+    row = monitor_row(monitor, lambda r: r.pid == first.pid and r.mux is not None, "the row")
+    assert row.key == first.key
+    assert row.mux is not None
+    assert row.mux.pane == codex.pane.pane_id
+    assert (row.kind, row.status, row.status_source) == (
+        "interactive",
+        Status.IDLE,
+        StatusSource.ROLLOUT,
+    )
+    assert row.tokens_output is None
 
     # A streamed text turn: busy while the fake holds the answer, then idle with its usage.
     fake.add(TextTurn("Hello from the fake.", Usage(1200, 200, 30, 10), delay_s=2.0))
@@ -387,6 +437,17 @@ def test_codex_turns_tokens_and_approval(codex_pane: CodexPane) -> None:
     assert idle.kill_root != idle.daemon_pid
     named = codex.wait(lambda s: s.thread_name == fake.title, "the generated thread name")
     assert named.name == fake.title
+    row = monitor_row(
+        monitor,
+        lambda r: r.pid == first.pid and r.tokens_output == 30 and r.name == fake.title,
+        "the row after the first turn",
+    )
+    assert (row.status, row.context_used, row.model) == (Status.IDLE, 1200 + 30, MODEL)
+    assert row.context_window == facts.context_window
+    assert row.last_prompt == "say hello"
+    assert row.session_id == facts.session_id
+    assert row.transcript_path == idle.rollout_path
+    assert row.activity_scale == 30
 
     # An escalated command: waiting (approval) until approved from the pane, then idle.
     marker = codex.world.project / "approved-marker"
@@ -413,6 +474,16 @@ def test_codex_turns_tokens_and_approval(codex_pane: CodexPane) -> None:
         lambda: "Would you like to run the following command?" in codex.screen(), 5.0, "prompt"
     )
     assert not marker.exists()
+    row = monitor_row(
+        monitor,
+        lambda r: (
+            r.pid == first.pid
+            and r.status is Status.WAITING
+            and (r.status_why or "").endswith("pane title: Action Required")
+        ),
+        "the row waiting for approval (rollout + pane title)",
+    )
+    assert row.waiting_for == "approval"
     codex.pane.send_keys("y", enter=False)
     done = codex.wait(
         lambda s: s.facts is not None and s.facts.status == "idle" and s.facts.turns == 2,
@@ -448,11 +519,17 @@ def test_codex_turns_tokens_and_approval(codex_pane: CodexPane) -> None:
     daemon = psutil.Process(done.daemon_pid)
     assert daemon.pid not in targets
     procs = [psutil.Process(pid) for pid in targets]
-    for proc in procs:
-        with contextlib.suppress(psutil.Error):
-            proc.terminate()
+    row = monitor_row(
+        monitor, lambda r: r.pid == first.pid and r.status is Status.BUSY, "the busy row"
+    )
+    report = monitor.kill(row.key, grace_s=5.0)  # the product's kill (key K)
+    assert report.pid == codex.launcher_pid
     wait_until(lambda: all(is_gone(p) for p in procs), 10.0, "the TUI to exit")
     assert not is_gone(daemon)
+    bg_row = monitor_row(
+        monitor, lambda r: r.key == f"codex:rollout:{thread_id}", "the background row"
+    )
+    assert (bg_row.kind, bg_row.pid, bg_row.mux) == ("bg", 0, None)
 
     def background() -> CodexSession | None:
         return next((s for s in codex.source.scan() if s.key == f"codex:rollout:{thread_id}"), None)

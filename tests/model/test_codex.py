@@ -782,7 +782,9 @@ def test_kill_targets_spare_the_daemon_the_tui_started(tmp_path: Path) -> None:
 
         def two_children() -> list[psutil.Process] | None:
             children = psutil.Process(tui.pid).children()
-            return children if len(children) == 2 else None
+            # Right after the fork a child still shows bash's argv: wait for the exec.
+            execed = any("app-server" in c.cmdline() for c in children)
+            return children if len(children) == 2 and execed else None
 
         children = wait_until(two_children, 5.0, "the TUI's two children")
         session = CodexSession(

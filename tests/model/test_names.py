@@ -357,6 +357,10 @@ def test_concurrent_sets_from_threads_lose_nothing(state_path: Path) -> None:
         ("user pick", None, None, None, True),
         ("user pick", None, "user pick", None, False),
         ("evil\x1b]0;x\x07", None, "mine", None, False),  # never adopt hostile text
+        # 2.1.3xx: --name and /rename write nameSource "user"; bg workers "peer"
+        ("user pick", "user", "mine", None, True),
+        ("user pick", "user", "user pick", None, False),
+        ("worker", "peer", "mine", None, False),
         # unknown source: left alone, not adopted
         ("other", "something-new", "mine", None, False),
     ],

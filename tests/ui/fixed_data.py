@@ -31,7 +31,7 @@ def _activity(*pattern: float) -> tuple[float, ...]:
 
 
 def fixed_snapshot() -> Snapshot:
-    """Six sessions covering every status, a hostile name and a background session."""
+    """Seven sessions: every status, a hostile name, a background session and a Codex one."""
     sessions = (
         Session(
             key="claude:101:1",
@@ -52,6 +52,17 @@ def fixed_snapshot() -> Snapshot:
             registry_path=Path(f"{HOME}/.claude/sessions/101.json"),
             version="2.1.197",
             proc_start="34661",
+            activity_scale=2400,
+            tokens_output=48_213,
+            context_used=131_072,
+            context_window=200_000,
+            model="claude-opus-4-8",
+            last_activity_at=NOW - 12,
+            last_prompt="fix the flaky retry in api/client.py and run the tests",
+            turns=7,
+            transcript_path=Path(
+                f"{HOME}/.claude/projects/-root-src-api/534ded02-9aa5-4594-8426-d954ad357ae6.jsonl"
+            ),
         ),
         Session(
             key="claude:102:1",
@@ -68,6 +79,37 @@ def fixed_snapshot() -> Snapshot:
             activity=_activity(0.5, 1.0, 0.875),
             mux=_mux("work", "2", "%2"),
             registry_path=Path(f"{HOME}/.claude/sessions/102.json"),
+            activity_scale=900,
+            tokens_output=12_400,
+            context_used=45_000,
+            context_window=200_000,
+            model="claude-opus-4-8",
+            last_activity_at=NOW - 30,
+            last_prompt="why does test_retry fail only on CI?",
+            turns=3,
+        ),
+        Session(
+            key="codex:108:1",
+            pid=108,
+            agent="codex",
+            name="Add retries to the fetcher",
+            status=Status.BUSY,
+            status_source=StatusSource.ROLLOUT,
+            kind="interactive",
+            cwd=f"{HOME}/src/fetch",
+            started_at=NOW - 15 * 60,
+            status_changed_at=NOW - 45,
+            cpu_percent=12.0,
+            activity=_activity(0.0, 0.5, 1.0),
+            mux=_mux("work", "4", "%4"),
+            version="0.171.0",
+            status_why="rollout: task_started",
+            activity_scale=1300,
+            tokens_output=5_210,
+            context_used=62_000,
+            context_window=258_400,
+            model="gpt-5-codex",
+            turns=3,
         ),
         Session(
             key="claude:103:1",

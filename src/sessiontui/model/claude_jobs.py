@@ -3,7 +3,8 @@
 A job is hosted by Claude's per-user daemon (``claude daemon run`` with one ``--bg-pty-host``
 process per job), not by tmux; its registry entry has ``kind: "bg"`` and a ``jobId`` (SPEC 5).
 ``claude attach <jobId>`` is a *viewer*: it takes over a terminal and shows the job; the user
-leaves it with ``←`` at an empty prompt or with Ctrl+Z, and the job keeps running. ``claude stop
+leaves it with ``←`` at an empty prompt (2.1.332: ``←`` opens the agents view, ``Esc`` there
+leaves) or with Ctrl+Z, and the job keeps running. ``claude stop
 <jobId>`` ends the job. This module never runs ``claude --resume`` on a job (Claude refuses
 that for a running background session).
 
@@ -273,7 +274,8 @@ class ClaudeJobs:
             ValueError: ``job_id`` is invalid.
             SessiontuiError: No executable, it could not run, it timed out after
                 :attr:`timeout_s` seconds, or it failed (the message carries Claude's, e.g.
-                ``No job matching 'deadbeef'. Run 'claude agents' to list running sessions.``).
+                ``No job matching 'deadbeef'. Run 'claude agents' to list running sessions.``;
+                2.1.332 says ``No session matching 'deadbeef'. …``).
         """
         validate_job_id(job_id)
         argv = [self._require_executable(), "stop", job_id]

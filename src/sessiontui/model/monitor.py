@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 from sessiontui.errors import NotApplicable, SessiontuiError, TargetNotFound
 from sessiontui.model import registry
 from sessiontui.model.claude_jobs import ClaudeJobs
+from sessiontui.model.folder_watcher import FolderWatcher
 from sessiontui.model.muxset import MuxSet
+from sessiontui.model.names import is_user_name
 from sessiontui.model.navigation import JumpHistory
 from sessiontui.model.processes import KillReport, kill_tree
 from sessiontui.model.service import AttachPlan
@@ -24,9 +26,11 @@ from sessiontui.model.types import Session, Snapshot, SnapshotChange, Status, pa
 from sessiontui.model.watcher import RegistryWatcher
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
+    from sessiontui.model.codex import CodexSource
     from sessiontui.model.names import NameStore
+    from sessiontui.model.transcripts import TranscriptTracker
     from sessiontui.mux.base import Multiplexer
 
 _log = logging.getLogger(__name__)
@@ -81,6 +85,9 @@ class Monitor:
         names: Where names set here are kept, keyed by sessionId (``None``: not kept).
         read_only: Scans change no file (one-shot listings such as ``sessiontui ls``): sticky
             names are shown, not written back. Actions (rename, dismiss …) still write.
+        transcripts: Registry directory → the transcript tracker of its Claude base (built by
+            the composition root); polled on the sample timer.
+        codex: The Codex source, scanned on the sample timer (``None``: no Codex rows).
     """
 
     def __init__(
@@ -96,6 +103,8 @@ class Monitor:
         popup: bool = True,
         names: NameStore | None = None,
         read_only: bool = False,
+        transcripts: Mapping[Path, TranscriptTracker] | None = None,
+        codex: CodexSource | None = None,
     ) -> None:
         self.sessions_dirs = (
             [sessions_dir] if isinstance(sessions_dir, Path) else list(dict.fromkeys(sessions_dir))
@@ -109,10 +118,22 @@ class Monitor:
         self.muxes.on_change = self.request_poll
         self.timing = timing or MonitorTiming()
         self.grace_s = grace_s
-        self.store = SessionStore(self.sessions_dirs, clock=clock, names=names, read_only=read_only)
+        self.store = SessionStore(
+            self.sessions_dirs,
+            clock=clock,
+            names=names,
+            read_only=read_only,
+            transcripts=transcripts,
+            codex=codex,
+        )
         self.names = names
         self._cond = threading.Condition()
         self._pending: set[Path] = set()
+        self._transcripts_pending: set[Path] = set()
+        self._transcript_watcher = (
+            FolderWatcher(self._on_transcript_change) if self.store.transcripts else None
+        )
+        """Watches the followed sessions' project folders, so appends are read at once."""
         self._rescan = False
         self._poll = False
         self._stopped = False
@@ -162,6 +183,7 @@ class Monitor:
         self.muxes.refresh_servers()
         self._poll_tmux()
         self.store.rescan()
+        self.store.scan_codex()
         self.store.publish()
         return self.store.snapshot
 
@@ -179,6 +201,9 @@ class Monitor:
             watcher.start()
             self._watchers.append(watcher)
         self.muxes.start()
+        if self._transcript_watcher is not None:
+            self._transcript_watcher.start()
+            self._transcript_watcher.set_folders(self.store.transcript_folders())
         self._thread = threading.Thread(target=self._run, name="sessiontui-monitor", daemon=True)
         self._thread.start()
 
@@ -189,6 +214,8 @@ class Monitor:
             self._cond.notify_all()
         for watcher in self._watchers:
             watcher.close()
+        if self._transcript_watcher is not None:
+            self._transcript_watcher.close()
         self.muxes.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5.0)
@@ -221,6 +248,12 @@ class Monitor:
                 self._pending.update(paths)
             self._cond.notify_all()
 
+    def _on_transcript_change(self, path: Path) -> None:
+        """Transcript watcher callback (observer thread): queue the file."""
+        with self._cond:
+            self._transcripts_pending.add(path)
+            self._cond.notify_all()
+
     def _run(self) -> None:
         """Worker loop: one batch of work at a time, never overlapping."""
         now = time.monotonic()
@@ -229,7 +262,13 @@ class Monitor:
         next_servers = now + self.timing.servers_s if self.muxes.watching else float("inf")
         while True:
             with self._cond:
-                while not (self._stopped or self._pending or self._rescan or self._poll):
+                while not (
+                    self._stopped
+                    or self._pending
+                    or self._rescan
+                    or self._poll
+                    or self._transcripts_pending
+                ):
                     timeout = min(next_sample, next_poll, next_servers) - time.monotonic()
                     if timeout <= 0:
                         break
@@ -239,6 +278,7 @@ class Monitor:
                 pending, self._pending = self._pending, set()
                 rescan, self._rescan = self._rescan, False
                 poll, self._poll = self._poll, False
+                appended, self._transcripts_pending = self._transcripts_pending, set()
             try:
                 now = time.monotonic()
                 if now >= next_servers:
@@ -256,9 +296,14 @@ class Monitor:
                     self.store.refresh_paths(pending)
                 if self.store.take_new_unmapped():
                     self._poll_tmux()
-                if now >= next_sample:
+                for path in appended:
+                    self.store.refresh_transcript(path)
+                sampled = now >= next_sample
+                if sampled:
                     self.store.sample()
                     next_sample = now + self.timing.sample_s
+                if self._transcript_watcher is not None and (sampled or rescan or pending):
+                    self._transcript_watcher.set_folders(self.store.transcript_folders())
                 self.store.publish()
             except Exception:  # the monitor must outlive any one bad event
                 _log.exception("monitor: a batch of work failed; continuing")
@@ -591,6 +636,9 @@ class Monitor:
         session = self.session(key)
         if not session.alive:
             raise NotApplicable(f"{session.name!r} is not running")
+        if session.agent == "codex":
+            self._rename_codex(session, clean)
+            return
         if session.registry_path is None:
             if session.mux is None or not self.owns_tmux_session(session):
                 raise NotApplicable(f"{session.name!r} has nothing to rename")
@@ -620,6 +668,28 @@ class Monitor:
         finally:
             self.request_rescan(poll_tmux=old_tmux is not None)
 
+    def _rename_codex(self, session: Session, clean: str) -> None:
+        """Rename a Codex row: the names file (by thread id) and a tmux session we made.
+
+        Codex has no registry to write; the name is shown from the names file (SPEC 2.3).
+
+        Raises:
+            NotApplicable: No thread id yet (no turn so far) and no tmux session of ours.
+            NameTaken, MuxError: From the tmux rename.
+        """
+        owned = session.mux is not None and self.owns_tmux_session(session)
+        if (self.names is None or not session.session_id) and not owned:
+            raise NotApplicable(f"{session.name!r} has no thread id yet to keep a name under")
+        if owned and session.mux is not None and session.mux.session != clean:
+            self._tmux_for(session).rename_session(session.mux.session_id, clean)
+        if self.names is not None and session.session_id:
+            try:
+                self.names.set(session.session_id, clean)
+            except ValueError as error:
+                raise NotApplicable(f"cannot keep that name: {error}") from None
+        self.store.names_changed()
+        self.request_rescan(poll_tmux=owned)
+
     def kill(self, key: str, *, grace_s: float | None = None) -> KillReport:
         """End the session's process tree: SIGTERM, ``grace_s`` seconds, then SIGKILL.
 
@@ -632,6 +702,8 @@ class Monitor:
         """
         session = self.session(key)
         try:
+            if session.agent == "codex":
+                return self._kill_codex(session, grace_s)
             if session.mux is None and session.job_id:
                 try:
                     self._jobs(session).stop(session.job_id)
@@ -651,6 +723,26 @@ class Monitor:
             return report
         finally:
             self.request_rescan(poll_tmux=True)
+
+    def _kill_codex(self, session: Session, grace_s: float | None) -> KillReport:
+        """End a Codex TUI: its launcher and TUI tree, never the shared daemon (SPEC 2.3).
+
+        Raises:
+            NotApplicable: A background Codex session (no process of its own) or a TUI that
+                is gone. KillRefused: As for :func:`kill_tree`.
+        """
+        codex = self.store.codex_sessions.get(session.key)
+        targets = codex.kill_targets() if codex is not None else ()
+        if not targets:
+            raise NotApplicable(
+                f"{session.name!r} has no Codex process of its own to end"
+                " (a background turn runs in the shared daemon)"
+            )
+        return kill_tree(
+            targets[0],
+            grace_s=self.grace_s if grace_s is None else grace_s,
+            only=targets[1:],
+        )
 
     def dismiss(self, key: str) -> None:
         """Forget a dead session: delete its ``<pid>.json`` after re-checking the PID is dead.
@@ -703,7 +795,8 @@ class Monitor:
     def _follow_agent_rename(self, change: SnapshotChange) -> None:
         """Subscriber: a ``/rename`` inside the agent renames its sessiontui-made tmux session.
 
-        Claude's ``/rename`` writes a new registry ``name`` without ``nameSource``; when that
+        Claude's ``/rename`` writes a new registry ``name`` without ``nameSource`` (2.1.3xx:
+        ``nameSource: "user"``); when that
         happens in a tmux session sessiontui created (kind ``bg``), the tmux session takes
         the new name too. Runs in the monitor thread; failures (name taken, tmux gone) only
         leave the tmux name as it was.
@@ -729,7 +822,11 @@ class Monitor:
             ):
                 continue
             entry = self.store.reader.entries.get(session.registry_path)
-            if entry is None or entry.name != session.name or entry.name_source is not None:
+            if (
+                entry is None
+                or entry.name != session.name
+                or not is_user_name(entry.name, entry.name_source)
+            ):
                 continue
             with contextlib.suppress(SessiontuiError, ValueError):
                 self.tmux.rename_session(mux.session_id, session.name)

@@ -97,11 +97,22 @@ def name_to_apply(
     return None
 
 
+#: ``nameSource`` values of a name the user chose: none (``/rename`` in 2.1.197) or ``user``
+#: (``--name`` or ``/rename`` in 2.1.3xx, SPEC 2.1). ``derived`` and ``peer`` are automatic.
+USER_NAME_SOURCES: frozenset[str | None] = frozenset({None, "user"})
+
+
+def is_user_name(registry_name: str | None, name_source: str | None) -> bool:
+    """True when the registry ``name`` was set by the user in Claude (see USER_NAME_SOURCES)."""
+    return bool(registry_name) and name_source in USER_NAME_SOURCES
+
+
 def adopt_user_name(registry_name: str | None, name_source: str | None, stored: str | None) -> bool:
     """Decide whether the state file should take over a name the user set in Claude.
 
     When :func:`name_to_apply` returns ``None`` because the registry name was set by the user
-    with Claude's own ``/rename`` (``name`` present, no ``nameSource``), that name becomes
+    with Claude's own ``/rename`` (``name`` present, no ``nameSource``, or ``nameSource:
+    "user"`` in 2.1.3xx), that name becomes
     the one that sticks: the caller stores it (``NameStore.set``) instead of overwriting it.
     :meth:`NameStore.reconcile` does both steps.
 
@@ -111,11 +122,12 @@ def adopt_user_name(registry_name: str | None, name_source: str | None, stored: 
         stored: The name kept in the state file for the entry's sessionId, or ``None``.
 
     Returns:
-        True when the registry name is present, has no ``nameSource``, is a valid name
+        True when the registry name is present, set by the user (:func:`is_user_name`), a valid
+        name
         (:func:`~sessiontui.model.registry.validate_name`; hostile text is never adopted)
         and differs from ``stored``.
     """
-    if not registry_name or name_source is not None:
+    if registry_name is None or not is_user_name(registry_name, name_source):
         return False
     try:
         clean = validate_name(registry_name)

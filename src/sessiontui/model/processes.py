@@ -20,7 +20,7 @@ import psutil
 from sessiontui.errors import KillRefused
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Collection, Iterable
 
 #: Largest PID Linux can hand out (``PID_MAX_LIMIT`` on 64-bit kernels); larger is absurd.
 PID_MAX: int = 4_194_304
@@ -439,7 +439,13 @@ def _wait_exited(
         interval = min(interval * 2, 0.05)
 
 
-def kill_tree(pid: int, *, grace_s: float = 5.0, proc_start: str | None = None) -> KillReport:
+def kill_tree(
+    pid: int,
+    *,
+    grace_s: float = 5.0,
+    proc_start: str | None = None,
+    only: Collection[int] | None = None,
+) -> KillReport:
     """End a process and its descendants: SIGTERM, wait ``grace_s``, SIGKILL survivors.
 
     Descendants are collected before anything is signalled (they are reparented once their
@@ -452,6 +458,8 @@ def kill_tree(pid: int, *, grace_s: float = 5.0, proc_start: str | None = None) 
         grace_s: Seconds between SIGTERM and SIGKILL.
         proc_start: The registry's ``procStart``; when given and it does not match the running
             process, nothing is signalled.
+        only: When given, only descendants whose PID is in it are signalled (a Codex TUI's
+            tree without the shared daemon it started, see ``CodexSession.kill_targets``).
 
     Returns:
         A :class:`KillReport`; ``already_gone`` when the process did not exist.
@@ -493,6 +501,9 @@ def kill_tree(pid: int, *, grace_s: float = 5.0, proc_start: str | None = None) 
         return gone_report
     except psutil.Error:
         descendants = []
+    if only is not None:
+        allowed = set(only)
+        descendants = [proc for proc in descendants if proc.pid in allowed]
     try:
         root.terminate()
     except psutil.NoSuchProcess:

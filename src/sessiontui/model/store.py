@@ -1,4 +1,4 @@
-"""Merges the registry, process and tmux sources into immutable snapshots and diffs them."""
+"""Merges the registry, process, tmux, transcript and Codex sources into snapshots; diffs them."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import psutil
 
 from sessiontui.errors import SessiontuiError
 from sessiontui.model.activity import ActivityTracker
+from sessiontui.model.codex import BUCKET_S as CODEX_BUCKET_S
 from sessiontui.model.muxset import UNREACHABLE, server_key
 from sessiontui.model.names import name_to_apply
 from sessiontui.model.processes import ProcessTable, is_alive, read_proc_start
@@ -33,7 +34,9 @@ from sessiontui.model.types import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
+    from sessiontui.model.codex import CodexSession, CodexSource
     from sessiontui.model.names import NameStore
+    from sessiontui.model.transcripts import TranscriptFacts, TranscriptTracker
 
 #: CPU use (percent of one core) above which a session without a registry status is busy.
 CPU_BUSY_PERCENT = 5.0
@@ -67,6 +70,7 @@ class _Row:
     last_pane_id: tuple[str, str] | None = None  # (server, %N) of the pane it was last seen in
     entry: RegistryEntry | None = None  # the registry entry the row was last synced with
     name_override: str | None = None  # a sticky name shown but not written (read-only mode)
+    transcript: TranscriptFacts | None = None  # the transcript's facts (live rows only)
     dirty: bool = True
     sink: set[Path] | None = field(default=None, repr=False)
 
@@ -140,6 +144,12 @@ class SessionStore:
         read_only: Never write a file (one-shot listings, SPEC 3 "listing never writes"): a
             stored name is shown instead of being written into an entry with an automatic
             name, and names the user set in Claude are not adopted into the names file.
+        transcripts: Registry directory → the :class:`TranscriptTracker` of its Claude base
+            (``<base>/sessions`` → ``<base>/projects``); live Claude rows of a directory with
+            a tracker get tokens, context, activity and a fallback status from their
+            transcript (SPEC 2.2). Dead and settled rows are never tracked.
+        codex: The Codex source (SPEC 2.3), scanned on every :meth:`sample`; ``None``: no
+            Codex rows.
     """
 
     def __init__(
@@ -150,6 +160,8 @@ class SessionStore:
         activity: ActivityTracker | None = None,
         names: NameStore | None = None,
         read_only: bool = False,
+        transcripts: Mapping[Path, TranscriptTracker] | None = None,
+        codex: CodexSource | None = None,
     ) -> None:
         dirs = [sessions_dir] if isinstance(sessions_dir, Path) else list(sessions_dir)
         self.sessions_dir = dirs[0]
@@ -196,6 +208,15 @@ class SessionStore:
         self._lock = threading.Lock()
         self._subscribers: list[Callable[[SnapshotChange], None]] = []
         self._messages: tuple[str, ...] = ()
+        self.transcripts: dict[Path, TranscriptTracker] = dict(transcripts or {})
+        """Registry directory → its transcript tracker."""
+        self.codex = codex
+        self._codex_sessions: tuple[CodexSession, ...] = ()
+        self.codex_sessions: dict[str, CodexSession] = {}
+        """Codex sessions of the last scan, by session key (kill uses their targets)."""
+        self._codex_status: dict[str, tuple[Status, float]] = {}  # key -> (status, changed at)
+        self._codex_problem: str | None = None
+        self._names_revision = 0
 
     # -- subscribers (any thread) -------------------------------------------------------
 
@@ -296,14 +317,25 @@ class SessionStore:
         self._sync_rows(paths, only=paths, drop=False)
 
     def sample(self) -> None:
-        """Sample CPU for live sessions and feed the activity history (every few seconds)."""
+        """Sample CPU for live sessions and feed the activity history (every few seconds).
+
+        Also polls the transcripts of live Claude rows (new lines, late files, quiet
+        ``tool_use`` tails turning ``waiting``) and scans the Codex source.
+        """
         now = self._clock()
+        changed: set[str] = set()
+        for tracker in self.transcripts.values():
+            changed |= tracker.refresh()
+        self.scan_codex()
         for path in self._active | self._touched:
             row = self._rows.get(path)
             if row is None or (not row.alive and not self.activity.knows(row.key)):
                 continue  # dead since first seen: nothing to sample, no history to extend
             if row.alive and not self._alive(row.file_pid, row.proc_start):
                 row.alive, row.pane = False, None  # SIGKILLed: seen here, not at the rescan
+                self._untrack(row)
+            if row.alive and row.key in changed and (follower := self._tracker(row)):
+                row.transcript = follower.facts(row.key)
             if row.alive:
                 row.cpu_percent = round(self.processes.cpu_percent(row.file_pid))
             else:
@@ -319,6 +351,48 @@ class SessionStore:
             self.activity.record(key, now, status, cpu)
         keep = [row.file_pid for row in self._live_rows()]
         self.processes.prune([*keep, *self._bg_cpu])
+
+    def refresh_transcript(self, path: Path) -> bool:
+        """Read a transcript after a watcher event; return True when a row's facts changed."""
+        changed = False
+        for tracker in self.transcripts.values():
+            if not tracker.update(path):
+                continue
+            for key in tracker.keys_for(path):
+                for row in self._live_rows():
+                    if row.key == key:
+                        row.transcript = tracker.facts(key)
+                        self._update_status(row, self._clock())
+                        changed = True
+        return changed
+
+    def transcript_folders(self) -> set[Path]:
+        """Project folders of every followed transcript (to watch for ``*.jsonl`` changes)."""
+        out: set[Path] = set()
+        for tracker in self.transcripts.values():
+            out |= tracker.folders()
+        return out
+
+    def names_changed(self) -> None:
+        """Note that the names file changed (a Codex rename): rebuild the rows that read it.
+
+        Safe from any thread: the next publish sees a new revision (an int store).
+        """
+        self._names_revision += 1
+
+    def scan_codex(self) -> None:
+        """Scan the Codex source (processes, new rollout lines); problems become a message."""
+        if self.codex is None:
+            return
+        try:
+            found = tuple(self.codex.scan())
+        except (OSError, psutil.Error) as error:
+            self._codex_problem = f"Codex: scan failed: {error}"
+            return
+        self._codex_problem = None
+        if found != self._codex_sessions:
+            self._codex_sessions = found
+            self.codex_sessions = {s.key: s for s in found}
 
     def _live_rows(self) -> list[_Row]:
         """The rows whose process is alive (they are never settled)."""
@@ -351,7 +425,7 @@ class SessionStore:
         """
         if drop:
             for path in [p for p in self._rows if p not in paths]:
-                del self._rows[path]
+                self._untrack(self._rows.pop(path))
                 self._touched.add(path)
         todo = paths if only is None else (only & paths) | (paths - self._rows.keys())
         for path in todo:
@@ -373,6 +447,7 @@ class SessionStore:
                 self._rows[path] = row
             elif proc_start is not None and proc_start != row.proc_start:
                 # The file now names another process start: a new identity.
+                self._untrack(row)
                 row.proc_start = proc_start
                 row.key = row_key(path, file_pid, proc_start)
             row.entry = entry
@@ -388,7 +463,35 @@ class SessionStore:
                 row.session_id = row.session_id or entry.session_id
             if entry is not None and row.alive:
                 self._sticky_name(row, entry)
+            self._track(row, entry)
             self._update_status(row, self._clock())
+
+    def _tracker(self, row: _Row) -> TranscriptTracker | None:
+        """The transcript tracker of the row's registry directory, if any."""
+        return self.transcripts.get(row.path.parent) if self.transcripts else None
+
+    def _track(self, row: _Row, entry: RegistryEntry | None) -> None:
+        """Follow a live row's transcript (cheap when unchanged); stop for a dead one."""
+        tracker = self._tracker(row)
+        if tracker is None:
+            return
+        if not row.alive or entry is None:
+            self._untrack(row)
+            return
+        tracker.track(
+            row.key,
+            cwd=entry.cwd,
+            session_id=entry.session_id,
+            started_at_ms=entry.started_at_ms,
+        )
+        row.transcript = tracker.facts(row.key)
+
+    def _untrack(self, row: _Row) -> None:
+        """Stop following the row's transcript and drop its facts."""
+        tracker = self._tracker(row)
+        if tracker is not None:
+            tracker.forget(row.key)
+        row.transcript = None
 
     def _sticky_name(self, row: _Row, entry: RegistryEntry) -> None:
         """Keep names set in sessiontui across ``--resume``, ``/clear`` and restarts.
@@ -422,12 +525,14 @@ class SessionStore:
         return self._locate(row.file_pid, self._panes)
 
     def _update_status(self, row: _Row, now: float) -> None:
-        """Apply SPEC 3 precedence: dead > registry status > CPU."""
+        """Apply SPEC 3 precedence: dead > registry status > transcript tail > CPU."""
         entry = self.reader.entries.get(row.path)
         if not row.alive:
             status = Status.DEAD
         elif (reg := registry_status(entry)) is not None:
             status = reg
+        elif row.transcript is not None and row.transcript.status is not None:
+            status = row.transcript.status
         elif row.cpu_percent >= CPU_BUSY_PERCENT:
             status = Status.BUSY
         else:
@@ -444,6 +549,8 @@ class SessionStore:
             source = StatusSource.PROCESS
         elif registry_status(entry) is not None:
             source = StatusSource.REGISTRY
+        elif row.transcript is not None and row.transcript.status is not None:
+            source = StatusSource.TRANSCRIPT
         elif entry is not None or row.cpu_percent:
             source = StatusSource.CPU
         else:
@@ -453,9 +560,19 @@ class SessionStore:
         if mux is not None and mux.session_kind == "bg":
             kind = "bg"  # a tmux-hosted background session (SPEC 5)
         status_changed = row.status_changed_at
-        if entry is not None and entry.status_updated_at_ms and row.status is not Status.DEAD:
+        if (
+            entry is not None
+            and entry.status_updated_at_ms
+            and row.status is not Status.DEAD
+            and source is StatusSource.REGISTRY
+        ):
             status_changed = entry.status_updated_at_ms / 1000.0
-        return Session(
+        facts = row.transcript
+        activity = self.activity.series(row.key, now)
+        scale: int | None = None
+        if facts is not None and facts.exists:
+            activity, scale = normalize(facts.series(now, len(activity) or None))
+        session = Session(
             key=row.key,
             pid=row.file_pid,
             agent="claude",
@@ -480,6 +597,22 @@ class SessionStore:
             extra=entry.extra if entry else {},
             proc_start=row.proc_start,
             health=self._pane_health(row.pane),
+        )
+        if facts is None:
+            return session
+        return replace(
+            session,
+            status_why=facts.status_reason if source is StatusSource.TRANSCRIPT else None,
+            activity=activity,
+            activity_scale=scale,
+            tokens_output=facts.output_tokens,
+            context_used=facts.context_used,
+            context_window=facts.context_window,
+            model=facts.model,
+            last_activity_at=facts.last_activity_at,
+            last_prompt=facts.last_prompt,
+            turns=facts.turns,
+            transcript_path=facts.path,
         )
 
     def _location(self, pane: PaneInfo) -> MuxLocation:
@@ -508,6 +641,10 @@ class SessionStore:
             for row in self._rows.values()
             if row.pane and row.alive
         }
+        for codex in self._codex_sessions:
+            pane = self._codex_pane(codex)
+            if pane is not None:
+                with_agents.add((pane.server, pane.session_id))
         first: dict[tuple[str, str], PaneInfo] = {}
         for pane in self._panes:
             where = (pane.server, pane.session_id)
@@ -542,6 +679,75 @@ class SessionStore:
             mux=self._location(pane),
             health=self._pane_health(pane),
         )
+
+    def _codex_pane(self, codex: CodexSession) -> PaneInfo | None:
+        """The pane the Codex TUI runs in (by its PID, like any agent), or ``None``."""
+        if codex.pid is None or self._locate is None or not self._panes:
+            return None
+        return self._locate(codex.pid, self._panes)
+
+    def _codex_rows(self, now: float) -> list[Session]:
+        """One :class:`Session` per Codex session of the last scan (SPEC 2.3)."""
+        out: list[Session] = []
+        seen: set[str] = set()
+        for codex in self._codex_sessions:
+            seen.add(codex.key)
+            pane = self._codex_pane(codex)
+            decided = codex.status(pane.title if pane is not None else None)
+            status = Status(decided.status)
+            last = self._codex_status.get(codex.key)
+            if last is None or last[0] is not status:
+                facts_at = codex.facts.status_changed_at if codex.facts else None
+                last = (status, facts_at if last is None and facts_at else now)
+                self._codex_status[codex.key] = last
+            facts = codex.facts
+            activity: tuple[float, ...] = self.activity.series(codex.key, now)
+            scale: int | None = None
+            if facts is not None:
+                # The window ends with the bucket holding ``now`` (as for transcripts): a bucket
+                # counts from its start, not only once its middle is past.
+                end = (now // CODEX_BUCKET_S + 1) * CODEX_BUCKET_S
+                series = facts.activity(end, buckets=len(activity) or 30)
+                activity, scale = normalize(series)
+            name = codex.name
+            if self.names is not None and codex.session_id:
+                with contextlib.suppress(ValueError, SessiontuiError):
+                    name = self.names.get(codex.session_id) or name
+            out.append(
+                Session(
+                    key=codex.key,
+                    pid=codex.pid or 0,
+                    agent="codex",
+                    name=name,
+                    status=status,
+                    status_source=StatusSource.ROLLOUT,
+                    alive=True,
+                    session_id=codex.session_id,
+                    kind=codex.kind,
+                    cwd=codex.cwd,
+                    waiting_for=decided.waiting_for,
+                    started_at=codex.started_at,
+                    status_changed_at=last[1],
+                    activity=activity,
+                    mux=self._location(pane) if pane is not None else None,
+                    version=facts.cli_version if facts else None,
+                    proc_start=codex.proc_start,
+                    health=self._pane_health(pane),
+                    status_why=decided.why,
+                    activity_scale=scale,
+                    tokens_output=facts.output_tokens if facts else None,
+                    context_used=facts.context_tokens if facts else None,
+                    context_window=facts.context_window if facts else None,
+                    model=codex.model,
+                    last_activity_at=codex.last_activity_at,
+                    last_prompt=facts.last_prompt if facts else None,
+                    turns=facts.turns if facts else None,
+                    transcript_path=codex.rollout_path,
+                )
+            )
+        for key in [k for k in self._codex_status if k not in seen]:
+            del self._codex_status[key]
+        return out
 
     def _pane_health(self, pane: PaneInfo | None) -> str | None:
         """The health note of the server holding ``pane`` (``None`` when it answers)."""
@@ -621,6 +827,9 @@ class SessionStore:
             tuple(sorted(self._bg_cpu.items())),
             self.focused_pane,
             self.reader.directory_problem,
+            self._codex_sessions,
+            self._codex_problem,
+            self._names_revision,
             self.activity.revision,
             self.activity.bucket(now),
             int(now // 30),  # ages shown in the UI move on
@@ -653,6 +862,7 @@ class SessionStore:
                 session is None
                 or row.dirty
                 or row.pane is not None
+                or row.transcript is not None
                 or path in failing
                 or not _same_series(session.activity, self.activity.series(row.key, now))
             ):
@@ -685,6 +895,7 @@ class SessionStore:
             self._tail = [session for _, session in keyed]
         sessions = [self._built[p] for p in active if p not in self._orphans]
         sessions += [self._bg_session(pane, now) for pane in self._bg_panes()]
+        sessions += self._codex_rows(now)
         if len({s.mux.socket for s in sessions if s.mux is not None and s.mux.type == "tmux"}) > 1:
             sessions = [  # several tmux servers in view: WHERE names the server
                 replace(s, mux=replace(s.mux, show_server=True)) if s.mux is not None else s
@@ -710,6 +921,8 @@ class SessionStore:
         if self.reader.directory_problem:
             messages.append(self.reader.directory_problem)
         messages += [self._health[server] for server in sorted(self._health)]
+        if self._codex_problem:
+            messages.append(self._codex_problem)
         return Snapshot(
             sessions=tuple(sessions),
             taken_at=now,
@@ -759,6 +972,22 @@ class SessionStore:
         for callback in subscribers:
             callback(change)
         return change
+
+
+def normalize(series: Sequence[int]) -> tuple[tuple[float, ...], int | None]:
+    """Scale token counts per bucket to ``[0, 1]`` by the largest one.
+
+    Args:
+        series: Output tokens per bucket, oldest first.
+
+    Returns:
+        ``(values, scale)``: the values in ``[0.0, 1.0]`` and the largest count (tokens of a
+        full bar), ``None`` when every bucket is empty (then every value is 0.0).
+    """
+    scale = max(series, default=0)
+    if scale <= 0:
+        return (0.0,) * len(series), None
+    return tuple(value / scale for value in series), scale
 
 
 def _bg_key(pane: PaneInfo) -> str:

@@ -49,6 +49,8 @@ class StatusSource(enum.StrEnum):
 
     PROCESS = "process"  # dead: the PID is gone or reused
     REGISTRY = "registry"  # the <pid>.json ``status`` field
+    TRANSCRIPT = "transcript"  # no registry status: the transcript's tail (SPEC 2.2)
+    ROLLOUT = "rollout"  # a Codex session: its rollout events and pane title (SPEC 2.3)
     CPU = "cpu"  # no registry status: guessed from CPU use
     NONE = "none"
 
@@ -122,6 +124,8 @@ class PaneInfo:
         clients: Ordinary (non-control-mode) clients attached to the session, or ``None``
             when the poll did not count them (then ``session_attached`` is used).
         mux_type: ``"tmux"`` or ``"zellij"``: which kind of multiplexer holds the pane.
+        title: The pane's title (tmux ``#{pane_title}``, set by OSC 0/2; untrusted text),
+            ``""`` when unknown. Codex shows ``[ . ] Action Required`` there (SPEC 2.3).
     """
 
     pane_id: str
@@ -138,6 +142,7 @@ class PaneInfo:
     server: str = ""
     clients: int | None = None
     mux_type: str = "tmux"
+    title: str = ""
 
 
 def pane_key(mux_type: str, session_id: str, pane: str) -> str:
@@ -217,7 +222,7 @@ class Session:
         pid: The agent's PID.
         proc_start: The process start time in the registry's ``procStart`` format (on Linux
             clock ticks since boot, as a decimal string), or ``None`` when unknown.
-        agent: ``"claude"`` (others later).
+        agent: ``"claude"`` or ``"codex"``.
         name: Display name (untrusted text; render as plain text).
         status: Current :class:`Status`.
         status_source: Which source decided ``status``.
@@ -231,7 +236,9 @@ class Session:
         status_changed_at: Last status change, seconds since the epoch, or ``None``.
         cpu_percent: CPU use of the process tree in percent of one core (0.0 before the
             second sample).
-        activity: Sparkline values, oldest first, one per bucket, each in ``[0.0, 1.0]``.
+        activity: Sparkline values, oldest first, one per bucket, each in ``[0.0, 1.0]``:
+            output tokens per bucket over :attr:`activity_scale` when a transcript or rollout
+            is known, else the busy-time/CPU series.
         mux: Where it runs in tmux, or ``None``.
         registry_path: The ``<pid>.json`` file.
         version: Agent version.
@@ -241,6 +248,21 @@ class Session:
         proc_start: The process start time (see above).
         health: A problem with the source or server behind the row (e.g. ``"server
             unreachable"``: its place is last-known, the agent is not dead), or ``None``.
+        status_why: How a transcript or rollout decided ``status`` (e.g. ``"transcript:
+            tool_use Bash, quiet 42 s"``), or ``None`` for the other sources.
+        activity_scale: Output tokens of a full sparkline bar (the largest bucket) when
+            :attr:`activity` comes from a transcript or rollout; ``None`` when it is the
+            CPU/status fallback series.
+        tokens_output: Output tokens of the session so far (of the part read), or ``None``.
+        context_used: Context used by the last model call, tokens, or ``None``.
+        context_window: The model's context window, tokens, or ``None``.
+        model: The model of the last call (``claude-opus-4-8``, ``gpt-5-codex``), or ``None``.
+        last_activity_at: Time of the newest transcript/rollout record, seconds since the
+            epoch, or ``None``.
+        last_prompt: The latest user prompt, one line of plain text, or ``None``.
+        turns: User prompts (Claude) or turns started (Codex) seen, or ``None``.
+        transcript_path: The transcript (Claude) or rollout (Codex) file, or ``None``.
+        subagents: Subagents running for the session (later: jobs' ``fan[]``), or ``None``.
     """
 
     key: str
@@ -267,6 +289,24 @@ class Session:
     extra: Mapping[str, object] = field(default_factory=dict)
     proc_start: str | None = None
     health: str | None = None
+    status_why: str | None = None
+    activity_scale: int | None = None
+    tokens_output: int | None = None
+    context_used: int | None = None
+    context_window: int | None = None
+    model: str | None = None
+    last_activity_at: float | None = None
+    last_prompt: str | None = None
+    turns: int | None = None
+    transcript_path: Path | None = None
+    subagents: int | None = None
+
+    @property
+    def context_percent(self) -> float | None:
+        """``context_used`` in percent of ``context_window`` (may exceed 100), or ``None``."""
+        if self.context_used is None or not self.context_window:
+            return None
+        return 100.0 * self.context_used / self.context_window
 
     @property
     def is_background(self) -> bool:

@@ -76,6 +76,7 @@ _PANE_FIELDS: tuple[tuple[str, str], ...] = (
     ("current_command", "#{pane_current_command}"),
     ("session_kind", "#{@sessiontui-kind}"),
     ("session_name", "#{session_name}"),
+    ("title", "#{pane_title}"),
 )
 
 _MAX_CACHED_PROCESSES = 1024
@@ -492,6 +493,7 @@ class TmuxBackend:
                         session_kind=row["session_kind"] or None,
                         server=row["socket_path"],
                         clients=clients.get(row["session_id"], 0),
+                        title=row["title"],
                     )
                 )
                 self._server_pid = int(row["server_pid"])

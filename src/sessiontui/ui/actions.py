@@ -46,7 +46,11 @@ def _renamable(c: ActionContext) -> bool:
     return (
         s is not None
         and s.alive
-        and (s.registry_path is not None or (s.mux is not None and s.mux.session_kind is not None))
+        and (
+            s.registry_path is not None
+            or (s.mux is not None and s.mux.session_kind is not None)
+            or (s.agent == "codex" and s.session_id is not None)  # kept in the names file
+        )
     )
 
 

@@ -102,6 +102,27 @@ def cwd(session: Session) -> str:
     return printable(shorten_home(session.cwd, HOME))
 
 
+def context_percent(session: Session) -> str:
+    """Context used in percent of the model's window (``42%``), ``-`` when unknown."""
+    percent = session.context_percent
+    return "-" if percent is None else f"{percent:.0f}%"
+
+
+def tokens(count: int | None) -> str:
+    """A token count for people: ``950``, ``12.3k``, ``1.2M`` (``""`` when unknown).
+
+    >>> tokens(950), tokens(12_345), tokens(1_234_567)
+    ('950', '12.3k', '1.2M')
+    """
+    if count is None:
+        return ""
+    if count < 1000:
+        return str(count)
+    if count < 1_000_000:
+        return f"{count / 1000:.1f}k"
+    return f"{count / 1_000_000:.1f}M"
+
+
 def summary(snapshot: Snapshot, *, compact: bool = False) -> Text:
     """Header text counting each status, plus any model messages.
 

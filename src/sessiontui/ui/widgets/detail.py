@@ -85,6 +85,7 @@ class DetailPanel(Vertical):
             ("why", status_reason(session, now)),
             ("where", render.plain(render.where(session))),
             ("cwd", render.plain(session.cwd)),
+            *activity_rows(session, now),
             (
                 "pid",
                 render.plain(
@@ -108,6 +109,8 @@ class DetailPanel(Vertical):
             rows.append(("clients", f"{session.mux.attached_clients} attached"))
         if session.version:
             rows.append(("version", render.plain(session.version)))
+        if session.transcript_path is not None:
+            rows.append(("transcript", render.plain(str(session.transcript_path))))
         for key in sorted(session.extra)[:EXTRA_KEYS_SHOWN]:
             rows.append(
                 (printable(key, max_len=12), render.plain(str(session.extra[key]), max_len=80))
@@ -133,9 +136,48 @@ class DetailPanel(Vertical):
         preview.display = True
 
 
+def activity_rows(session: Session, now: float) -> list[tuple[str, Text | str]]:
+    """Rows about what the agent did (transcript or rollout): model, context, tokens, prompt.
+
+    Args:
+        session: The session shown.
+        now: Wall-clock seconds since the epoch (for "last activity").
+
+    Returns:
+        ``(label, value)`` pairs; empty values are left out by the caller.
+    """
+    context = ""
+    if session.context_used is not None:
+        window = f" / {render.tokens(session.context_window)}" if session.context_window else ""
+        percent = render.context_percent(session)
+        context = f"{render.tokens(session.context_used)}{window} ({percent})"
+    output = ""
+    if session.tokens_output is not None:
+        output = f"{render.tokens(session.tokens_output)} output tokens"
+        if session.turns is not None:
+            output += f", {session.turns} turns"
+    scale = ""
+    if session.activity_scale is not None:
+        scale = f"full bar = {render.tokens(session.activity_scale)} output tokens per bucket"
+    elif session.activity:
+        scale = "busy time and CPU (no transcript)"
+    return [
+        ("model", render.plain(session.model or "")),
+        ("context", context),
+        ("tokens", output),
+        ("prompt", render.plain(session.last_prompt or "", max_len=200)),
+        ("activity", _when(session.last_activity_at, now)),
+        ("sparkline", scale),
+        ("subagents", str(session.subagents) if session.subagents else ""),
+    ]
+
+
 def status_reason(session: Session, now: float) -> str:
     """Why the status is what it is: which source decided it and how fresh that is."""
     source = session.status_source
+    if session.status_why and source in (StatusSource.TRANSCRIPT, StatusSource.ROLLOUT):
+        prefix = "no registry status; " if source is StatusSource.TRANSCRIPT else ""
+        return f"{prefix}{printable(session.status_why)}"
     if source is StatusSource.PROCESS:
         return "the process is gone (or its PID now belongs to another program)"
     if source is StatusSource.REGISTRY:

@@ -41,8 +41,8 @@ _SCROLLBAR = 2
 
 
 #: Wide-layout columns in display order.
-COLUMN_ORDER = ("status", "name", "agent", "where", "cwd", "age", "activity", "cpu")
-_FIXED_WIDTHS = {"status": 9, "agent": 6, "age": 4, "activity": SPARK_WIDTH, "cpu": 4}
+COLUMN_ORDER = ("status", "name", "agent", "where", "cwd", "age", "activity", "ctx", "cpu")
+_FIXED_WIDTHS = {"status": 9, "agent": 6, "age": 4, "activity": SPARK_WIDTH, "ctx": 4, "cpu": 4}
 #: Shares of the remaining width for the flexible columns.
 _FLEX_SHARES = {"name": 7, "where": 6, "cwd": 7}
 
@@ -57,6 +57,7 @@ def _wide_column(key: str, width: int) -> Column:
         "cwd": lambda s, now: render.plain_tail(render.cwd(s), width),
         "age": lambda s, now: Text(render.age(s, now)),
         "activity": lambda s, now: render.sparkline(s.activity, width),
+        "ctx": lambda s, now: Text(render.context_percent(s).rjust(width)),
         "cpu": lambda s, now: Text(f"{s.cpu_percent:.0f}%".rjust(width)),
     }
     return Column(key, key.upper(), width, cells[key])
