@@ -647,7 +647,10 @@ def test_real_own_client_is_none_outside_zellij(zenv: ZellijEnv) -> None:
     assert server.own_pane() is None
     with pytest.raises(NotApplicable):
         server.switch_client("elsewhere", "terminal_0", session="elsewhere")
-    assert server.attach_argv("terminal_0", session="elsewhere")[1:] == ["attach", "elsewhere"]
+    argv = server.attach_argv("terminal_0", session="elsewhere")
+    assert argv[-2:] == ["attach", "elsewhere"]
+    # This world's socket directory is not ours: the command names it.
+    assert argv[:2] == ["env", f"ZELLIJ_SOCKET_DIR={zenv.sockets}"]
 
 
 @needs_zellij
