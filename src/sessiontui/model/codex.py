@@ -69,13 +69,13 @@ import re
 import stat
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import psutil
 
 from sessiontui.model.processes import read_proc_start
+from sessiontui.model.text import parse_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -362,26 +362,6 @@ def _str(value: object, limit: int = 4096) -> str | None:
 
 def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def parse_timestamp(value: object) -> float | None:
-    """Parse Codex's ISO-8601 UTC ``timestamp`` (``2026-12-01T16:35:34.195Z``).
-
-    Returns:
-        Seconds since the epoch, or ``None`` when ``value`` is not such a string.
-    """
-    if not isinstance(value, str) or not 10 <= len(value) <= 64:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return None
-    try:
-        return parsed.timestamp()
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,10 @@
-"""Make untrusted text (names, paths, pane contents) safe to print as plain text."""
+"""Untrusted text: made safe to print as plain text (names, paths, panes); timestamps parsed."""
 
 from __future__ import annotations
 
+import math
 import unicodedata
+from datetime import datetime
 
 _REPLACEMENTS = {"\t": " ", "\n": " ", "\r": " "}
 
@@ -68,3 +70,27 @@ def format_age(seconds: float | None) -> str:
     if seconds < 86400:
         return f"{int(seconds // 3600)}h"
     return f"{int(seconds // 86400)}d"
+
+
+def parse_timestamp(value: object) -> float | None:
+    """Parse an ISO-8601 timestamp with a zone (``2026-12-01T16:35:34.195Z``).
+
+    The ``timestamp`` of Claude Code transcript records and Codex rollout lines.
+
+    Returns:
+        Seconds since the epoch, or ``None`` when ``value`` is not such a string (no zone,
+        out of range, or not finite).
+    """
+    if not isinstance(value, str) or not 10 <= len(value) <= 64:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    try:
+        seconds = parsed.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) else None

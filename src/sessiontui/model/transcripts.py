@@ -27,10 +27,9 @@ import stat
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sessiontui.model.text import printable
+from sessiontui.model.text import parse_timestamp, printable
 from sessiontui.model.types import Status
 
 if TYPE_CHECKING:
@@ -378,20 +377,6 @@ def _count(value: object) -> int | None:
     return value if 0 <= value < _MAX_TOKENS else None
 
 
-def _parse_time(value: object) -> float | None:
-    """Return an ISO-8601 ``timestamp`` as seconds since the epoch, or None."""
-    if not isinstance(value, str) or not 10 <= len(value) <= 64:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return None
-    seconds = parsed.timestamp()
-    return seconds if math.isfinite(seconds) else None
-
-
 def _texts(content: object) -> tuple[list[str], bool]:
     """Return (text pieces, has a tool_result) of a message ``content`` (str or block list)."""
     if isinstance(content, str):
@@ -678,7 +663,7 @@ class TranscriptReader:
             return
         if kind not in ("user", "assistant", "system", "attachment"):
             return  # metadata and unknown types (SPEC 2.2)
-        at = _parse_time(record.get("timestamp"))
+        at = parse_timestamp(record.get("timestamp"))
         if at is not None and (self._last_activity is None or at > self._last_activity):
             self._last_activity = at
         sidechain = record.get("isSidechain") is True
