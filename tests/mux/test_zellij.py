@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -391,6 +392,36 @@ def test_parse_list_clients() -> None:
             parse_list_clients(bad)
 
 
+def test_metadata_digest_ignores_pane_order_cursor_and_connections() -> None:
+    """Only a real change of tabs or panes changes the digest (a change trigger's filter).
+
+    The fixture was written by Zellij 0.45.0 (a session with a shell and a ``sleep`` pane).
+    Zellij writes the pane blocks in no fixed order: with 10 idle sessions, most rewrites
+    reordered them, and each asked for a poll.
+    """
+    from sessiontui.mux.zellij import _metadata_digest
+
+    text = (FIXTURES / "session-metadata.kdl").read_text()
+    base = _metadata_digest(text.encode())
+    head, _, rest = text.partition("panes {\n")
+    blocks = rest.split("    }\n")
+    assert len(blocks) >= 6, "expected five pane blocks and a tail"
+    panes, tail = [b + "    }\n" for b in blocks[:5]], "    }\n".join(blocks[5:])
+    reordered = head + "panes {\n" + "".join(reversed(panes)) + tail
+    assert reordered != text
+    assert _metadata_digest(reordered.encode()) == base
+    moved = re.sub(r"cursor_coordinates_in_pane \d+ \d+", "cursor_coordinates_in_pane 9 7", text)
+    assert moved != text
+    assert _metadata_digest(moved.encode()) == base
+    later = text.replace("creation_time 1", "creation_time 99")
+    assert _metadata_digest(later.encode()) == base
+    retitled = text.replace('title "sleep 100"', 'title "claude"')
+    assert _metadata_digest(retitled.encode()) != base
+    one_less = head + "panes {\n" + "".join(panes[:4]) + tail
+    assert _metadata_digest(one_less.encode()) != base
+    assert _metadata_digest(text[: len(text) // 2].encode()) != base  # cut off: a change
+
+
 # ---------------------------------------------------------------------------------- real Zellij
 
 AGENT = (
@@ -647,7 +678,10 @@ def test_real_own_client_is_none_outside_zellij(zenv: ZellijEnv) -> None:
     assert server.own_pane() is None
     with pytest.raises(NotApplicable):
         server.switch_client("elsewhere", "terminal_0", session="elsewhere")
-    assert server.attach_argv("terminal_0", session="elsewhere")[1:] == ["attach", "elsewhere"]
+    # This world's sockets are not the ones our own environment names: the argv says so.
+    argv = server.attach_argv("terminal_0", session="elsewhere")
+    assert argv[:2] == ["env", f"ZELLIJ_SOCKET_DIR={zenv.sockets}"]
+    assert argv[2:] == [ZELLIJ, "attach", "elsewhere"]
 
 
 @needs_zellij

@@ -2121,8 +2121,12 @@ def _proc_environ(pid: int) -> dict[str, str] | None:
 
 
 _VOLATILE_METADATA = re.compile(
-    rb"\s*(?:creation_time|connected_clients|active|other_focused_clients) "
+    rb"\s*(?:creation_time|connected_clients|active|other_focused_clients"
+    rb"|cursor_coordinates_in_pane) "
 )
+
+#: The first line of one pane's block in ``session-metadata.kdl`` (``panes { pane { ... } }``).
+_PANE_BLOCK = re.compile(rb"^ {4}pane \{$")
 
 
 def _metadata_digest(data: bytes) -> bytes:
@@ -2132,12 +2136,31 @@ def _metadata_digest(data: bytes) -> bytes:
     own socket probes and ``zellij`` calls included, changing ``creation_time`` and, when
     the short-lived client was still counted, ``connected_clients``, the tabs' ``active``
     and ``other_focused_clients`` and the ``tab_history``/``pane_history`` blocks. Those
-    are left out, so only tabs and panes (names, titles, ids, states) count.
+    are left out, so only tabs and panes (names, titles, ids, states) count. The panes are
+    written in no fixed order (observed with 10 idle sessions: a reordering in most
+    rewrites, each one asking for a poll and emptying the ``list-panes`` cache), so their
+    blocks are compared as a sorted list; the cursor position (it moves with every line an
+    agent prints) is left out too.
     """
     head, _, _ = data.partition(b"\ntab_history {")
-    kept = [
-        line for line in head.splitlines() if line.strip() and not _VOLATILE_METADATA.match(line)
-    ]
+    kept: list[bytes] = []
+    blocks: list[bytes] = []
+    block: list[bytes] | None = None
+    for line in head.splitlines():
+        if not line.strip() or _VOLATILE_METADATA.match(line):
+            continue
+        if block is None and _PANE_BLOCK.match(line):
+            block = [line]
+        elif block is not None:
+            block.append(line)
+            if line == b"    }":
+                blocks.append(b"\n".join(block))
+                block = None
+        else:
+            kept.append(line)
+    if block is not None:  # a cut-off file: keep what there is
+        blocks.append(b"\n".join(block))
+    kept.extend(sorted(blocks))
     return hashlib.blake2b(b"\n".join(kept), digest_size=16).digest()
 
 
