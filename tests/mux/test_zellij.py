@@ -740,6 +740,37 @@ def test_real_polling_a_starting_session_never_kills_it(zenv: ZellijEnv) -> None
     assert {s.server_pid for s in server.discover().live.values()} == set(zenv.server_pids())
 
 
+@needs_zellij
+def test_real_starting_session_is_listed_from_its_processes(zenv: ZellijEnv) -> None:
+    """Before its metadata exists, a new session's panes come from its server's children.
+
+    No call is made to it (it could crash, see above): the rows are provisional (first
+    tab), then replaced by ``list-panes`` once the metadata appears.
+    """
+    server = zenv.server()
+    metadata = server.cache_dir / "fresh" / "session-metadata.kdl"
+    result = zenv.zellij("attach", "--create-background", "fresh")
+    assert result.returncode == 0, result.stderr
+
+    def shell() -> int | None:
+        servers = zenv.server_pids()
+        kids = [c.pid for p in servers for c in psutil.Process(p).children()] if servers else []
+        return kids[0] if kids else None
+
+    pid = wait_until(shell, 5, "the session's first shell")
+    rows = server.list_panes()
+    if metadata.exists():
+        pytest.skip("the metadata was written before the first poll (a slow machine)")
+    assert [(r.pane_id, r.pane_pid, r.session_name, r.window_index) for r in rows] == [
+        ("terminal_0", pid, "fresh", "0")
+    ]
+    assert server.locate(pid, rows) == rows[0]
+    wait_until(metadata.exists, 10, "the metadata")
+    settled = wait_until(lambda: server.list_panes(), 10, "panes from list-panes")
+    assert [(r.pane_id, r.pane_pid) for r in settled] == [("terminal_0", pid)]
+    assert server.is_live("fresh")
+
+
 INSIDE = """\
 import json, sys, time
 sys.path.insert(0, sys.argv[1])

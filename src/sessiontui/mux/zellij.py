@@ -1182,7 +1182,12 @@ class ZellijServer:
         for name in sorted(found.live):
             session = found.live[name]
             if session.metadata_path is None and _age_s(session.socket_path) < STARTING_S:
-                continue  # still starting: asking it now could crash it (STARTING_S)
+                # Still starting: asking it now could crash it (STARTING_S). Its pane
+                # processes are known already (its server's children, by their
+                # ZELLIJ_PANE_ID): provisional rows in its first tab until its metadata
+                # appears (about 1 s after the start; the trigger then asks for a poll).
+                rows.extend(self._starting_rows(session, children, kinds.get(name)))
+                continue
             try:
                 panes = self.panes(name)
             except MuxUnavailable as exc:
@@ -1231,6 +1236,34 @@ class ZellijServer:
         if unanswered and len(unanswered) == len(found.live):
             raise MuxUnavailable(next(iter(unanswered.values())))
         return rows
+
+    def _starting_rows(
+        self,
+        session: ZellijSession,
+        children: dict[int, list[psutil.Process]],
+        kind: str | None,
+    ) -> list[PaneInfo]:
+        """Provisional rows of a starting session, from its processes alone (no call)."""
+        pids = self._pane_processes(session.server_pid or 0, children)
+        return [
+            PaneInfo(
+                pane_id=f"terminal_{number}",
+                pane_pid=pids[number],
+                pane_tty="",
+                session_id=session.name,
+                session_name=session.name,
+                window_index="0",
+                window_id="0",
+                pane_index=str(rank),
+                current_command="",
+                session_attached=0,
+                server=self.server,
+                clients=None,
+                session_kind=kind,
+                mux_type="zellij",
+            )
+            for rank, number in enumerate(sorted(pids))
+        ]
 
     @property
     def unanswered(self) -> dict[str, str]:
