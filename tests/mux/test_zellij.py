@@ -422,6 +422,20 @@ def test_metadata_digest_ignores_pane_order_cursor_and_connections() -> None:
     assert _metadata_digest(text[: len(text) // 2].encode()) != base  # cut off: a change
 
 
+def test_children_of_reads_the_kernel_lists() -> None:
+    """A poll finds each server's pane processes without scanning every process."""
+    from sessiontui.mux.zellij import _children_of
+
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        found = _children_of({os.getpid(), 0, 2**22 + 7})  # ours, "unknown", no such PID
+        assert child.pid in [p.pid for p in found.get(os.getpid(), [])]
+        assert set(found) <= {os.getpid()}
+    finally:
+        child.kill()
+        child.wait()
+
+
 # ---------------------------------------------------------------------------------- real Zellij
 
 AGENT = (

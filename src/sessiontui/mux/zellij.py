@@ -808,7 +808,11 @@ class ZellijServer:
         timeout_s: Longest wait for one ``zellij`` call, in seconds.
         list_sessions_ttl_s: How long a ``list-sessions`` answer is reused, in seconds.
         panes_ttl_s: How long a session's ``list-panes`` answer is reused while its
-            ``session-metadata.kdl`` is unchanged, in seconds.
+            ``session-metadata.kdl`` is unchanged, in seconds. Longer than the monitor's
+            30 s safety poll: a change of tabs, panes or titles rewrites the metadata within
+            about a second (and triggers a poll); what it does not show (a pane's current
+            command and cwd) is refreshed every ``panes_ttl_s``. With 10 idle sessions,
+            asking each one every 30 s was most of the monitor's idle CPU.
         kinds_path: sessiontui's state file of the sessions it made (JSON ``{"version": 1,
             "kinds": {name: kind}}``; Zellij has no session options to mark them), or
             ``None`` to remember nothing. Their panes get ``session_kind``.
@@ -824,7 +828,7 @@ class ZellijServer:
         environ: Mapping[str, str] | None = None,
         timeout_s: float = 3.0,
         list_sessions_ttl_s: float = 10.0,
-        panes_ttl_s: float = 30.0,
+        panes_ttl_s: float = 120.0,
         kinds_path: Path | None = None,
     ) -> None:
         self._kinds_path = kinds_path
@@ -1171,11 +1175,7 @@ class ZellijServer:
         unanswered: dict[str, str] = {}
         children: dict[int, list[psutil.Process]] = {}
         if found.live:
-            servers = {s.server_pid for s in found.live.values()}
-            for proc in psutil.process_iter(["ppid"]):  # one scan for every server
-                ppid = proc.info.get("ppid")
-                if isinstance(ppid, int) and ppid in servers:
-                    children.setdefault(ppid, []).append(proc)
+            children = _children_of({s.server_pid or 0 for s in found.live.values()})
         rows: list[PaneInfo] = []
         details: dict[tuple[str, str], ZellijPane] = {}
         kinds = self.kinds()
@@ -2057,6 +2057,44 @@ class ZellijChangeTrigger:
 
 
 # ---------------------------------------------------------------------------------- helpers
+
+
+def _children_of(parents: set[int]) -> dict[int, list[psutil.Process]]:
+    """The child processes of each of ``parents`` (PIDs; ``0`` is ignored).
+
+    Read from the kernel's per-thread ``/proc/<pid>/task/<tid>/children`` lists (a few
+    small reads per server, whichever of its threads started the pane), else, when the
+    kernel does not offer them, from one scan of every process.
+    """
+    parents = {pid for pid in parents if pid > 0}
+    out: dict[int, list[psutil.Process]] = {}
+    scan = False
+    for parent in parents:
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")  # noqa: PTH208 (names only)
+        except OSError:
+            continue  # gone: no children
+        pids: set[int] = set()
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children", "rb") as handle:  # noqa: PTH123
+                    pids.update(int(word) for word in handle.read().split())
+            except FileNotFoundError:
+                # The thread ended, or this kernel has no children lists (then scan).
+                scan = scan or Path(f"/proc/{parent}/task/{task}").is_dir()
+            except (OSError, ValueError):
+                continue
+        for pid in sorted(pids):
+            with contextlib.suppress(psutil.Error):
+                out.setdefault(parent, []).append(psutil.Process(pid))
+    if not scan:
+        return out
+    out = {}
+    for proc in psutil.process_iter(["ppid"]):  # no children lists: one scan for all
+        ppid = proc.info.get("ppid")
+        if isinstance(ppid, int) and ppid in parents:
+            out.setdefault(ppid, []).append(proc)
+    return out
 
 
 def _check_pane(pane_id: str) -> str:
