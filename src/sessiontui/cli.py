@@ -541,6 +541,8 @@ def _bg_monitor(args: argparse.Namespace) -> int:
     from sessiontui.model.monitor import CALLER_ENV_VARS
     from sessiontui.mux.tmux import child_env
 
+    if _inside_zellij(args):
+        return _bg_monitor_zellij(args)
     tmux = _home_tmux(args)
     if not tmux.has_session(BG_MONITOR_SESSION):
         argv = [sys.executable, "-m", "sessiontui", *_forwarded_options(args)]
@@ -562,6 +564,60 @@ def _bg_monitor(args: argparse.Namespace) -> int:
         tmux.switch_client(client, panes[0].pane_id)
         return EXIT_OK
     return subprocess.call(tmux.attach_argv(panes[0].pane_id), env=child_env())
+
+
+def _inside_zellij(args: argparse.Namespace) -> bool:
+    """True when ``--bg`` runs in a Zellij pane (not in a tmux pane, no tmux ``--client``).
+
+    ``-L``/``-S`` then only name the tmux servers the monitor watches (they are passed on).
+    """
+    inside = bool(os.environ.get("ZELLIJ_PANE_ID")) and not os.environ.get("TMUX_PANE")
+    return inside and not args.client
+
+
+def _bg_monitor_zellij(args: argparse.Namespace) -> int:
+    """``sessiontui --bg`` inside Zellij: the monitor in a Zellij session ``sessiontui``.
+
+    The session is made once (remembered as ``monitor`` in the Zellij state file) with the
+    caller's ``HOME``, ``CLAUDE_CONFIG_DIR``, ``PATH`` and proxies, plus ``SESSIONTUI_BG=1``;
+    then (and on every later ``--bg``) our Zellij client is switched to it. There ``q``
+    detaches our client (Zellij has no "switch back to the last session").
+    """
+    from sessiontui.model.monitor import CALLER_ENV_VARS
+
+    zellij = _zellij_server(args, load_settings(args))
+    if zellij is None:
+        print("sessiontui: --bg inside Zellij needs the zellij command", file=sys.stderr)
+        return EXIT_FAILURE
+    own = zellij.own_client()
+    if own is None:
+        print("sessiontui: --bg: our Zellij session is not running", file=sys.stderr)
+        return EXIT_FAILURE
+    if own == BG_MONITOR_SESSION:
+        print("sessiontui: this is the background monitor's session already", file=sys.stderr)
+        return EXIT_OK
+    if not zellij.is_live(BG_MONITOR_SESSION):
+        if zellij.has_session(BG_MONITOR_SESSION):  # exited: only its resurrection data
+            if zellij.kinds().get(BG_MONITOR_SESSION) != "monitor":
+                print(
+                    f"sessiontui: an exited Zellij session is named {BG_MONITOR_SESSION!r}; "
+                    f"delete it (zellij delete-session {BG_MONITOR_SESSION}) or attach to it",
+                    file=sys.stderr,
+                )
+                return EXIT_FAILURE
+            zellij.delete_session(BG_MONITOR_SESSION, force=True)
+        argv = [sys.executable, "-m", "sessiontui", *_forwarded_options(args)]
+        env = {k: v for k, v in os.environ.items() if k in CALLER_ENV_VARS}
+        env[BG_ENV] = "1"
+        zellij.new_session(
+            BG_MONITOR_SESSION, command=argv, cwd=str(Path.home()), env=env, kind="monitor"
+        )
+    panes = [p for p in zellij.list_panes() if p.session_name == BG_MONITOR_SESSION]
+    if not panes:
+        print("sessiontui: the monitor session ended at once", file=sys.stderr)
+        return EXIT_FAILURE
+    zellij.switch_client(own, panes[0].pane_id, session=BG_MONITOR_SESSION)
+    return EXIT_OK
 
 
 def _home_tmux(args: argparse.Namespace) -> TmuxBackend:

@@ -283,3 +283,37 @@ def test_killed_server_restarted_comes_back(
         )  # fmt: skip
         server.cmd("set-option", "-t", "=job2:", "@sessiontui-kind", "bg")
         wait_until(lambda: "job2" in names(), timeout_s=5, what="the restarted server's session")
+
+
+def test_control_mode_on_a_server_with_no_session_asks_for_no_poll(
+    servers: Callable[[str], libtmux.Server],
+) -> None:
+    """``tmux -C attach`` where no session runs answers ``%begin``/``%error``/``%exit``.
+
+    That failed attach is not a change: before, every retry (each 0.5 s) asked the monitor for
+    a full poll of every multiplexer (seen in benchmarks/zellij.py: ~2 polls a second with a
+    ``-L`` server that was not running). Once a session exists, the trigger works.
+    """
+    import shutil
+    import time
+
+    from sessiontui.mux.tmux_control import ControlModeTrigger
+
+    server = servers("empty")  # not started yet
+    label = server.socket_name or ""
+    fired: list[float] = []
+    tmux = shutil.which("tmux") or "tmux"
+    trigger = ControlModeTrigger(
+        [tmux, "-L", label, "-f", "/dev/null"], lambda: fired.append(time.monotonic()), retry_s=0.05
+    )
+    trigger.start()
+    try:
+        time.sleep(1.5)  # retries at 0.05, 0.1, 0.2, 0.4, 0.8 s: five failed attaches
+        assert fired == []
+        assert not trigger.connected.is_set()
+        server.cmd("new-session", "-d", "-s", "now", "sleep 300")
+        trigger.kick()
+        wait_until(lambda: fired, timeout_s=5, what="a trigger once a session exists")
+        assert trigger.connected.wait(5)
+    finally:
+        trigger.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -391,6 +392,50 @@ def test_parse_list_clients() -> None:
             parse_list_clients(bad)
 
 
+def test_metadata_digest_ignores_pane_order_cursor_and_connections() -> None:
+    """Only a real change of tabs or panes changes the digest (a change trigger's filter).
+
+    The fixture was written by Zellij 0.45.0 (a session with a shell and a ``sleep`` pane).
+    Zellij writes the pane blocks in no fixed order: with 10 idle sessions, most rewrites
+    reordered them, and each asked for a poll.
+    """
+    from sessiontui.mux.zellij import _metadata_digest
+
+    text = (FIXTURES / "session-metadata.kdl").read_text()
+    base = _metadata_digest(text.encode())
+    head, _, rest = text.partition("panes {\n")
+    blocks = rest.split("    }\n")
+    assert len(blocks) >= 6, "expected five pane blocks and a tail"
+    panes, tail = [b + "    }\n" for b in blocks[:5]], "    }\n".join(blocks[5:])
+    reordered = head + "panes {\n" + "".join(reversed(panes)) + tail
+    assert reordered != text
+    assert _metadata_digest(reordered.encode()) == base
+    moved = re.sub(r"cursor_coordinates_in_pane \d+ \d+", "cursor_coordinates_in_pane 9 7", text)
+    assert moved != text
+    assert _metadata_digest(moved.encode()) == base
+    later = text.replace("creation_time 1", "creation_time 99")
+    assert _metadata_digest(later.encode()) == base
+    retitled = text.replace('title "sleep 100"', 'title "claude"')
+    assert _metadata_digest(retitled.encode()) != base
+    one_less = head + "panes {\n" + "".join(panes[:4]) + tail
+    assert _metadata_digest(one_less.encode()) != base
+    assert _metadata_digest(text[: len(text) // 2].encode()) != base  # cut off: a change
+
+
+def test_children_of_reads_the_kernel_lists() -> None:
+    """A poll finds each server's pane processes without scanning every process."""
+    from sessiontui.mux.zellij import _children_of
+
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        found = _children_of({os.getpid(), 0, 2**22 + 7})  # ours, "unknown", no such PID
+        assert child.pid in [p.pid for p in found.get(os.getpid(), [])]
+        assert set(found) <= {os.getpid()}
+    finally:
+        child.kill()
+        child.wait()
+
+
 # ---------------------------------------------------------------------------------- real Zellij
 
 AGENT = (
@@ -647,10 +692,10 @@ def test_real_own_client_is_none_outside_zellij(zenv: ZellijEnv) -> None:
     assert server.own_pane() is None
     with pytest.raises(NotApplicable):
         server.switch_client("elsewhere", "terminal_0", session="elsewhere")
+    # This world's sockets are not the ones our own environment names: the argv says so.
     argv = server.attach_argv("terminal_0", session="elsewhere")
-    assert argv[-2:] == ["attach", "elsewhere"]
-    # This world's socket directory is not ours: the command names it.
     assert argv[:2] == ["env", f"ZELLIJ_SOCKET_DIR={zenv.sockets}"]
+    assert argv[2:] == [ZELLIJ, "attach", "elsewhere"]
 
 
 @needs_zellij
@@ -707,6 +752,37 @@ def test_real_polling_a_starting_session_never_kills_it(zenv: ZellijEnv) -> None
     time.sleep(0.5)
     assert sorted(server.discover().live) == ["s1", "s2", "s3"]
     assert {s.server_pid for s in server.discover().live.values()} == set(zenv.server_pids())
+
+
+@needs_zellij
+def test_real_starting_session_is_listed_from_its_processes(zenv: ZellijEnv) -> None:
+    """Before its metadata exists, a new session's panes come from its server's children.
+
+    No call is made to it (it could crash, see above): the rows are provisional (first
+    tab), then replaced by ``list-panes`` once the metadata appears.
+    """
+    server = zenv.server()
+    metadata = server.cache_dir / "fresh" / "session-metadata.kdl"
+    result = zenv.zellij("attach", "--create-background", "fresh")
+    assert result.returncode == 0, result.stderr
+
+    def shell() -> int | None:
+        servers = zenv.server_pids()
+        kids = [c.pid for p in servers for c in psutil.Process(p).children()] if servers else []
+        return kids[0] if kids else None
+
+    pid = wait_until(shell, 5, "the session's first shell")
+    rows = server.list_panes()
+    if metadata.exists():
+        pytest.skip("the metadata was written before the first poll (a slow machine)")
+    assert [(r.pane_id, r.pane_pid, r.session_name, r.window_index) for r in rows] == [
+        ("terminal_0", pid, "fresh", "0")
+    ]
+    assert server.locate(pid, rows) == rows[0]
+    wait_until(metadata.exists, 10, "the metadata")
+    settled = wait_until(lambda: server.list_panes(), 10, "panes from list-panes")
+    assert [(r.pane_id, r.pane_pid) for r in settled] == [("terminal_0", pid)]
+    assert server.is_live("fresh")
 
 
 INSIDE = """\

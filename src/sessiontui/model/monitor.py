@@ -792,6 +792,15 @@ class Monitor:
         self.request_rescan(poll_tmux=True)
         return session_id
 
+    def new_session_muxes(self) -> tuple[str, ...]:
+        """The multiplexer kinds :meth:`new_session` can use now, the one we run in first."""
+        kinds = [kind for kind in ("tmux", "zellij") if self.muxes.home(kind) is not None]
+        inside = self.muxes.inside()
+        if inside is not None and inside.type in kinds:
+            kinds.remove(inside.type)
+            kinds.insert(0, inside.type)
+        return tuple(kinds)
+
     def _follow_agent_rename(self, change: SnapshotChange) -> None:
         """Subscriber: a ``/rename`` inside the agent renames its sessiontui-made tmux session.
 

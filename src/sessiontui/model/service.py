@@ -121,6 +121,13 @@ class SessionService(Protocol):
         """Start a detached background session running ``command``; return its id."""
         ...
 
+    def new_session_muxes(self) -> tuple[str, ...]:
+        """The multiplexer kinds a new session can go to now (``tmux``, ``zellij``).
+
+        The kind we run inside comes first; empty when none is in view.
+        """
+        ...
+
     def preview(self, key: str, lines: int) -> str:
         """The last ``lines`` lines of the session's pane as plain (untrusted) text."""
         ...

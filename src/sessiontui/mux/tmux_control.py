@@ -147,12 +147,15 @@ class ControlModeTrigger:
                         self.connected.set()
                         self._on_change()
                     continue
+                if line.startswith(b"%exit"):
+                    # The client ended. Before any ``%end`` the attach failed (a server
+                    # with no session answers ``%begin``/``no sessions``/``%error``/
+                    # ``%exit``): not a change, or every retry would ask for a poll.
+                    break
                 if line.startswith(b"%"):
                     read_any = True
                     self.connected.set()
                     self.notifications += 1
-                    if line.startswith(b"%exit"):
-                        break
                     self._on_change()
         except (OSError, ValueError):
             pass

@@ -808,7 +808,11 @@ class ZellijServer:
         timeout_s: Longest wait for one ``zellij`` call, in seconds.
         list_sessions_ttl_s: How long a ``list-sessions`` answer is reused, in seconds.
         panes_ttl_s: How long a session's ``list-panes`` answer is reused while its
-            ``session-metadata.kdl`` is unchanged, in seconds.
+            ``session-metadata.kdl`` is unchanged, in seconds. Longer than the monitor's
+            30 s safety poll: a change of tabs, panes or titles rewrites the metadata within
+            about a second (and triggers a poll); what it does not show (a pane's current
+            command and cwd) is refreshed every ``panes_ttl_s``. With 10 idle sessions,
+            asking each one every 30 s was most of the monitor's idle CPU.
         kinds_path: sessiontui's state file of the sessions it made (JSON ``{"version": 1,
             "kinds": {name: kind}}``; Zellij has no session options to mark them), or
             ``None`` to remember nothing. Their panes get ``session_kind``.
@@ -824,7 +828,7 @@ class ZellijServer:
         environ: Mapping[str, str] | None = None,
         timeout_s: float = 3.0,
         list_sessions_ttl_s: float = 10.0,
-        panes_ttl_s: float = 30.0,
+        panes_ttl_s: float = 120.0,
         kinds_path: Path | None = None,
     ) -> None:
         self._kinds_path = kinds_path
@@ -1171,18 +1175,19 @@ class ZellijServer:
         unanswered: dict[str, str] = {}
         children: dict[int, list[psutil.Process]] = {}
         if found.live:
-            servers = {s.server_pid for s in found.live.values()}
-            for proc in psutil.process_iter(["ppid"]):  # one scan for every server
-                ppid = proc.info.get("ppid")
-                if isinstance(ppid, int) and ppid in servers:
-                    children.setdefault(ppid, []).append(proc)
+            children = _children_of({s.server_pid or 0 for s in found.live.values()})
         rows: list[PaneInfo] = []
         details: dict[tuple[str, str], ZellijPane] = {}
         kinds = self.kinds()
         for name in sorted(found.live):
             session = found.live[name]
             if session.metadata_path is None and _age_s(session.socket_path) < STARTING_S:
-                continue  # still starting: asking it now could crash it (STARTING_S)
+                # Still starting: asking it now could crash it (STARTING_S). Its pane
+                # processes are known already (its server's children, by their
+                # ZELLIJ_PANE_ID): provisional rows in its first tab until its metadata
+                # appears (about 1 s after the start; the trigger then asks for a poll).
+                rows.extend(self._starting_rows(session, children, kinds.get(name)))
+                continue
             try:
                 panes = self.panes(name)
             except MuxUnavailable as exc:
@@ -1231,6 +1236,34 @@ class ZellijServer:
         if unanswered and len(unanswered) == len(found.live):
             raise MuxUnavailable(next(iter(unanswered.values())))
         return rows
+
+    def _starting_rows(
+        self,
+        session: ZellijSession,
+        children: dict[int, list[psutil.Process]],
+        kind: str | None,
+    ) -> list[PaneInfo]:
+        """Provisional rows of a starting session, from its processes alone (no call)."""
+        pids = self._pane_processes(session.server_pid or 0, children)
+        return [
+            PaneInfo(
+                pane_id=f"terminal_{number}",
+                pane_pid=pids[number],
+                pane_tty="",
+                session_id=session.name,
+                session_name=session.name,
+                window_index="0",
+                window_id="0",
+                pane_index=str(rank),
+                current_command="",
+                session_attached=0,
+                server=self.server,
+                clients=None,
+                session_kind=kind,
+                mux_type="zellij",
+            )
+            for rank, number in enumerate(sorted(pids))
+        ]
 
     @property
     def unanswered(self) -> dict[str, str]:
@@ -2026,6 +2059,44 @@ class ZellijChangeTrigger:
 # ---------------------------------------------------------------------------------- helpers
 
 
+def _children_of(parents: set[int]) -> dict[int, list[psutil.Process]]:
+    """The child processes of each of ``parents`` (PIDs; ``0`` is ignored).
+
+    Read from the kernel's per-thread ``/proc/<pid>/task/<tid>/children`` lists (a few
+    small reads per server, whichever of its threads started the pane), else, when the
+    kernel does not offer them, from one scan of every process.
+    """
+    parents = {pid for pid in parents if pid > 0}
+    out: dict[int, list[psutil.Process]] = {}
+    scan = False
+    for parent in parents:
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")  # noqa: PTH208 (names only)
+        except OSError:
+            continue  # gone: no children
+        pids: set[int] = set()
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children", "rb") as handle:  # noqa: PTH123
+                    pids.update(int(word) for word in handle.read().split())
+            except FileNotFoundError:
+                # The thread ended, or this kernel has no children lists (then scan).
+                scan = scan or Path(f"/proc/{parent}/task/{task}").is_dir()
+            except (OSError, ValueError):
+                continue
+        for pid in sorted(pids):
+            with contextlib.suppress(psutil.Error):
+                out.setdefault(parent, []).append(psutil.Process(pid))
+    if not scan:
+        return out
+    out = {}
+    for proc in psutil.process_iter(["ppid"]):  # no children lists: one scan for all
+        ppid = proc.info.get("ppid")
+        if isinstance(ppid, int) and ppid in parents:
+            out.setdefault(ppid, []).append(proc)
+    return out
+
+
 def _check_pane(pane_id: str) -> str:
     if not _PANE_ID.fullmatch(pane_id):
         raise ValueError(f"not a Zellij terminal pane id (terminal_<n>): {pane_id!r}")
@@ -2121,8 +2192,12 @@ def _proc_environ(pid: int) -> dict[str, str] | None:
 
 
 _VOLATILE_METADATA = re.compile(
-    rb"\s*(?:creation_time|connected_clients|active|other_focused_clients) "
+    rb"\s*(?:creation_time|connected_clients|active|other_focused_clients"
+    rb"|cursor_coordinates_in_pane) "
 )
+
+#: The first line of one pane's block in ``session-metadata.kdl`` (``panes { pane { ... } }``).
+_PANE_BLOCK = re.compile(rb"^ {4}pane \{$")
 
 
 def _metadata_digest(data: bytes) -> bytes:
@@ -2132,12 +2207,31 @@ def _metadata_digest(data: bytes) -> bytes:
     own socket probes and ``zellij`` calls included, changing ``creation_time`` and, when
     the short-lived client was still counted, ``connected_clients``, the tabs' ``active``
     and ``other_focused_clients`` and the ``tab_history``/``pane_history`` blocks. Those
-    are left out, so only tabs and panes (names, titles, ids, states) count.
+    are left out, so only tabs and panes (names, titles, ids, states) count. The panes are
+    written in no fixed order (observed with 10 idle sessions: a reordering in most
+    rewrites, each one asking for a poll and emptying the ``list-panes`` cache), so their
+    blocks are compared as a sorted list; the cursor position (it moves with every line an
+    agent prints) is left out too.
     """
     head, _, _ = data.partition(b"\ntab_history {")
-    kept = [
-        line for line in head.splitlines() if line.strip() and not _VOLATILE_METADATA.match(line)
-    ]
+    kept: list[bytes] = []
+    blocks: list[bytes] = []
+    block: list[bytes] | None = None
+    for line in head.splitlines():
+        if not line.strip() or _VOLATILE_METADATA.match(line):
+            continue
+        if block is None and _PANE_BLOCK.match(line):
+            block = [line]
+        elif block is not None:
+            block.append(line)
+            if line == b"    }":
+                blocks.append(b"\n".join(block))
+                block = None
+        else:
+            kept.append(line)
+    if block is not None:  # a cut-off file: keep what there is
+        blocks.append(b"\n".join(block))
+    kept.extend(sorted(blocks))
     return hashlib.blake2b(b"\n".join(kept), digest_size=16).digest()
 
 

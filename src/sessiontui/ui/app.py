@@ -407,23 +407,30 @@ class SessionTUI(App[None]):
             table.move_cursor(row=table.row_keys.index(key))
 
     def action_new_session(self) -> None:
-        """``n``: ask for name, directory and command, then start a tmux background session."""
+        """``n``: ask for name, directory and command (and multiplexer), then start it.
+
+        The multiplexer is asked for when more than one kind is in view (tmux, Zellij);
+        the one we run inside is offered first.
+        """
 
         def done(request: NewSessionRequest | None) -> None:
             if request is not None:
                 self._new_session_worker(request)
 
-        self.push_screen(NewSessionScreen(cwd=str(Path.cwd())), done)
+        kinds = self.monitor.new_session_muxes() or ("tmux",)
+        self.push_screen(NewSessionScreen(cwd=str(Path.cwd()), muxes=kinds), done)
 
     @work(thread=True, exit_on_error=False)
     def _new_session_worker(self, request: NewSessionRequest) -> None:
         """Create the session in a worker thread and report."""
         try:
-            self.monitor.new_session(request.name, request.command, cwd=request.cwd)
+            self.monitor.new_session(
+                request.name, request.command, cwd=request.cwd, mux=request.mux
+            )
         except SessiontuiError as error:
             self._report(str(error), error=True)
             return
-        self._report(f"started {request.name} (tmux session, detached)")
+        self._report(f"started {request.name} ({request.mux} session, detached)")
 
     def action_leave(self) -> None:
         """``q``/``ctrl+c``: quit; the ``--bg`` monitor keeps running and sends our client back."""
