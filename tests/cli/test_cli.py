@@ -329,7 +329,9 @@ def test_demo_keeps_names_out_of_the_users_state(server: libtmux.Server):
     except AssertionError as error:
         raise AssertionError(f"{error}; screen:\n{screen()}") from None
     pane.send_keys("q", enter=False)
-    wait_until(lambda: "demo-renamed" not in screen(), 30, "the demo to quit")
+    # The pane (and its session) ends only once the demo has stopped everything it started;
+    # tearing the server down earlier would SIGHUP the demo in the middle of its cleanup.
+    wait_until(lambda: not server.has_session("demo"), 30, "the demo to quit and clean up")
     assert not default_names_path().exists()
 
 
