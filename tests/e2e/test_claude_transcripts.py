@@ -298,8 +298,15 @@ def _permission_turn(
     assert row.context_used == first.context
 
     tracker, key = follow(claude, waiting)
+    # The text block and the tool_use block are two records with the same usage: wait for the
+    # second (the tokens alone already match after the first).
     facts = facts_when(
-        tracker, key, lambda f: f.output_tokens == first.output_tokens, "the tool_use record"
+        tracker,
+        key,
+        lambda f: (
+            f.output_tokens == first.output_tokens and (f.status_reason or "").endswith("running")
+        ),
+        "the tool_use record",
     )
     assert facts.status is Status.BUSY
     assert facts.status_reason == "transcript: tool_use Bash running"
