@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psutil
@@ -14,7 +16,6 @@ from sessiontui.model.processes import read_proc_start
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
 
 def wait_until(
@@ -36,6 +37,17 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
         time.sleep(interval_s)
+
+
+def ci_cache_bin(package: str, executable: str) -> Path:
+    """Where a ``.ci/install-*.sh`` script puts ``executable`` of an npm package.
+
+    ``${SESSIONTUI_CACHE:-${XDG_CACHE_HOME:-~/.cache}/sessiontui-ci}/<package>/node_modules/
+    .bin/<executable>``. Call it at import time: the autouse fixture replaces HOME per test.
+    """
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    root = os.environ.get("SESSIONTUI_CACHE") or str(Path(xdg) / "sessiontui-ci")
+    return Path(root) / package / "node_modules" / ".bin" / executable
 
 
 def is_gone(proc: psutil.Process) -> bool:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 import pytest
-from tests.helpers import is_gone, wait_until
+from tests.helpers import ci_cache_bin, is_gone, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -66,15 +66,8 @@ SCRUBBED_ENV: tuple[str, ...] = (
 )
 
 
-def _cache_bin() -> Path:
-    """Return where ``.ci/install-claude.sh`` puts the binary (computed before HOME is faked)."""
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    root = os.environ.get("SESSIONTUI_CACHE") or str(Path(xdg) / "sessiontui-ci")
-    return Path(root) / "claude" / "node_modules" / ".bin" / "claude"
-
-
 # Read at import time: the autouse fixture in tests/conftest.py replaces HOME for each test.
-CACHE_BIN = _cache_bin()
+CACHE_BIN = ci_cache_bin("claude", "claude")
 ENV_BIN = os.environ.get("SESSIONTUI_CLAUDE_BIN", "")
 
 

@@ -40,7 +40,7 @@ from tests.fakes.openai_responses import (
     Usage,
     exec_command,
 )
-from tests.helpers import is_gone, wait_until
+from tests.helpers import ci_cache_bin, is_gone, wait_until
 
 from sessiontui.model.codex import CodexSession, CodexSource, codex_status
 from sessiontui.model.monitor import Monitor, MonitorTiming
@@ -73,14 +73,7 @@ SCRUBBED_ENV = (
 )
 
 
-def _cache_bin() -> Path:
-    """Return where ``.ci/install-codex.sh`` puts the launcher (computed before HOME is faked)."""
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    root = os.environ.get("SESSIONTUI_CACHE") or str(Path(xdg) / "sessiontui-ci")
-    return Path(root) / "codex" / "node_modules" / ".bin" / "codex"
-
-
-CACHE_BIN = _cache_bin()
+CACHE_BIN = ci_cache_bin("codex", "codex")  # at import time, before HOME is faked
 ENV_BIN = os.environ.get("SESSIONTUI_CODEX_BIN", "")
 
 
