@@ -432,7 +432,12 @@ def _turns_tokens_and_approval(
     assert named.name == fake.title
     row = monitor_row(
         monitor,
-        lambda r: r.pid == first.pid and r.tokens_output == 30 and r.name == fake.title,
+        lambda r: (
+            r.pid == first.pid
+            and r.tokens_output == 30
+            and r.name == fake.title
+            and r.status is Status.IDLE  # the monitor reads rollouts on its own timer
+        ),
         "the row after the first turn",
     )
     assert (row.status, row.context_used, row.model) == (Status.IDLE, 1200 + 30, MODEL)
