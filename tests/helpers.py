@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -16,6 +17,8 @@ from sessiontui.model.processes import read_proc_start
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    import libtmux
 
 
 def wait_until(
@@ -112,3 +115,26 @@ def client_sessions(server_cmd: Callable[..., object]) -> list[str]:
     result = server_cmd("list-clients", "-F", "#{client_control_mode} #{session_name}")
     lines: list[str] = getattr(result, "stdout", [])
     return [line.split(" ", 1)[1] for line in lines if line.startswith("0 ")]
+
+
+def spawn_in_pane(
+    server: libtmux.Server, session_name: str, cwd: Path, argv: list[str]
+) -> tuple[libtmux.Pane, int]:
+    """Run ``argv`` in the pane of a new 120x40 session, as that pane's own process.
+
+    The pane starts as a placeholder, gets ``remain-on-exit`` (a failed start leaves its output
+    to read) and is respawned with ``exec ARGV``: the pane PID is the program's PID.
+
+    Returns:
+        The pane and the program's PID.
+    """
+    session = server.new_session(
+        session_name=session_name, window_command="cat", start_directory=str(cwd), x=120, y=40
+    )
+    pane = session.active_window.active_pane
+    assert pane is not None
+    assert pane.pane_id is not None
+    server.cmd("set-option", "-w", "-t", pane.pane_id, "remain-on-exit", "on")
+    server.cmd("respawn-pane", "-k", "-t", pane.pane_id, "-c", str(cwd), "exec " + shlex.join(argv))
+    pid = int(server.cmd("display-message", "-p", "-t", pane.pane_id, "#{pane_pid}").stdout[0])
+    return pane, pid

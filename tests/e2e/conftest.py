@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 import pytest
-from tests.helpers import ci_cache_bin, is_gone, wait_until
+from tests.helpers import ci_cache_bin, is_gone, spawn_in_pane, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -370,20 +369,7 @@ def claude_in_tmux(server: libtmux.Server, claude_home: ClaudeHome) -> Iterator[
     The pane starts as a placeholder, gets ``remain-on-exit`` (so a failed start leaves its
     output to read) and is respawned with ``exec env ... claude``: the pane PID is Claude's PID.
     """
-    session = server.new_session(
-        session_name="claude-e2e",
-        window_command="cat",
-        start_directory=str(claude_home.project),
-        x=120,
-        y=40,
-    )
-    pane = session.active_window.active_pane
-    assert pane is not None
-    assert pane.pane_id is not None
-    server.cmd("set-option", "-w", "-t", pane.pane_id, "remain-on-exit", "on")
-    command = "exec " + shlex.join(claude_home.command())
-    server.cmd("respawn-pane", "-k", "-t", pane.pane_id, "-c", str(claude_home.project), command)
-    pid = int(server.cmd("display-message", "-p", "-t", pane.pane_id, "#{pane_pid}").stdout[0])
+    pane, pid = spawn_in_pane(server, "claude-e2e", claude_home.project, claude_home.command())
     socket_path = server.cmd("display-message", "-p", "#{socket_path}").stdout[0]
     claude = ClaudePane(pane=pane, pid=pid, home=claude_home, socket_path=socket_path)
 
@@ -400,7 +386,7 @@ def claude_in_tmux(server: libtmux.Server, claude_home: ClaudeHome) -> Iterator[
     finally:
         # Closing the pane sends SIGHUP: Claude removes its registry file and exits.
         with contextlib.suppress(Exception):
-            session.kill()
+            server.cmd("kill-session", "-t", str(pane.session_id))
         with contextlib.suppress(psutil.Error, AssertionError):
             proc = psutil.Process(pid)
             wait_until(lambda: is_gone(proc), 5.0, f"claude {pid} to exit")

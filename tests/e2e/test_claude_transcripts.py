@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import shlex
 import subprocess
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,7 @@ import psutil
 import pytest
 from tests.e2e.conftest import ClaudeHome, ClaudePane
 from tests.fakes.anthropic_api import FakeAnthropicAPI, Turn, Usage, bash_turn
-from tests.helpers import wait_until
+from tests.helpers import spawn_in_pane, wait_until
 
 from sessiontui.model.monitor import Monitor, MonitorTiming
 from sessiontui.model.transcripts import (
@@ -101,20 +100,7 @@ def claude_pane(server: libtmux.Server, claude_home: ClaudeHome) -> Iterator[Cla
         )
         else []
     )
-    session = server.new_session(
-        session_name="claude-api",
-        window_command="cat",
-        start_directory=str(claude_home.project),
-        x=120,
-        y=40,
-    )
-    pane = session.active_window.active_pane
-    assert pane is not None
-    assert pane.pane_id is not None
-    server.cmd("set-option", "-w", "-t", pane.pane_id, "remain-on-exit", "on")
-    command = "exec " + shlex.join(claude_home.command(*args))
-    server.cmd("respawn-pane", "-k", "-t", pane.pane_id, "-c", str(claude_home.project), command)
-    pid = int(server.cmd("display-message", "-p", "-t", pane.pane_id, "#{pane_pid}").stdout[0])
+    pane, pid = spawn_in_pane(server, "claude-api", claude_home.project, claude_home.command(*args))
     socket_path = server.cmd("display-message", "-p", "#{socket_path}").stdout[0]
     claude = ClaudePane(pane=pane, pid=pid, home=claude_home, socket_path=socket_path)
     try:
@@ -123,7 +109,7 @@ def claude_pane(server: libtmux.Server, claude_home: ClaudeHome) -> Iterator[Cla
         yield claude
     finally:
         with contextlib.suppress(Exception):
-            session.kill()
+            server.cmd("kill-session", "-t", str(pane.session_id))
         with contextlib.suppress(psutil.Error, AssertionError):
             proc = psutil.Process(pid)
             wait_until(lambda: not proc.is_running(), 5.0, f"claude {pid} to exit")

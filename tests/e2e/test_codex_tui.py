@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shlex
 import shutil
 import subprocess
 import time
@@ -40,7 +39,7 @@ from tests.fakes.openai_responses import (
     Usage,
     exec_command,
 )
-from tests.helpers import ci_cache_bin, is_gone, wait_until
+from tests.helpers import ci_cache_bin, is_gone, spawn_in_pane, wait_until
 
 from sessiontui.model.codex import CodexSession, CodexSource, codex_status
 from sessiontui.model.monitor import Monitor, MonitorTiming
@@ -308,20 +307,9 @@ class CodexPane:
 @pytest.fixture
 def codex_pane(server: libtmux.Server, codex_world: CodexWorld) -> Iterator[CodexPane]:
     """An interactive Codex in its own pane, at its prompt (no turn yet)."""
-    session = server.new_session(
-        session_name="codex-e2e",
-        window_command="cat",
-        start_directory=str(codex_world.project),
-        x=120,
-        y=40,
+    pane, pid = spawn_in_pane(
+        server, "codex-e2e", codex_world.project, codex_world.command("-m", MODEL)
     )
-    pane = session.active_window.active_pane
-    assert pane is not None
-    assert pane.pane_id is not None
-    server.cmd("set-option", "-w", "-t", pane.pane_id, "remain-on-exit", "on")
-    command = "exec " + shlex.join(codex_world.command("-m", MODEL))
-    server.cmd("respawn-pane", "-k", "-t", pane.pane_id, "-c", str(codex_world.project), command)
-    pid = int(server.cmd("display-message", "-p", "-t", pane.pane_id, "#{pane_pid}").stdout[0])
     codex = CodexPane(pane, server, pid, codex_world, CodexSource())
 
     def ready() -> bool:
@@ -335,7 +323,7 @@ def codex_pane(server: libtmux.Server, codex_world: CodexWorld) -> Iterator[Code
         yield codex
     finally:
         with contextlib.suppress(Exception):
-            session.kill()
+            server.cmd("kill-session", "-t", str(pane.session_id))
         with contextlib.suppress(psutil.Error, AssertionError):
             launcher = psutil.Process(pid)
             wait_until(lambda: is_gone(launcher), 5.0, f"codex launcher {pid} to exit")
