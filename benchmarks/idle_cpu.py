@@ -270,8 +270,10 @@ def main(argv: list[str] | None = None) -> int:
             quit_t0 = time.monotonic()
             with contextlib.suppress(RuntimeError):
                 ui.cmd("send-keys", "-t", "ui", "q", check=False)
+            # Exited = gone or a zombie: tmux (remain-on-exit) reaps its pane's process late.
             with contextlib.suppress(psutil.Error):
-                tui.wait(timeout=5)
+                while tui.status() != psutil.STATUS_ZOMBIE and time.monotonic() - quit_t0 < 5:
+                    time.sleep(0.02)
             quit_s = time.monotonic() - quit_t0
 
         tui_pct = pct(c1 - c0, wall)

@@ -4,8 +4,9 @@ Used for Claude transcripts: the store follows ``<base>/projects/<encoded cwd>/`
 live sessions (:meth:`~sessiontui.model.transcripts.TranscriptTracker.folders`); an append to a
 ``*.jsonl`` there is read at once instead of on the next sample tick. A plain class (no
 Textual): one watchdog ``Observer`` thread calls ``on_change(path)``; folders that do not exist
-yet are retried on every :meth:`FolderWatcher.set_folders` call. Watching is an accelerator
-only: the store's periodic refresh stays the source of truth, so a failed watch is not an error.
+yet are retried by :meth:`FolderWatcher.set_folders` at most every ``MISSING_RETRY_S``.
+Watching is an accelerator only: the store's periodic refresh stays the source of truth, so a
+failed watch is not an error.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +38,11 @@ logger = logging.getLogger(__name__)
 
 #: Only these event kinds are asked for (our own reads cause no events).
 _EVENT_FILTER: list[type[FileSystemEvent]] = [FileCreatedEvent, FileModifiedEvent, FileMovedEvent]
+
+
+#: Seconds between two looks for wanted folders that did not exist (a new project's folder
+#: appears with its first transcript; the tracker's own refresh finds that file meanwhile).
+MISSING_RETRY_S = 10.0
 
 
 class _Handler(FileSystemEventHandler):
@@ -67,6 +74,7 @@ class FolderWatcher:
         self._wanted: frozenset[Path] = frozenset()
         self._lock = threading.Lock()
         self._closed = False
+        self._missing_at = 0.0  # monotonic time of the last look for missing folders
 
     @property
     def watched(self) -> frozenset[Path]:
@@ -95,16 +103,20 @@ class FolderWatcher:
             observer = self._observer
             if observer is None:
                 return
-            if wanted == self._wanted and wanted == self._watches.keys():
+            if wanted == self._wanted and (
+                wanted == self._watches.keys()
+                or time.monotonic() - self._missing_at < MISSING_RETRY_S
+            ):
                 return
             self._wanted = wanted
+            self._missing_at = time.monotonic()
             for folder in [f for f in self._watches if f not in wanted]:
                 with contextlib.suppress(KeyError, OSError):
                     observer.unschedule(self._watches[folder])
                 del self._watches[folder]
             for folder in wanted - self._watches.keys():
                 if not folder.is_dir():
-                    continue  # retried on the next call
+                    continue  # retried by a later call
                 try:
                     self._watches[folder] = observer.schedule(
                         _Handler(self),

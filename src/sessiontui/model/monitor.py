@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sessiontui.errors import NotApplicable, SessiontuiError, TargetNotFound
 from sessiontui.model import registry
 from sessiontui.model.claude_jobs import ClaudeJobs
+from sessiontui.model.exits import ExitWatcher
 from sessiontui.model.folder_watcher import FolderWatcher
 from sessiontui.model.muxset import MuxSet
 from sessiontui.model.names import is_user_name
@@ -56,7 +57,7 @@ class MonitorTiming:
     """
 
     debounce_s: float = 0.005
-    rescan_s: float = 5.0
+    rescan_s: float = 30.0
     sample_s: float = 2.0
     tmux_poll_s: float = 30.0
     servers_s: float = 0.5
@@ -118,6 +119,9 @@ class Monitor:
         self.muxes.on_change = self.request_poll
         self.timing = timing or MonitorTiming()
         self.grace_s = grace_s
+        self.exits = ExitWatcher(self._on_exits)
+        """Reports agent exits at once (started by :meth:`start`)."""
+        self._exited: set[int] = set()
         self.store = SessionStore(
             self.sessions_dirs,
             clock=clock,
@@ -125,6 +129,7 @@ class Monitor:
             read_only=read_only,
             transcripts=transcripts,
             codex=codex,
+            exits=self.exits,
         )
         self.names = names
         self._cond = threading.Condition()
@@ -201,6 +206,7 @@ class Monitor:
             watcher.start()
             self._watchers.append(watcher)
         self.muxes.start()
+        self.exits.start()
         if self._transcript_watcher is not None:
             self._transcript_watcher.start()
             self._transcript_watcher.set_folders(self.store.transcript_folders())
@@ -217,6 +223,7 @@ class Monitor:
         if self._transcript_watcher is not None:
             self._transcript_watcher.close()
         self.muxes.close()
+        self.exits.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5.0)
 
@@ -248,6 +255,12 @@ class Monitor:
                 self._pending.update(paths)
             self._cond.notify_all()
 
+    def _on_exits(self, pids: set[int]) -> None:
+        """Exit-watcher callback (its thread): note the PIDs that ended; wake the worker."""
+        with self._cond:
+            self._exited |= pids
+            self._cond.notify_all()
+
     def _on_transcript_change(self, path: Path) -> None:
         """Transcript watcher callback (observer thread): queue the file."""
         with self._cond:
@@ -256,6 +269,7 @@ class Monitor:
 
     def _run(self) -> None:
         """Worker loop: one batch of work at a time, never overlapping."""
+        self.store.watch_exits()  # rows read by refresh() before the exit watcher ran
         now = time.monotonic()
         next_sample = now  # the first CPU sample primes psutil (its first reading is 0.0)
         next_poll = now + self.timing.tmux_poll_s
@@ -268,6 +282,7 @@ class Monitor:
                     or self._rescan
                     or self._poll
                     or self._transcripts_pending
+                    or self._exited
                 ):
                     timeout = min(next_sample, next_poll, next_servers) - time.monotonic()
                     if timeout <= 0:
@@ -279,6 +294,7 @@ class Monitor:
                 rescan, self._rescan = self._rescan, False
                 poll, self._poll = self._poll, False
                 appended, self._transcripts_pending = self._transcripts_pending, set()
+                exited, self._exited = self._exited, set()
             try:
                 now = time.monotonic()
                 if now >= next_servers:
@@ -290,6 +306,8 @@ class Monitor:
                 if poll or now >= next_poll:
                     self._poll_tmux()
                     next_poll = now + self.timing.tmux_poll_s
+                if exited:
+                    self.store.processes_exited(exited)
                 if rescan:
                     self.store.rescan()
                 elif pending:

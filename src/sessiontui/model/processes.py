@@ -150,6 +150,30 @@ def _identity_token(pid: int) -> str | None:
         return None
 
 
+def _proc_children(pid: int) -> list[int]:
+    """Direct children of ``pid`` from ``/proc/<pid>/task/*/children`` (Linux, proc(5)).
+
+    A child is listed under the thread that forked it, so every thread's file is read. A
+    process that is gone (or any read error) has no children.
+    """
+    out: list[int] = []
+    try:
+        with os.scandir(f"/proc/{pid}/task") as tasks:
+            paths = [f"{task.path}/children" for task in tasks]
+    except OSError:
+        return out
+    for path in paths:
+        try:
+            out.extend(int(field) for field in Path(path).read_bytes().split())
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+#: ``/proc/<pid>/task/<tid>/children`` exists (Linux with CONFIG_PROC_CHILDREN).
+_PROC_CHILDREN = _ON_LINUX and Path(f"/proc/self/task/{os.getpid()}/children").exists()
+
+
 def _cpu(proc: psutil.Process) -> float:
     try:
         return float(proc.cpu_percent(interval=None))
@@ -162,12 +186,13 @@ class ProcessTable:
 
     ``psutil.Process.cpu_percent(None)`` measures since the previous call *on the same object*,
     so the table caches objects by PID and replaces one only when the PID was reused. The
-    parent→children map used to find descendants costs a pass over every process, so it is
-    rebuilt at most every ``tree_ttl_s`` seconds and shared by all calls in between.
+    descendants are read from ``/proc`` children lists on Linux; elsewhere a parent→children
+    map (a pass over every process) is rebuilt at most every ``tree_ttl_s`` seconds and shared
+    by all calls in between.
 
     Args:
         clock: Monotonic clock in seconds (injectable for tests).
-        tree_ttl_s: How long a parent→children map may be reused, in seconds.
+        tree_ttl_s: How long a parent→children map may be reused, in seconds (not Linux).
     """
 
     def __init__(
@@ -205,6 +230,26 @@ class ProcessTable:
         return proc
 
     def _descendants(self, pid: int) -> list[int]:
+        """Every descendant of ``pid`` (children first), from ``/proc`` children lists.
+
+        On Linux with ``/proc/<pid>/task/<tid>/children`` this reads the tree below ``pid``
+        only (a few files per agent); elsewhere it falls back to a parent→children map of
+        every process, rebuilt at most every ``tree_ttl_s`` seconds.
+        """
+        children_of = _proc_children if _PROC_CHILDREN else self._mapped_children
+        out: list[int] = []
+        seen = {pid}
+        stack = [pid]
+        while stack:
+            for child in children_of(stack.pop()):
+                if child not in seen:
+                    seen.add(child)
+                    out.append(child)
+                    stack.append(child)
+        return out
+
+    def _mapped_children(self, pid: int) -> list[int]:
+        """Children of ``pid`` from the shared map of every process (the portable path)."""
         now = self._clock()
         if self._children_at is None or now - self._children_at >= self._tree_ttl_s:
             children: dict[int, list[int]] = {}
@@ -213,16 +258,7 @@ class ProcessTable:
                 if isinstance(ppid, int) and ppid != proc.pid:
                     children.setdefault(ppid, []).append(proc.pid)
             self._children, self._children_at = children, now
-        out: list[int] = []
-        seen = {pid}
-        stack = [pid]
-        while stack:
-            for child in self._children.get(stack.pop(), ()):
-                if child not in seen:
-                    seen.add(child)
-                    out.append(child)
-                    stack.append(child)
-        return out
+        return self._children.get(pid, [])
 
     def cpu_percent(self, pid: int) -> float:
         """Return the CPU use of a process and its descendants since the previous call.

@@ -35,11 +35,17 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from sessiontui.model.codex import CodexSession, CodexSource
+    from sessiontui.model.exits import ExitWatcher
     from sessiontui.model.names import NameStore
     from sessiontui.model.transcripts import TranscriptFacts, TranscriptTracker
 
 #: CPU use (percent of one core) above which a session without a registry status is busy.
 CPU_BUSY_PERCENT = 5.0
+
+#: Idle rows (not busy, CPU under :data:`CPU_BUSY_PERCENT`, status from the registry, exit
+#: watched by a pidfd) are sampled only on every this many samples (10 s at the default 2 s);
+#: busy rows, and rows whose status or liveness depends on sampling, on every sample.
+IDLE_SAMPLE_EVERY = 5
 
 #: On an unchanged registry directory, files of settled (dead) rows are ``lstat``-ed only on
 #: every this many rescans (a minute at the default 5 s); watcher events cover them anyway.
@@ -150,6 +156,9 @@ class SessionStore:
             transcript (SPEC 2.2). Dead and settled rows are never tracked.
         codex: The Codex source (SPEC 2.3), scanned on every :meth:`sample`; ``None``: no
             Codex rows.
+        exits: Reports the exit of live agents at once (pidfds); the owner passes the PIDs
+            it reports to :meth:`processes_exited`. ``None``: liveness is only polled (each
+            :meth:`sample` then checks every live row).
     """
 
     def __init__(
@@ -162,6 +171,7 @@ class SessionStore:
         read_only: bool = False,
         transcripts: Mapping[Path, TranscriptTracker] | None = None,
         codex: CodexSource | None = None,
+        exits: ExitWatcher | None = None,
     ) -> None:
         dirs = [sessions_dir] if isinstance(sessions_dir, Path) else list(sessions_dir)
         self.sessions_dir = dirs[0]
@@ -170,8 +180,8 @@ class SessionStore:
         self.reader: RegistryReader | RegistrySet = (
             RegistryReader(dirs[0]) if len(dirs) == 1 else RegistrySet(dirs)
         )
-        # The parent→children map scans every process on the machine; rebuilding it every
-        # 10 s (not every sample) keeps idle CPU low; new children count within 10 s.
+        # Off Linux the parent→children map scans every process on the machine; rebuilding it
+        # every 10 s (not every sample) keeps idle CPU low; new children count within 10 s.
         self.processes = ProcessTable(tree_ttl_s=10.0)
         self.activity = activity or ActivityTracker()
         self.names = names
@@ -217,6 +227,8 @@ class SessionStore:
         self._codex_status: dict[str, tuple[Status, float]] = {}  # key -> (status, changed at)
         self._codex_problem: str | None = None
         self._names_revision = 0
+        self.exits = exits
+        self._samples = 0
 
     # -- subscribers (any thread) -------------------------------------------------------
 
@@ -323,6 +335,8 @@ class SessionStore:
         ``tool_use`` tails turning ``waiting``) and scans the Codex source.
         """
         now = self._clock()
+        self._samples += 1
+        every = self._samples % IDLE_SAMPLE_EVERY == 1  # the first sample visits every row
         changed: set[str] = set()
         for tracker in self.transcripts.values():
             changed |= tracker.refresh()
@@ -331,6 +345,8 @@ class SessionStore:
             row = self._rows.get(path)
             if row is None or (not row.alive and not self.activity.knows(row.key)):
                 continue  # dead since first seen: nothing to sample, no history to extend
+            if not every and not self._needs_sampling(row) and row.key not in changed:
+                continue  # idle, exit watched: its CPU is read every IDLE_SAMPLE_EVERY samples
             if row.alive and not self._alive(row.file_pid, row.proc_start):
                 row.alive, row.pane = False, None  # SIGKILLed: seen here, not at the rescan
                 self._untrack(row)
@@ -342,15 +358,55 @@ class SessionStore:
                 row.cpu_percent = 0.0
             self._update_status(row, now)
             self.activity.record(row.key, now, row.status, row.cpu_percent)
-        self._bg_cpu = {}
-        for pane in self._bg_panes():
+        panes = self._bg_panes()
+        self._bg_cpu = {
+            p.pane_pid: self._bg_cpu[p.pane_pid] for p in panes if p.pane_pid in self._bg_cpu
+        }
+        for pane in panes:
+            if not every and self._bg_cpu.get(pane.pane_pid, 0.0) < CPU_BUSY_PERCENT:
+                continue  # an idle background pane: tmux reports its end, CPU every 10 s
             cpu = float(round(self.processes.cpu_percent(pane.pane_pid)))
             self._bg_cpu[pane.pane_pid] = cpu
             key = _bg_key(pane)
             status = Status.BUSY if cpu >= CPU_BUSY_PERCENT else Status.IDLE
             self.activity.record(key, now, status, cpu)
-        keep = [row.file_pid for row in self._live_rows()]
-        self.processes.prune([*keep, *self._bg_cpu])
+        if every:
+            keep = [row.file_pid for row in self._live_rows()]
+            self.processes.prune([*keep, *(pane.pane_pid for pane in panes)])
+
+    def _needs_sampling(self, row: _Row) -> bool:
+        """True for a row sampled on every :meth:`sample`, not only every IDLE_SAMPLE_EVERY.
+
+        That is a row that is busy or uses CPU, whose status comes from sampling (no registry
+        status), or whose exit is not reported by :attr:`exits` (liveness is polled).
+        """
+        if not row.alive:
+            return False
+        if row.status is Status.BUSY or row.cpu_percent >= CPU_BUSY_PERCENT:
+            return True
+        if registry_status(self.reader.entries.get(row.path)) is None:
+            return True
+        return self.exits is None or not self.exits.watch(row.file_pid, row.proc_start)
+
+    def watch_exits(self) -> None:
+        """Ask :attr:`exits` to report the exit of every live row (once it runs)."""
+        if self.exits is not None:
+            for row in self._live_rows():
+                self.exits.watch(row.file_pid, row.proc_start)
+
+    def processes_exited(self, pids: Iterable[int]) -> None:
+        """Mark the live rows of processes that ended (reported by :attr:`exits`) dead now.
+
+        Each row's liveness is checked again (the report is a hint, never trusted alone).
+        """
+        ended = set(pids)
+        now = self._clock()
+        for row in self._live_rows():
+            if row.file_pid in ended and not self._alive(row.file_pid, row.proc_start):
+                row.alive, row.pane, row.cpu_percent = False, None, 0.0
+                self._untrack(row)
+                self._update_status(row, now)
+                self.activity.record(row.key, now, row.status, 0.0)
 
     def refresh_transcript(self, path: Path) -> bool:
         """Read a transcript after a watcher event; return True when a row's facts changed."""
@@ -453,6 +509,8 @@ class SessionStore:
             row.entry = entry
             was_alive = row.alive
             row.alive = self._alive(file_pid, row.proc_start)
+            if self.exits is not None and row.alive:
+                self.exits.watch(file_pid, row.proc_start)
             if not row.alive:
                 row.pane = None
             elif row.pane is None or not was_alive:

@@ -847,12 +847,20 @@ def _with_revision(facts: TranscriptFacts, revision: int) -> TranscriptFacts:
 # -- the tracker ------------------------------------------------------------------------------
 
 
+#: Most :meth:`TranscriptTracker.refresh` calls between two looks for a missing transcript
+#: (16: about 30 s at the monitor's 2 s sample).
+LOCATE_BACKOFF_MAX = 16
+
+
 @dataclass(slots=True)
 class _Tracked:
     cwd: str
     session_id: str | None
     started_at_ms: int | None
+    folder: Path
     path: Path | None = None
+    misses: int = 0  # failed locates in a row (the next one waits 2**misses refreshes)
+    retry_at: int = 0  # the refresh count from which the next locate may run
 
 
 class TranscriptTracker:
@@ -885,6 +893,7 @@ class TranscriptTracker:
         self._clock = clock
         self._sessions: dict[str, _Tracked] = {}
         self._readers: dict[Path, TranscriptReader] = {}
+        self._refreshes = 0
 
     def track(
         self, key: str, *, cwd: str | None, session_id: str | None, started_at_ms: int | None
@@ -913,7 +922,8 @@ class TranscriptTracker:
             and (current.cwd, current.session_id, current.started_at_ms) == wanted
         ):
             return False
-        self._sessions[key] = _Tracked(cwd, session_id, started_at_ms)
+        folder = self.projects_dir / encode_project_dir(cwd)
+        self._sessions[key] = _Tracked(cwd, session_id, started_at_ms, folder)
         changed = self._locate(key)
         return changed or (current is not None and current.path is not None)
 
@@ -944,18 +954,26 @@ class TranscriptTracker:
             return False
         changed = False
         for key, tracked in list(self._sessions.items()):
-            if tracked.path is None and path.parent.name == encode_project_dir(tracked.cwd):
+            if tracked.path is None and path.parent == tracked.folder:
                 changed = self._locate(key) or changed
         return changed
 
     def refresh(self) -> set[str]:
         """Poll every reader and locate missing transcripts (the slow timer).
 
+        A transcript not found is looked for again after 1, 2, 4 … refreshes, at most every
+        :data:`LOCATE_BACKOFF_MAX` (Claude creates it with the first prompt; a watched folder
+        reports it at once through :meth:`update`); a followed file that vanished is looked
+        for at once.
+
         Returns:
             Keys of the sessions whose facts changed.
         """
+        self._refreshes += 1
         changed: set[str] = set()
         for key, tracked in list(self._sessions.items()):
+            if tracked.path is None and self._refreshes < tracked.retry_at:
+                continue
             if (tracked.path is None or not _is_regular(tracked.path)) and self._locate(key):
                 changed.add(key)
         polled: dict[Path, bool] = {}
@@ -981,9 +999,7 @@ class TranscriptTracker:
 
     def folders(self) -> set[Path]:
         """Project folders of the followed sessions (to watch, non-recursively)."""
-        return {
-            self.projects_dir / encode_project_dir(t.cwd) for t in self._sessions.values() if t.cwd
-        }
+        return {t.folder for t in self._sessions.values()}
 
     def keys(self) -> Iterable[str]:
         """Keys of every followed session."""
@@ -999,7 +1015,10 @@ class TranscriptTracker:
         if old != path:
             self._drop_unused(old)
         if path is None:
+            tracked.misses += 1
+            tracked.retry_at = self._refreshes + min(2**tracked.misses, LOCATE_BACKOFF_MAX)
             return old is not None
+        tracked.misses = 0
         reader = self._readers.get(path)
         if reader is None:
             reader = TranscriptReader(path, self.settings, clock=self._clock)

@@ -24,8 +24,10 @@ from sessiontui.model.filters import SessionFilter
 from sessiontui.model.navigation import nth_row
 from sessiontui.model.notify import WaitingNotifier
 from sessiontui.model.text import printable
+from sessiontui.model.types import Status
 from sessiontui.ui import actions, render
 from sessiontui.ui.messages import SnapshotChanged
+from sessiontui.ui.preview import PREVIEW_INTERVAL_S, PreviewPacer
 from sessiontui.ui.screens.confirm import ConfirmScreen
 from sessiontui.ui.screens.help import HelpScreen, action_rows
 from sessiontui.ui.screens.new_session import NewSessionRequest, NewSessionScreen
@@ -46,9 +48,6 @@ if TYPE_CHECKING:
 
 #: Below this many columns the table shows glyph, name and sparkline only.
 NARROW_WIDTH = 60
-#: Seconds between ``capture-pane`` previews of the selected session (also taken at once
-#: when the selection changes).
-PREVIEW_INTERVAL_S = 5.0
 #: Lines of the pane shown in the preview.
 PREVIEW_LINES = 8
 
@@ -107,6 +106,7 @@ class SessionTUI(App[None]):
         self._filter = SessionFilter()
         self._bindings_state: tuple[object, ...] = ()
         self._previewed_key: str | None = None
+        self._preview_pacer = PreviewPacer()
         self._header: Text | None = None
         self.focused_key: str | None = None
         """The session whose pane our tmux client shows now (never announced)."""
@@ -277,12 +277,19 @@ class SessionTUI(App[None]):
             self.refresh_bindings()
 
     def _refresh_preview(self) -> None:
-        """Every PREVIEW_INTERVAL_S: capture the selected session's pane for the detail panel."""
+        """Capture the selected session's pane for the detail panel when it is due.
+
+        Runs every PREVIEW_INTERVAL_S and on a new selection (captured at once); a quiet pane
+        is captured less often (see :class:`PreviewPacer`).
+        """
         session = self.selected
-        if session is not None and session.mux is not None and session.alive:
-            self._preview_worker(session.key)
-        else:
+        if session is None or session.mux is None or not session.alive:
             self.query_one(DetailPanel).show_preview(None)
+            return
+        state = (session.key, session.status, session.mux.address)
+        busy = session.status is Status.BUSY
+        if self._preview_pacer.due(state, time.monotonic(), busy=busy):
+            self._preview_worker(session.key)
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
     def _preview_worker(self, key: str) -> None:
@@ -295,6 +302,7 @@ class SessionTUI(App[None]):
 
     def _show_preview(self, key: str, text: str | None) -> None:
         """Show a captured preview if the same session is still selected."""
+        self._preview_pacer.captured(text, time.monotonic())
         session = self.selected
         if session is not None and session.key == key:
             self.query_one(DetailPanel).show_preview(text)

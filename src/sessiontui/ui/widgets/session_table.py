@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.segment import Segment
 
     from sessiontui.model.types import Session
 
@@ -105,8 +106,11 @@ def narrow_columns(width: int) -> tuple[Column, ...]:
 
 #: The one DataTable column; each row is a single pre-formatted line (see SessionTable).
 ROW_COLUMN = "row"
-#: Spaces between two columns of the line (DataTable's own padding is one on each side).
+#: Spaces between two columns of the line.
 _GAP = "  "
+#: Space at each end of a line (in the line itself: DataTable's cell padding would wrap every
+#: row in a ``Padding`` renderable on each redraw).
+_EDGE = " "
 
 
 def row_text(columns: Sequence[Column], session: Session, now: float) -> Text:
@@ -117,7 +121,12 @@ def row_text(columns: Sequence[Column], session: Session, now: float) -> Text:
         text = cell.copy()
         text.truncate(column.width, overflow="ellipsis", pad=True)
         parts.append(text)
-    return Text(_GAP).join(parts)
+    return Text(_EDGE).join([Text(), Text(_GAP).join(parts), Text()])
+
+
+def line_width(columns: Sequence[Column]) -> int:
+    """Cells of a line laid out by :func:`row_text` (edges and gaps included)."""
+    return sum(c.width for c in columns) + len(_GAP) * max(len(columns) - 1, 0) + 2 * len(_EDGE)
 
 
 def header_text(columns: Sequence[Column]) -> Text:
@@ -125,7 +134,7 @@ def header_text(columns: Sequence[Column]) -> Text:
     labels = [Text(c.label).copy() for c in columns]
     for label, column in zip(labels, columns, strict=True):
         label.truncate(column.width, pad=True)
-    return Text(_GAP).join(labels)
+    return Text(_EDGE).join([Text(), Text(_GAP).join(labels), Text()])
 
 
 class RowLine:
@@ -141,12 +150,13 @@ class RowLine:
         now: Wall-clock seconds for the age column.
     """
 
-    __slots__ = ("_columns", "_now", "_text", "session")
+    __slots__ = ("_columns", "_now", "_segments", "_text", "session")
 
     def __init__(self, columns: Sequence[Column], session: Session, now: float) -> None:
         self._columns = columns
         self._now = now
         self._text: Text | None = None
+        self._segments: tuple[int, list[Segment]] | None = None  # (max width, rendered)
         self.session = session
 
     @property
@@ -184,12 +194,22 @@ class RowLine:
         return self.text.plain
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        """Render the formatted line."""
-        yield self.text
+        """Render the formatted line, once per width.
+
+        DataTable draws every visible row again after any update, and most rows did not
+        change: their segments are reused.
+        """
+        cached = self._segments
+        if cached is None or cached[0] != options.max_width:
+            cached = self._segments = (
+                options.max_width,
+                list(console.render(self.text, options)),
+            )
+        yield from cached[1]
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         """The line's width, known from the layout without formatting it."""
-        width = sum(c.width for c in self._columns) + len(_GAP) * max(len(self._columns) - 1, 0)
+        width = line_width(self._columns)
         return Measurement(width, width)
 
 
@@ -215,7 +235,7 @@ class SessionTable(DataTable[RowLine]):
     DEFAULT_CSS: ClassVar[str] = ""
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=0)
         self.narrow = False
         self.wanted_columns: tuple[str, ...] | None = None
         """Wide-layout columns to show (config ``columns``); ``None`` means all."""
@@ -246,8 +266,7 @@ class SessionTable(DataTable[RowLine]):
         self._columns_spec = spec
         selected = self.selected_key
         self.clear(columns=True)
-        total = sum(c.width for c in spec) + len(_GAP) * (len(spec) - 1)
-        self.add_column(header_text(spec), key=ROW_COLUMN, width=total)
+        self.add_column(header_text(spec), key=ROW_COLUMN, width=line_width(spec))
         shown = [self._shown[key] for key in self._order]
         self._shown, self._lines, self._order = {}, {}, []
         self.show(shown, self._now, keep=selected)
