@@ -829,7 +829,9 @@ class ZellijServer:
     """
 
     type = "zellij"
-    capabilities: frozenset[str] = frozenset({"capture", "detach", "switch", "new_session"})
+    capabilities: frozenset[str] = frozenset(
+        {"capture", "detach", "switch", "new_session", "resurrect"}
+    )
 
     def __init__(
         self,
@@ -875,11 +877,19 @@ class ZellijServer:
         return {k: v for k, v in kinds.items() if isinstance(k, str) and isinstance(v, str)}
 
     def _set_kind(self, name: str, kind: str | None, *, old: str | None = None) -> None:
-        """Remember (or forget, ``kind=None``) a session we made; ``old``: its former name."""
+        """Remember (or forget, ``kind=None``) a session we made; ``old``: its former name.
+
+        Names that are neither live nor exited any more (deleted outside sessiontui) are
+        forgotten at the same time, so a session the user later makes under such a name is
+        not taken for ours. Only actions write the file, never a poll (listing writes
+        nothing).
+        """
         if self._kinds_path is None:
             return
+        found = self.discover()
+        present = {*found.live, *found.exited}
         with self._lock:
-            kinds = self.kinds()
+            kinds = {k: v for k, v in self.kinds().items() if k in present or k == old}
             if old is not None:
                 kind = kinds.pop(old, None) if kind is None else kind
             if kind is None:
@@ -1180,8 +1190,12 @@ class ZellijServer:
         answer keeps its last known rows and is named in :attr:`unanswered`; only when no
         live session answers is :class:`~sessiontui.errors.MuxUnavailable` raised.
 
+        An exited (resurrectable) session that sessiontui made (see :meth:`kinds`) comes
+        last, as one row with ``exited`` set and no pane; the user's own exited sessions
+        hold no agent and are not listed.
+
         Returns:
-            The panes, sessions in name order.
+            The panes, live sessions in name order, then exited ones.
 
         Raises:
             ZellijTooOld: Zellij before 0.44.
@@ -1247,6 +1261,9 @@ class ZellijServer:
                         mux_type="zellij",
                     )
                 )
+        for name in sorted(found.exited):
+            if name in kinds:  # one of ours, ended: listed until its data is deleted
+                rows.append(_exited_row(name, kinds[name], self.server))
         with self._lock:
             self._details = details
             self._unanswered = unanswered
@@ -1691,7 +1708,8 @@ class ZellijServer:
         """End a live session and its pane processes (``kill-session NAME``).
 
         Waits (up to the timeout) for its socket to stop answering. The resurrection data
-        stays: the session is then listed as exited (see :meth:`delete_session`).
+        stays: the session is then exited (see :meth:`delete_session`); one sessiontui
+        made stays remembered, so :meth:`list_panes` lists it as exited until then.
 
         Raises:
             MuxUnavailable: zellij missing, hanging or failing.
@@ -1706,10 +1724,13 @@ class ZellijServer:
             raise MuxError(f"Zellij session {session_id!r} did not end")
         with self._lock:
             self._pane_cache.pop(session_id, None)
-        self._set_kind(session_id, None)
 
     def delete_session(self, session_id: str, *, force: bool = False) -> None:
         """Delete an exited session's resurrection data (``delete-session NAME [--force]``).
+
+        Zellij answers ``Session: "NAME" not found.`` (exit 2) when nothing is kept under
+        that name: nothing is left to delete, so that is not an error. The session is no
+        longer remembered as one sessiontui made.
 
         Args:
             session_id: The session name.
@@ -1717,12 +1738,16 @@ class ZellijServer:
 
         Raises:
             MuxUnavailable: zellij missing, hanging or failing.
-            MuxError: Zellij refused (e.g. the session is live and ``force`` is false).
+            MuxError: Zellij refused (the session is live and ``force`` is false:
+                ``... exists and is active, use --force to delete it.``).
         """
         args = ["delete-session", session_id, *(["--force"] if force else [])]
         result = self._run(*args)
-        if result.returncode != 0:
+        if result.returncode != 0 and "not found" not in result.message:
+            if "is active" in result.message:
+                raise MuxError(f"Zellij session {session_id!r} is running; end it first")
             raise self._error(result)
+        self._set_kind(session_id, None)
 
     def capture_pane(self, pane_id: str, lines: int = 20, *, session: str | None = None) -> str:
         r"""Return the last ``lines`` lines of a pane as plain text.
@@ -2324,6 +2349,27 @@ def _metadata_digest(data: bytes) -> bytes:
         blocks.append(b"\n".join(block))
     kept.extend(sorted(blocks))
     return hashlib.blake2b(b"\n".join(kept), digest_size=16).digest()
+
+
+def _exited_row(name: str, kind: str, server: str) -> PaneInfo:
+    """The :class:`PaneInfo` standing for an exited session sessiontui made (no pane)."""
+    return PaneInfo(
+        pane_id="",
+        pane_pid=0,
+        pane_tty="",
+        session_id=name,
+        session_name=name,
+        window_index="",
+        window_id="",
+        pane_index="",
+        current_command="",
+        session_attached=0,
+        server=server,
+        clients=0,
+        session_kind=kind,
+        mux_type="zellij",
+        exited=True,
+    )
 
 
 def _age_s(path: str | None) -> float:
