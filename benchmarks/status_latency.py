@@ -23,7 +23,8 @@ the monitor built by ``make_muxset`` sees them through its ``ZellijServer`` (no 
 ``-L`` name nobody runs). The app waits until every row is mapped to its Zellij pane before the
 writes start; the rest is the same path as with tmux.
 
-Run: ``/work/venv/bin/python benchmarks/status_latency.py [--quick] [--writes N] [--zellij [N]]``.
+Run: ``python benchmarks/status_latency.py [--quick] [--writes N] [--servers N] [--sessions N]``
+``[--zellij [N]]`` (``--servers 1 --sessions 20`` is the tmux counterpart of ``--zellij``).
 """
 
 from __future__ import annotations
@@ -330,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--servers", type=int, default=3, help="tmux servers (0: no tmux)")
     parser.add_argument(
+        "--sessions", type=int, default=N_SESSIONS, help="agents, without --zellij (default 50)"
+    )
+    parser.add_argument(
         "--zellij",
         type=int,
         nargs="?",
@@ -362,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
                 world.close()
                 raise
         elif servers:
-            for i in range(N_SESSIONS):
+            for i in range(args.sessions):
                 server = servers[i % len(servers)]
                 verb = "new-window" if server.cmd("list-sessions", check=False) else "new-session"
                 server.cmd(verb, "-d", "sleep", "3600")
@@ -370,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
             for server in servers:
                 server.remember_socket()
         else:
-            pids = [proc.pid for proc in cleanup.sleepers(N_SESSIONS)]
+            pids = [proc.pid for proc in cleanup.sleepers(args.sessions)]
         agents: list[Agent] = []
         for i, pid in enumerate(pids):
             start = read_proc_start(pid)
