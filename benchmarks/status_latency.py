@@ -16,7 +16,15 @@ starts just before the ``open``. Two instants are recorded, both in the app's ev
   the exact bytes Textual would write to a real terminal), shows the session's row with the
   new status. This is what the user sees.
 
-Run: ``/work/venv/bin/python benchmarks/status_latency.py [--quick] [--writes N]``.
+With ``--zellij [N]`` the agents run in real Zellij panes instead: N sessions (default 10) of
+the real Zellij with two agents each (``zellij_world.World``: each pane process is the agent, as
+a Claude started in a pane is), in an isolated world put into this process's environment, and
+the monitor built by ``make_muxset`` sees them through its ``ZellijServer`` (no tmux server: a
+``-L`` name nobody runs). The app waits until every row is mapped to its Zellij pane before the
+writes start; the rest is the same path as with tmux.
+
+Run: ``python benchmarks/status_latency.py [--quick] [--writes N] [--servers N] [--sessions N]``
+``[--zellij [N]]`` (``--servers 1 --sessions 20`` is the tmux counterpart of ``--zellij``).
 """
 
 from __future__ import annotations
@@ -47,9 +55,11 @@ from sessiontui.config import Config
 from sessiontui.model.monitor import Monitor
 from sessiontui.model.processes import read_proc_start
 from sessiontui.model.types import Status
+from sessiontui.mux.zellij import find_zellij
 from sessiontui.ui.app import MainTable, make_app
 from sessiontui.ui.render import GLYPHS
 from sessiontui.ui.widgets.session_table import ROW_COLUMN
+from zellij_world import World, wait_pid
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -223,6 +233,15 @@ class Agent:
         )
 
 
+def all_in_zellij(app: SessionTUI, agents: list[Agent]) -> bool:
+    """True when every agent's row is mapped to its Zellij pane."""
+    for agent in agents:
+        session = app.snapshot.get(agent.key)
+        if session is None or session.mux is None or session.mux.type != "zellij":
+            return False
+    return True
+
+
 def label(status: str) -> str:
     """The status cell text, e.g. ``● busy``."""
     st = Status(status)
@@ -230,9 +249,18 @@ def label(status: str) -> str:
 
 
 async def run(
-    agents: list[Agent], directory: Path, writes: int, warmup: int, seed: int, labels: list[str]
+    agents: list[Agent],
+    directory: Path,
+    writes: int,
+    warmup: int,
+    seed: int,
+    labels: list[str],
+    *,
+    zellij: bool = False,
 ) -> dict[str, Any]:
     rng = random.Random(seed)
+    if zellij and not labels:
+        labels = [f"stui-bench-none-{os.getpid()}"]  # no tmux server in view
     argv = ["ls", "--no-discover", *(arg for label in labels for arg in ("-L", label))]
     muxes = make_muxset(parse_args(argv), Config()) if labels else None
     app = make_app(Monitor(sessions_dir=directory, muxes=muxes))
@@ -241,8 +269,10 @@ async def run(
     cell_ms: list[float] = []
     timeouts = 0
     async with app.run_test(size=SIZE):
-        deadline = time.monotonic() + 20.0
-        while not all(probe.terminal.shows(a.name, label("idle")) for a in agents):
+        deadline = time.monotonic() + (60.0 if zellij else 20.0)
+        while not all(probe.terminal.shows(a.name, label("idle")) for a in agents) or (
+            zellij and not all_in_zellij(app, agents)
+        ):
             if time.monotonic() > deadline:
                 raise TimeoutError("the app never showed all sessions:\n" + probe.terminal.text())
             await asyncio.sleep(0.05)
@@ -280,22 +310,63 @@ async def run(
     }
 
 
+def zellij_agents(world: World, sessions: int) -> list[int]:
+    """Start ``sessions`` Zellij sessions with two agent panes each; return the agents' PIDs."""
+    names = [f"lat{i}" for i in range(sessions)]
+    for name in names:
+        world.start(name)
+    pids = [wait_pid(world, name, 0) for name in names]
+    for name in names:
+        result = world.run("-s", name, "run", "--", world.env["SHELL"])
+        if result.returncode != 0:
+            raise RuntimeError(f"zellij run in {name}: {result.stderr.strip()}")
+        pids.append(wait_pid(world, name, int(result.stdout.strip().removeprefix("terminal_"))))
+    return pids
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="30 writes (smoke test)")
     parser.add_argument("--writes", type=int, default=None, help="measured writes (default 200)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--servers", type=int, default=3, help="tmux servers (0: no tmux)")
+    parser.add_argument(
+        "--sessions", type=int, default=N_SESSIONS, help="agents, without --zellij (default 50)"
+    )
+    parser.add_argument(
+        "--zellij",
+        type=int,
+        nargs="?",
+        const=10,
+        default=0,
+        metavar="N",
+        help="agents in N real Zellij sessions, 2 each (default 10), instead of tmux",
+    )
     args = parser.parse_args(argv)
     writes = args.writes or (30 if args.quick else 200)
     warmup = 3 if args.quick else 5
+    world: World | None = None
+    if args.zellij:
+        zellij = find_zellij()
+        if zellij is None:
+            print("zellij is not installed (set SESSIONTUI_ZELLIJ_BIN): nothing to measure")
+            return 1
+        args.servers = 0
+        world = World(zellij, count_calls=False)
 
     with Cleanup() as cleanup:
         directory = cleanup.tempdir("stui-bench-latency-") / "sessions"
         directory.mkdir(mode=0o700)
         servers = [cleanup.tmux(prefix=f"stui-bench-lat{i}") for i in range(args.servers)]
-        if servers:
-            for i in range(N_SESSIONS):
+        if world is not None:
+            try:
+                world.use()
+                pids = zellij_agents(world, args.zellij)
+            except BaseException:
+                world.close()
+                raise
+        elif servers:
+            for i in range(args.sessions):
                 server = servers[i % len(servers)]
                 verb = "new-window" if server.cmd("list-sessions", check=False) else "new-session"
                 server.cmd(verb, "-d", "sleep", "3600")
@@ -303,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
             for server in servers:
                 server.remember_socket()
         else:
-            pids = [proc.pid for proc in cleanup.sleepers(N_SESSIONS)]
+            pids = [proc.pid for proc in cleanup.sleepers(args.sessions)]
         agents: list[Agent] = []
         for i, pid in enumerate(pids):
             start = read_proc_start(pid)
@@ -323,8 +394,10 @@ def main(argv: list[str] | None = None) -> int:
 
         banner("status write → screen latency")
         where = f"in the panes of {len(servers)} tmux servers" if servers else "no tmux"
+        if world is not None:
+            where = f"in the panes of {args.zellij} real Zellij sessions, 2 each"
         print(
-            f"{N_SESSIONS} live sessions (sleep processes {where}), temporary registry, headless "
+            f"{len(agents)} live sessions (sleep processes {where}), temporary registry, headless "
             f"app {SIZE[0]}x{SIZE[1]}, default MonitorTiming; load average at start: "
             + " ".join(f"{x:.2f}" for x in os.getloadavg())
         )
@@ -339,7 +412,13 @@ def main(argv: list[str] | None = None) -> int:
             "        and the DataTable cell holds the new status (no paint yet)."
         )
         labels = [server.label for server in servers]
-        result = asyncio.run(run(agents, directory, writes, warmup, args.seed, labels))
+        try:
+            result = asyncio.run(
+                run(agents, directory, writes, warmup, args.seed, labels, zellij=world is not None)
+            )
+        finally:
+            if world is not None:
+                world.close()
 
     screen, cell = result["screen"], result["cell"]
     p95 = percentile(screen, 95)

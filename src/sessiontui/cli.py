@@ -362,6 +362,7 @@ def session_json(session: Session) -> dict[str, object]:
             "session_id": session.mux.session_id,
             "window": session.mux.window,
             "pane": session.mux.pane,
+            "exited": session.mux.exited,
         }
     tokens = None
     if session.tokens_output is not None or session.context_used is not None:

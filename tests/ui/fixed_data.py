@@ -170,3 +170,89 @@ def fixed_snapshot() -> Snapshot:
         ),
     )
     return Snapshot(sessions=sessions, taken_at=NOW)
+
+
+#: The Zellij socket directory of :func:`zellij_snapshot` (a ``ZellijServer`` whose
+#: ``ZELLIJ_SOCKET_DIR`` is ``/run/user/0/zellij`` has this identity).
+ZELLIJ_SERVER = "/run/user/0/zellij/contract_version_1"
+
+
+def _zellij(session: str, tab: str, pane: str, index: str, **kwargs: object) -> MuxLocation:
+    return MuxLocation(
+        type="zellij",
+        socket=ZELLIJ_SERVER,
+        session_id=session,
+        session=session,
+        window=tab,
+        pane=pane,
+        pane_index=index,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def zellij_snapshot() -> Snapshot:
+    """Zellij rows beside a tmux one.
+
+    An agent in the user's Zellij session, one in a background session sessiontui made,
+    and an exited (resurrectable) session of ours.
+    """
+    sessions = (
+        Session(
+            key="claude:201:1",
+            pid=201,
+            agent="claude",
+            name="zellij-api",
+            status=Status.WAITING,
+            status_source=StatusSource.REGISTRY,
+            kind="interactive",
+            cwd=f"{HOME}/src/api",
+            waiting_for="permission prompt",
+            started_at=NOW - 2 * 3600,
+            status_changed_at=NOW - 8,
+            activity=_activity(0.0, 0.5, 1.0),
+            mux=_zellij("work", "0", "terminal_3", "1", attached_clients=1, panes_in_session=2),
+            registry_path=Path(f"{HOME}/.claude/sessions/201.json"),
+        ),
+        Session(
+            key="claude:202:1",
+            pid=202,
+            agent="claude",
+            name="zjob",
+            status=Status.BUSY,
+            status_source=StatusSource.REGISTRY,
+            kind="bg",
+            cwd=f"{HOME}/src/jobs",
+            started_at=NOW - 20 * 60,
+            status_changed_at=NOW - 40,
+            cpu_percent=17.0,
+            activity=_activity(0.25, 0.75, 1.0),
+            mux=_zellij("zjob", "0", "terminal_1", "0", session_kind="bg"),
+            registry_path=Path(f"{HOME}/.claude/sessions/202.json"),
+        ),
+        Session(
+            key="claude:203:1",
+            pid=203,
+            agent="claude",
+            name="in-tmux",
+            status=Status.IDLE,
+            status_source=StatusSource.REGISTRY,
+            kind="interactive",
+            cwd=f"{HOME}/src/web",
+            started_at=NOW - 3600,
+            status_changed_at=NOW - 600,
+            activity=_activity(0.0, 0.125),
+            mux=_mux("web", "1", "%5"),
+            registry_path=Path(f"{HOME}/.claude/sessions/203.json"),
+        ),
+        Session(
+            key=f"zellij:{ZELLIJ_SERVER}:nightly:0",
+            pid=0,
+            agent="zellij",
+            name="nightly",
+            status=Status.DEAD,
+            alive=False,
+            kind="bg",
+            mux=_zellij("nightly", "", "", "", session_kind="bg", exited=True),
+        ),
+    )
+    return Snapshot(sessions=sessions, taken_at=NOW)

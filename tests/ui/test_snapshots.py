@@ -9,11 +9,13 @@ import pytest
 
 from sessiontui.config import Config
 from sessiontui.model.monitor import Monitor
+from sessiontui.model.muxset import MuxSet
+from sessiontui.mux.zellij import ZellijServer
 from sessiontui.ui import render
 from sessiontui.ui.app import make_app
 from sessiontui.ui.messages import SnapshotChanged
 from sessiontui.ui.widgets.detail import DetailPanel
-from tests.ui.fixed_data import HOME, NOW, fixed_snapshot
+from tests.ui.fixed_data import HOME, NOW, ZELLIJ_SERVER, fixed_snapshot, zellij_snapshot
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -121,3 +123,55 @@ def test_configured_columns(snap_compare, tmp_path):
     config = Config(columns=("name", "status", "activity"), registry_dirs=(tmp_path,))
     app = make_app(monitor, clock=lambda: NOW, watch=False, config=config)
     assert snap_compare(app, terminal_size=(80, 24), run_before=show_fixed)
+
+
+def zellij_app(tmp_path: Path) -> SessionTUI:
+    """The app on fixed Zellij rows; its monitor knows the (never started) Zellij server."""
+    zellij = ZellijServer(
+        binary=str(tmp_path / "no-zellij"), environ={"ZELLIJ_SOCKET_DIR": "/run/user/0/zellij"}
+    )
+    assert zellij.server == ZELLIJ_SERVER
+    monitor = Monitor(sessions_dir=tmp_path / "sessions", muxes=MuxSet([zellij]))
+    return make_app(monitor, clock=lambda: NOW, watch=False)
+
+
+async def show_zellij(pilot: Pilot[None]) -> None:
+    pilot.app.post_message(SnapshotChanged(zellij_snapshot()))
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("width", [50, 120])
+def test_zellij_rows(snap_compare, tmp_path, width):
+    """WHERE of Zellij panes (``zellij:<session>:<tab>.<pane>``) and of an exited session.
+
+    The exited session (dead, last) is selected: the detail panel shows it.
+    """
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await show_zellij(pilot)
+        await pilot.press("down", "down", "down")
+        await pilot.pause()
+
+    assert snap_compare(zellij_app(tmp_path), terminal_size=(width, 24), run_before=run_before)
+
+
+def test_confirm_kill_zellij_modal(snap_compare, tmp_path):
+    """K on a Zellij session sessiontui made: also deleting it is offered, unticked."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await show_zellij(pilot)
+        await pilot.press("down", "K")
+        await pilot.pause()
+
+    assert snap_compare(zellij_app(tmp_path), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_confirm_delete_exited_zellij_modal(snap_compare, tmp_path):
+    """D on an exited Zellij session asks before deleting its resurrection data."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await show_zellij(pilot)
+        await pilot.press("down", "down", "down", "D")
+        await pilot.pause()
+
+    assert snap_compare(zellij_app(tmp_path), terminal_size=(80, 24), run_before=run_before)

@@ -25,6 +25,7 @@ from sessiontui.model.store import SessionStore
 from sessiontui.model.targets import resolve_target
 from sessiontui.model.types import Session, Snapshot, SnapshotChange, Status, pane_key
 from sessiontui.model.watcher import RegistryWatcher
+from sessiontui.mux.base import CAP_RESURRECT
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -708,15 +709,34 @@ class Monitor:
         self.store.names_changed()
         self.request_rescan(poll_tmux=owned)
 
-    def kill(self, key: str, *, grace_s: float | None = None) -> KillReport:
+    def kill(
+        self, key: str, *, grace_s: float | None = None, delete_data: bool = False
+    ) -> KillReport:
         """End the session's process tree: SIGTERM, ``grace_s`` seconds, then SIGKILL.
 
         The registry file is left to its owner; the row turns dead, then disappears when the
-        file goes. Blocks up to ``grace_s`` (+ a little). A tmux-hosted background session
-        also loses its tmux session; a Claude background job is ended with ``claude stop``.
+        file goes. Blocks up to ``grace_s`` (+ a little). A background session sessiontui
+        made also loses its multiplexer session (tmux ``kill-session``; Zellij
+        ``kill-session``, which keeps the session for resurrection: with ``delete_data``
+        that is deleted too, see :meth:`leaves_resurrection_data`; without, the session is
+        listed as exited until dismissed). A Claude background job is ended with
+        ``claude stop``.
+
+        Args:
+            key: The session.
+            grace_s: Seconds between SIGTERM and SIGKILL (default: the monitor's).
+            delete_data: Also delete what the multiplexer keeps of the ended session (only
+                where :meth:`leaves_resurrection_data` is true; ignored elsewhere). Ask the
+                user first: the session cannot be resurrected afterwards.
+
+        Returns:
+            What was signalled.
 
         Raises:
             KillRefused: PID <= 1, ourselves, an ancestor, another user's, or a reused PID.
+            NotApplicable: An exited multiplexer session (nothing runs; dismiss it).
+            MuxError, MuxUnavailable: The processes ended but the resurrection data could
+                not be deleted (the message says so).
         """
         session = self.session(key)
         try:
@@ -730,17 +750,47 @@ class Monitor:
                 return KillReport(
                     pid=session.pid, terminated=(session.pid,), killed=(), already_gone=False
                 )
+            if session.mux is not None and session.mux.exited:
+                raise NotApplicable(
+                    f"{session.name!r} has ended; dismiss it to delete what is kept of it"
+                )
+            delete = delete_data and self.leaves_resurrection_data(session)
             report = kill_tree(
                 session.pid,
                 grace_s=self.grace_s if grace_s is None else grace_s,
                 proc_start=session.proc_start,
             )
             if session.mux is not None and session.mux.session_kind == "bg":
-                with contextlib.suppress(SessiontuiError):
-                    self._tmux_for(session).kill_session(session.mux.session_id)
+                mux = self._tmux_for(session)
+                with contextlib.suppress(SessiontuiError):  # it may have ended with the agent
+                    mux.kill_session(session.mux.session_id)
+                if delete:
+                    try:
+                        mux.delete_session(session.mux.session_id)
+                    except SessiontuiError as error:
+                        raise type(error)(
+                            f"{session.name!r} ended, but what {mux.type} keeps of it could "
+                            f"not be deleted: {error}"
+                        ) from error
             return report
         finally:
             self.request_rescan(poll_tmux=True)
+
+    def leaves_resurrection_data(self, session: Session) -> bool:
+        """True when ending ``session`` leaves data that ``kill(..., delete_data=True)`` deletes.
+
+        That is a live background session sessiontui made in a multiplexer that keeps ended
+        sessions for resurrection (Zellij): offer the user to delete it too. No external
+        call.
+        """
+        mux = session.mux
+        if not session.alive or mux is None or mux.exited or mux.session_kind != "bg":
+            return False
+        try:
+            server = self.muxes.get(mux.socket)
+        except NotApplicable:
+            return False
+        return CAP_RESURRECT in server.capabilities
 
     def _kill_codex(self, session: Session, grace_s: float | None) -> KillReport:
         """End a Codex TUI: its launcher and TUI tree, never the shared daemon (SPEC 2.3).
@@ -765,10 +815,21 @@ class Monitor:
     def dismiss(self, key: str) -> None:
         """Forget a dead session: delete its ``<pid>.json`` after re-checking the PID is dead.
 
+        An exited multiplexer session sessiontui made (Zellij, kept for resurrection: its
+        row's ``mux.exited``) is deleted (``delete-session``); ask the user first, it cannot
+        be resurrected afterwards.
+
         Raises:
             NotApplicable: The session is alive. SessiontuiError: The process is alive after all.
+            MuxError, MuxUnavailable: The multiplexer could not delete an exited session.
         """
         session = self.session(key)
+        if session.mux is not None and session.mux.exited:
+            try:
+                self._tmux_for(session).delete_session(session.mux.session_id)
+            finally:
+                self.request_rescan(poll_tmux=True)
+            return
         if session.status is not Status.DEAD or session.registry_path is None:
             raise NotApplicable(f"{session.name!r} is not dead; only dead sessions are dismissed")
         try:

@@ -107,12 +107,25 @@ class SessionService(Protocol):
         """Rename the session (registry name, names store, its own multiplexer session)."""
         ...
 
-    def kill(self, key: str, *, grace_s: float | None = None) -> KillReport:
-        """End the session's process tree (SIGTERM, ``grace_s`` seconds, SIGKILL)."""
+    def kill(
+        self, key: str, *, grace_s: float | None = None, delete_data: bool = False
+    ) -> KillReport:
+        """End the session's process tree (SIGTERM, ``grace_s`` seconds, SIGKILL).
+
+        ``delete_data``: also delete what the multiplexer keeps of a background session
+        sessiontui made (see :meth:`leaves_resurrection_data`).
+        """
+        ...
+
+    def leaves_resurrection_data(self, session: Session) -> bool:
+        """True when killing ``session`` leaves resurrection data ``delete_data`` deletes."""
         ...
 
     def dismiss(self, key: str) -> None:
-        """Forget a dead session (delete its ``<pid>.json`` after re-checking it is dead)."""
+        """Forget a dead session (delete its ``<pid>.json`` after re-checking it is dead).
+
+        An exited multiplexer session of ours (``mux.exited``) is deleted instead.
+        """
         ...
 
     def new_session(

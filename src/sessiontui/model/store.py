@@ -358,7 +358,7 @@ class SessionStore:
                 row.cpu_percent = 0.0
             self._update_status(row, now)
             self.activity.record(row.key, now, row.status, row.cpu_percent)
-        panes = self._bg_panes()
+        panes = [pane for pane in self._bg_panes() if not pane.exited]  # exited: nothing runs
         self._bg_cpu = {
             p.pane_pid: self._bg_cpu[p.pane_pid] for p in panes if p.pane_pid in self._bg_cpu
         }
@@ -686,13 +686,16 @@ class SessionStore:
             attached_clients=pane.session_attached if pane.clients is None else pane.clients,
             panes_in_session=self._pane_counts.get((pane.server, pane.session_id), 1),
             session_kind=pane.session_kind,
+            exited=pane.exited,
         )
 
     def _bg_panes(self) -> list[PaneInfo]:
-        """First pane of each tmux session marked ``@sessiontui-kind bg`` with no agent row.
+        """First pane of each background session sessiontui made, with no agent row.
 
-        Such a session is listed even when its command writes no registry file; when an
-        agent in it does, the agent's row stands for it instead (merged, SPEC 5).
+        (tmux: marked ``@sessiontui-kind bg``; Zellij: remembered in its state file.) Such
+        a session is listed even when its command writes no registry file; when an agent in
+        it does, the agent's row stands for it instead (merged, SPEC 5). An exited Zellij
+        session of ours comes as one pane-less ``exited`` entry: a dead row.
         """
         with_agents = {
             (row.pane.server, row.pane.session_id)
@@ -712,8 +715,25 @@ class SessionStore:
         return list(first.values())
 
     def _bg_session(self, pane: PaneInfo, now: float) -> Session:
-        """A row for a tmux-hosted background session that has no registry entry."""
+        """A row for a tmux-hosted background session that has no registry entry.
+
+        A Zellij session of ours that has exited (kept for resurrection) is a dead row
+        with its place and no process.
+        """
         key = _bg_key(pane)
+        if pane.exited:
+            return Session(
+                key=key,
+                pid=0,
+                agent=pane.mux_type,
+                name=pane.session_name,
+                status=Status.DEAD,
+                status_source=StatusSource.NONE,
+                alive=False,
+                kind="bg",
+                mux=self._location(pane),
+                health=self._pane_health(pane),
+            )
         cpu = self._bg_cpu.get(pane.pane_pid, 0.0)
         status = Status.BUSY if cpu >= CPU_BUSY_PERCENT else Status.IDLE
         facts = self.processes.get(pane.pane_pid)
@@ -1049,8 +1069,11 @@ def normalize(series: Sequence[int]) -> tuple[tuple[float, ...], int | None]:
 
 
 def _bg_key(pane: PaneInfo) -> str:
-    """Identity of a tmux-hosted background session row: server, session and pane PID."""
-    return f"tmux:{pane.server}:{pane.session_id}:{pane.pane_pid}"
+    """Identity of a background session row: multiplexer, server, session and pane PID.
+
+    An exited Zellij session's row (no process: PID 0) is a new row, not the live one's.
+    """
+    return f"{pane.mux_type}:{pane.server}:{pane.session_id}:{pane.pane_pid}"
 
 
 def _first(pair: tuple[tuple[int, float, str], Session]) -> tuple[int, float, str]:

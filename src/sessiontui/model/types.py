@@ -126,6 +126,8 @@ class PaneInfo:
         mux_type: ``"tmux"`` or ``"zellij"``: which kind of multiplexer holds the pane.
         title: The pane's title (tmux ``#{pane_title}``, set by OSC 0/2; untrusted text),
             ``""`` when unknown. Codex shows ``[ . ] Action Required`` there (SPEC 2.3).
+        exited: Not a pane but an exited session the multiplexer keeps for resurrection
+            (Zellij): no process runs there (``pane_pid`` 0, ``pane_id`` empty).
     """
 
     pane_id: str
@@ -143,6 +145,7 @@ class PaneInfo:
     clients: int | None = None
     mux_type: str = "tmux"
     title: str = ""
+    exited: bool = False
 
 
 def pane_key(mux_type: str, session_id: str, pane: str) -> str:
@@ -166,6 +169,8 @@ class MuxLocation:
         panes_in_session: Number of panes in that tmux session.
         session_kind: The ``@sessiontui-kind`` user option of the tmux session, if set.
         show_server: Several servers are in view, so :attr:`label` names the server.
+        exited: The session has ended and is kept for resurrection (Zellij): no window or
+            pane, nothing runs; dismissing the row deletes what is kept.
     """
 
     type: str
@@ -179,10 +184,16 @@ class MuxLocation:
     panes_in_session: int = 1
     session_kind: str | None = None
     show_server: bool = False
+    exited: bool = False
 
     @property
     def label(self) -> str:
-        """Short "where" text: ``tmux:work:2.1``, or :attr:`server_where` with ``show_server``."""
+        """Short "where" text: ``tmux:work:2.1``, or :attr:`server_where` with ``show_server``.
+
+        An exited session has no window or pane: ``zellij:work (exited)``.
+        """
+        if self.exited:
+            return f"{self.type}:{self.session} (exited)"
         if self.show_server:
             return self.server_where
         return f"{self.type}:{self.session}:{self.window}.{self.pane_index}"

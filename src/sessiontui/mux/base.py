@@ -23,6 +23,8 @@ CAP_DETACH = "detach"
 CAP_SWITCH = "switch"
 CAP_CONTROL_MODE = "control_mode"
 CAP_NEW_SESSION = "new_session"
+#: Ended sessions are kept for resurrection (Zellij) until :meth:`Multiplexer.delete_session`.
+CAP_RESURRECT = "resurrect"
 
 
 class Multiplexer(Protocol):
@@ -107,6 +109,13 @@ class Multiplexer(Protocol):
 
     def kill_session(self, session_id: str) -> None:
         """End ``session_id`` and every process in its panes."""
+        ...
+
+    def delete_session(self, session_id: str) -> None:
+        """Delete what is kept of the ended session ``session_id`` (``CAP_RESURRECT`` only).
+
+        Raises :class:`~sessiontui.errors.NotApplicable` where nothing is kept (tmux).
+        """
         ...
 
     def has_session(self, name: str) -> bool:

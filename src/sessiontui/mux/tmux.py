@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import libtmux
 import psutil
 
-from sessiontui.errors import InvalidName, MuxError, MuxUnavailable, NameTaken
+from sessiontui.errors import InvalidName, MuxError, MuxUnavailable, NameTaken, NotApplicable
 from sessiontui.model.processes import parent_chain
 from sessiontui.model.types import PaneInfo
 from sessiontui.mux.base import (
@@ -959,6 +959,15 @@ class TmuxBackend:
             MuxError: Unknown session or another tmux failure.
         """
         self._run("kill-session", "-t", _check_session(session_id))
+
+    def delete_session(self, session_id: str) -> None:
+        """Not offered: tmux keeps nothing of an ended session.
+
+        Raises:
+            NotApplicable: Always.
+        """
+        del session_id
+        raise NotApplicable("tmux keeps nothing of an ended session")
 
     def capture_pane(self, pane_id: str, lines: int = 20, *, session: str | None = None) -> str:
         r"""Return the last ``lines`` non-blank-trailing lines of a pane as plain text.

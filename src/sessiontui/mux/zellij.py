@@ -35,7 +35,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psutil
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 
 from sessiontui.errors import InvalidName, MuxError, MuxUnavailable, NameTaken, NotApplicable
@@ -819,7 +829,9 @@ class ZellijServer:
     """
 
     type = "zellij"
-    capabilities: frozenset[str] = frozenset({"capture", "detach", "switch", "new_session"})
+    capabilities: frozenset[str] = frozenset(
+        {"capture", "detach", "switch", "new_session", "resurrect"}
+    )
 
     def __init__(
         self,
@@ -865,11 +877,19 @@ class ZellijServer:
         return {k: v for k, v in kinds.items() if isinstance(k, str) and isinstance(v, str)}
 
     def _set_kind(self, name: str, kind: str | None, *, old: str | None = None) -> None:
-        """Remember (or forget, ``kind=None``) a session we made; ``old``: its former name."""
+        """Remember (or forget, ``kind=None``) a session we made; ``old``: its former name.
+
+        Names that are neither live nor exited any more (deleted outside sessiontui) are
+        forgotten at the same time, so a session the user later makes under such a name is
+        not taken for ours. Only actions write the file, never a poll (listing writes
+        nothing).
+        """
         if self._kinds_path is None:
             return
+        found = self.discover()
+        present = {*found.live, *found.exited}
         with self._lock:
-            kinds = self.kinds()
+            kinds = {k: v for k, v in self.kinds().items() if k in present or k == old}
             if old is not None:
                 kind = kinds.pop(old, None) if kind is None else kind
             if kind is None:
@@ -1102,6 +1122,8 @@ class ZellijServer:
         now = time.monotonic()
         with self._lock:
             cached = self._pane_cache.get(session)
+        if key is None:  # being rewritten right now: as good as unchanged
+            key = cached.key if cached is not None else b""
         if (
             not fresh
             and cached is not None
@@ -1132,18 +1154,23 @@ class ZellijServer:
             self._pane_cache[session] = _PaneCache(key=key, at=now, panes=panes)
         return list(panes)
 
-    def _metadata_key(self, session: str) -> bytes:
-        """:func:`_metadata_digest` of the session's metadata file (``b""`` if unreadable).
+    def _metadata_key(self, session: str) -> bytes | None:
+        """:func:`_metadata_digest` of the session's metadata file.
 
         Its mtime cannot tell a real change: Zellij rewrites it after every client
-        connection, our own ``list-panes`` included.
+        connection, our own ``list-panes`` included (and our socket probes: a poll's own
+        probes make every session rewrite it within about a second).
+
+        Returns:
+            The digest; ``b""`` when the file cannot be read; ``None`` when it is empty
+            (Zellij truncates it before writing it again: caught between the two).
         """
         try:
             with (self.cache_dir / session / "session-metadata.kdl").open("rb") as handle:
                 data = handle.read(1 << 20)
         except OSError:
             return b""
-        return _metadata_digest(data)
+        return _metadata_digest(data) if data else None
 
     def _error(self, result: _Result, session: str | None = None) -> MuxError:
         text = result.message or f"zellij exited with status {result.returncode}"
@@ -1163,8 +1190,12 @@ class ZellijServer:
         answer keeps its last known rows and is named in :attr:`unanswered`; only when no
         live session answers is :class:`~sessiontui.errors.MuxUnavailable` raised.
 
+        An exited (resurrectable) session that sessiontui made (see :meth:`kinds`) comes
+        last, as one row with ``exited`` set and no pane; the user's own exited sessions
+        hold no agent and are not listed.
+
         Returns:
-            The panes, sessions in name order.
+            The panes, live sessions in name order, then exited ones.
 
         Raises:
             ZellijTooOld: Zellij before 0.44.
@@ -1230,6 +1261,9 @@ class ZellijServer:
                         mux_type="zellij",
                     )
                 )
+        for name in sorted(found.exited):
+            if name in kinds:  # one of ours, ended: listed until its data is deleted
+                rows.append(_exited_row(name, kinds[name], self.server))
         with self._lock:
             self._details = details
             self._unanswered = unanswered
@@ -1674,7 +1708,8 @@ class ZellijServer:
         """End a live session and its pane processes (``kill-session NAME``).
 
         Waits (up to the timeout) for its socket to stop answering. The resurrection data
-        stays: the session is then listed as exited (see :meth:`delete_session`).
+        stays: the session is then exited (see :meth:`delete_session`); one sessiontui
+        made stays remembered, so :meth:`list_panes` lists it as exited until then.
 
         Raises:
             MuxUnavailable: zellij missing, hanging or failing.
@@ -1689,10 +1724,13 @@ class ZellijServer:
             raise MuxError(f"Zellij session {session_id!r} did not end")
         with self._lock:
             self._pane_cache.pop(session_id, None)
-        self._set_kind(session_id, None)
 
     def delete_session(self, session_id: str, *, force: bool = False) -> None:
         """Delete an exited session's resurrection data (``delete-session NAME [--force]``).
+
+        Zellij answers ``Session: "NAME" not found.`` (exit 2) when nothing is kept under
+        that name: nothing is left to delete, so that is not an error. The session is no
+        longer remembered as one sessiontui made.
 
         Args:
             session_id: The session name.
@@ -1700,12 +1738,16 @@ class ZellijServer:
 
         Raises:
             MuxUnavailable: zellij missing, hanging or failing.
-            MuxError: Zellij refused (e.g. the session is live and ``force`` is false).
+            MuxError: Zellij refused (the session is live and ``force`` is false:
+                ``... exists and is active, use --force to delete it.``).
         """
         args = ["delete-session", session_id, *(["--force"] if force else [])]
         result = self._run(*args)
-        if result.returncode != 0:
+        if result.returncode != 0 and "not found" not in result.message:
+            if "is active" in result.message:
+                raise MuxError(f"Zellij session {session_id!r} is running; end it first")
             raise self._error(result)
+        self._set_kind(session_id, None)
 
     def capture_pane(self, pane_id: str, lines: int = 20, *, session: str | None = None) -> str:
         r"""Return the last ``lines`` lines of a pane as plain text.
@@ -1911,6 +1953,27 @@ class _TriggerHandler(FileSystemEventHandler):
         self._owner._event(paths, event.event_type, is_directory=event.is_directory)
 
 
+#: The events the trigger asks inotify for (watchdog narrows the watch mask to them): things
+#: that appear, vanish or are renamed, and files closed after writing. Not reads: Zellij's
+#: servers open each other's ``session-metadata.kdl`` and ``session-layout.kdl`` every
+#: second (20-70 ``IN_OPEN``/``IN_CLOSE_NOWRITE`` a second with 10 sessions, each one a
+#: wake-up of the observer thread); not ``IN_MODIFY`` (a rewrite truncates the file first,
+#: so a read then finds it empty or cut: a false change); not ``IN_ATTRIB`` (every
+#: ``zellij`` call chmods the socket directory).
+_TRIGGER_EVENTS: tuple[type[FileSystemEvent], ...] = (
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    FileClosedEvent,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+)
+
+_METADATA = "session-metadata.kdl"
+_LAYOUT = "session-layout.kdl"
+
+
 class ZellijChangeTrigger:
     """Asks for a poll when Zellij sessions appear, end, are renamed or change (SPEC 2.5).
 
@@ -1918,11 +1981,19 @@ class ZellijChangeTrigger:
     observer (inotify) watches the socket directory (a socket created, removed or renamed:
     a session started, ended or was renamed) and, recursively, the ``session_info``
     directory (``session-metadata.kdl`` rewritten within about a second of any change in
-    a session). Zellij rewrites the metadata file after every client connection, even our
-    own probes and ``zellij`` calls: rewrites that change only what such a connection
-    changes are ignored (:func:`_metadata_digest`), or each poll would trigger the next.
-    So a client attaching or detaching alone does not trigger a poll (the next poll
-    reads the count).
+    a session). Only :data:`_TRIGGER_EVENTS` are asked of inotify: reads of the files
+    (frequent) never reach Python.
+
+    Zellij rewrites the metadata file after every client connection, even our own probes
+    and ``zellij`` calls: a rewrite is compared, once closed, with the file's last content
+    without what such a connection changes (:func:`_metadata_digest`), or each poll would
+    trigger the next. The digests of the files present when the directory is first
+    watched are taken at once, so the rewrites caused by the first poll are not news
+    either. So a client attaching or detaching alone does not trigger a poll (the next
+    poll reads the count). The resurrection layout is rewritten every minute
+    (``serialization_interval``): only its creation for a session that has no socket (an
+    exited session appearing), or its removal, asks for a poll.
+
     Directories that do not exist yet (no session ever ran) are looked for every
     ``rearm_s`` seconds, and watched (with one ``on_change``) once they appear or after
     they are replaced.
@@ -2005,10 +2076,16 @@ class ZellijChangeTrigger:
             if identity is not None:
                 try:
                     self._watches[key] = observer.schedule(
-                        _TriggerHandler(self), key, recursive=recursive
+                        _TriggerHandler(self),
+                        key,
+                        recursive=recursive,
+                        event_filter=list(_TRIGGER_EVENTS),
                     )
                 except OSError:
                     identity = None
+                else:
+                    if recursive:
+                        self._remember_metadata(path)
             with self._lock:
                 if identity is None:
                     self._watched.pop(key, None)
@@ -2018,34 +2095,73 @@ class ZellijChangeTrigger:
         if changed:
             self._on_change()
 
+    def _remember_metadata(self, session_info: Path) -> None:
+        """Take the digest of every session's metadata file as it is now (no trigger)."""
+        try:
+            folders = list(os.scandir(session_info))
+        except OSError:
+            return
+        for folder in folders:
+            self._metadata_changed(os.path.join(folder.path, _METADATA))  # noqa: PTH118
+
     def _event(self, paths: list[str], kind: str, *, is_directory: bool) -> None:
         """Decide whether one event may change what a poll returns.
 
-        Ignored: reads (``opened``, ``closed_no_write``), ``attrib`` (every ``zellij`` call
-        chmods the socket directory), and ``modified`` on a directory (watchdog reports it
-        for the parent of every modified file). Sockets and session directories that
-        appear, vanish or are renamed come as ``created``/``deleted``/``moved``.
+        Args:
+            paths: The event's path (and its destination, for a move).
+            kind: watchdog's event type: ``created``, ``deleted``, ``moved`` or ``closed``
+                (a file closed after writing; nothing else is asked of inotify).
+            is_directory: The event is about a directory.
         """
-        if kind in ("opened", "closed_no_write", "attrib") or (is_directory and kind == "modified"):
-            return
+        if kind not in ("created", "deleted", "moved", "closed"):
+            return  # not asked for (an observer that ignores the filter)
         for path in paths:
             name = Path(path).name
-            if name == "session-metadata.kdl":
-                if kind in ("modified", "closed", "created") and not self._metadata_changed(path):
+            if is_directory or name not in (_METADATA, _LAYOUT):
+                if kind == "closed":
+                    continue  # some other file written: not a session appearing or going
+                self._on_change()  # a socket or a session directory came, went or moved
+                return
+            if name == _METADATA:
+                if kind == "created":
+                    continue  # written next: its close decides
+                if kind == "closed" and not self._metadata_changed(path):
                     continue
+                if kind != "closed":
+                    with self._lock:
+                        self._digests.pop(path, None)
                 self._on_change()
                 return
-            if name != "session-layout.kdl" or kind in ("created", "deleted", "moved"):
-                self._on_change()
-                return
+            if kind == "closed":
+                continue  # the resurrection layout rewritten (every minute)
+            if kind == "created" and self._has_socket(Path(path).parent.name):
+                continue  # a live session's first serialization: nothing to list
+            self._on_change()
+            return
+
+    def _has_socket(self, session: str) -> bool:
+        """True when the socket directory holds a socket named ``session`` (one ``lstat``)."""
+        try:
+            return stat.S_ISSOCK((self._server.socket_dir / session).lstat().st_mode)
+        except (OSError, ValueError):
+            return False
 
     def _metadata_changed(self, path: str) -> bool:
-        """True when a metadata file's content (without ``creation_time``) is new."""
+        """True when a metadata file's content (see :func:`_metadata_digest`) is new.
+
+        An empty file is not a change: Zellij truncates before it writes, and the close
+        of that write comes as an event of its own. A file that cannot be read is one
+        (it went away: a session ended or was renamed).
+        """
         try:
             with Path(path).open("rb") as handle:
                 data = handle.read(1 << 20)
         except OSError:
+            with self._lock:
+                self._digests.pop(path, None)
             return True
+        if not data:
+            return False
         digest = _metadata_digest(data)
         with self._lock:
             if self._digests.get(path) == digest:
@@ -2233,6 +2349,27 @@ def _metadata_digest(data: bytes) -> bytes:
         blocks.append(b"\n".join(block))
     kept.extend(sorted(blocks))
     return hashlib.blake2b(b"\n".join(kept), digest_size=16).digest()
+
+
+def _exited_row(name: str, kind: str, server: str) -> PaneInfo:
+    """The :class:`PaneInfo` standing for an exited session sessiontui made (no pane)."""
+    return PaneInfo(
+        pane_id="",
+        pane_pid=0,
+        pane_tty="",
+        session_id=name,
+        session_name=name,
+        window_index="",
+        window_id="",
+        pane_index="",
+        current_command="",
+        session_attached=0,
+        server=server,
+        clients=0,
+        session_kind=kind,
+        mux_type="zellij",
+        exited=True,
+    )
 
 
 def _age_s(path: str | None) -> float:

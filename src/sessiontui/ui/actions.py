@@ -113,7 +113,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("rename", "r", "rename", "Rename", "Rename the session (and the tmux session sessiontui made for it)", "Rename", applies=_renamable),  # noqa: E501
     Action("end", "x", "end", "End", "End: detach a background session; confirm a kill for others", "End", applies=_alive),  # noqa: E501
     Action("kill", "K", "kill", "Kill", "Kill, confirmed: SIGTERM, grace period, then SIGKILL", "Kill", applies=_alive),  # noqa: E501
-    Action("dismiss", "D", "dismiss", "Dismiss", "Dismiss a dead session (removes its registry file once verified dead)", "Dismiss", show=False, applies=_dead),  # noqa: E501
+    Action("dismiss", "D", "dismiss", "Dismiss", "Dismiss a dead session (removes its registry file once verified dead; an exited Zellij session: deleted, confirmed)", "Dismiss", show=False, applies=_dead),  # noqa: E501
     Action("jump_waiting", "w", "jump_waiting", "Waiting", "Attach the next session waiting for input (cycles)", "Next waiting", applies=_someone_waits),  # noqa: E501
     Action("jump_back", "tab", "jump_back", "Back", "Back to the session attached before", "Back", show=False, applies=_can_go_back),  # noqa: E501
     Action("new", "n", "new_session", "New", "New background session in tmux (name, directory, command)", "New background session"),  # noqa: E501

@@ -560,40 +560,73 @@ class SessionTUI(App[None]):
             self.action_kill()
 
     def action_kill(self) -> None:
-        """``K``: confirm, then SIGTERM the session's processes, SIGKILL after the grace period."""
+        """``K``: confirm, then SIGTERM the session's processes, SIGKILL after the grace period.
+
+        For a background session whose multiplexer keeps ended sessions (Zellij), the
+        dialog also offers, unticked, to delete what is kept (it cannot be resurrected).
+        """
         session = self.selected
         if session is None or not session.alive:
             return
         key, label = session.key, f"{printable(session.name)} (pid {session.pid})"
+        option = None
+        question = f"Kill {label} and its child processes?"
+        if self.monitor.leaves_resurrection_data(session):
+            assert session.mux is not None
+            option = "Delete its resurrection data too"
+            question += (
+                f" It is a background session: its {session.mux.type} session ends too, and"
+                " is kept to be resurrected unless its data is deleted."
+            )
+        elif session.is_background:
+            question += " It is a background session."
+        screen = ConfirmScreen(question, yes_label="Kill", option=option)
 
         def done(yes: bool | None) -> None:
             if yes:
-                self._kill_worker(key, label)
+                self._kill_worker(key, label, delete_data=screen.option_chosen)
 
-        question = f"Kill {label} and its child processes?"
-        if session.is_background:
-            question += " It is a background session."
-        self.push_screen(ConfirmScreen(question, yes_label="Kill"), done)
+        self.push_screen(screen, done)
 
     @work(thread=True, exit_on_error=False)
-    def _kill_worker(self, key: str, label: str) -> None:
+    def _kill_worker(self, key: str, label: str, *, delete_data: bool = False) -> None:
         """Kill in a worker thread and report."""
         try:
-            report = self.monitor.kill(key)
+            report = self.monitor.kill(key, delete_data=delete_data)
         except SessiontuiError as error:
             self._report(str(error), error=True)
             return
+        deleted = " (its resurrection data deleted)" if delete_data else ""
         if report.already_gone:
-            self._report(f"{label} had already ended")
+            self._report(f"{label} had already ended{deleted}")
         elif report.killed:
-            self._report(f"{label}: {len(report.killed)} process(es) needed SIGKILL")
+            self._report(f"{label}: {len(report.killed)} process(es) needed SIGKILL{deleted}")
         else:
-            self._report(f"{label} ended")
+            self._report(f"{label} ended{deleted}")
 
     def action_dismiss(self) -> None:
-        """``D``: forget a dead session (its registry file is removed once verified dead)."""
-        if (session := self.selected) is not None:
-            self._dismiss_worker(session.key)
+        """``D``: forget a dead session (its registry file is removed once verified dead).
+
+        An exited multiplexer session (Zellij, kept for resurrection) is deleted, after
+        asking: it cannot be resurrected afterwards.
+        """
+        session = self.selected
+        if session is None:
+            return
+        key = session.key
+        if session.mux is None or not session.mux.exited:
+            self._dismiss_worker(key)
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self._dismiss_worker(key)
+
+        question = (
+            f"Delete the exited {session.mux.type} session {printable(session.mux.session)}? "
+            "Its resurrection data is removed; it cannot be resurrected afterwards."
+        )
+        self.push_screen(ConfirmScreen(question, yes_label="Delete"), done)
 
     @work(thread=True, exit_on_error=False)
     def _dismiss_worker(self, key: str) -> None:

@@ -71,9 +71,11 @@ def sparkline(values: tuple[float, ...], width: int) -> Text:
 
     The renderable's output is kept as :class:`Text` per distinct (quantized) series and
     width: most rows repeat the same series, and a table cell that is plain text redraws
-    several times faster than one that renders a sparkline on every frame.
+    several times faster than one that renders a sparkline on every frame. No values
+    (an exited session: no history) draw a flat line, as all-zero ones do (a single value
+    would fill every cell).
     """
-    return _sparkline_text(tuple(quantize(values)) or (0.0,), width)
+    return _sparkline_text(tuple(quantize(values)) or (0.0, 0.0), width)
 
 
 @functools.lru_cache(maxsize=2048)

@@ -175,6 +175,10 @@ def activity_rows(session: Session, now: float) -> list[tuple[str, Text | str]]:
 def status_reason(session: Session, now: float) -> str:
     """Why the status is what it is: which source decided it and how fresh that is."""
     source = session.status_source
+    if session.mux is not None and session.mux.exited:
+        return (
+            f"the {session.mux.type} session has ended; it is kept to be resurrected (D deletes it)"
+        )
     if session.status_why and source in (StatusSource.TRANSCRIPT, StatusSource.ROLLOUT):
         prefix = "no registry status; " if source is StatusSource.TRANSCRIPT else ""
         return f"{prefix}{printable(session.status_why)}"
