@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import replace
 
+import pyte
+from textual._compositor import CompositorUpdate
 from textual.app import App, ComposeResult
 
 from sessiontui.model.types import Session, Status, StatusSource
@@ -70,3 +73,70 @@ async def test_random_reorders_additions_and_removals_keep_order_and_cursor():
                 assert table.get_cell_at((index, 0)).session is shown[index]
             if step % 5 == 0:
                 table.move_cursor(row=rng.randrange(len(shown)))
+
+
+class Terminal:
+    """What a real terminal shows: every frame the app writes, applied to a ``pyte`` screen.
+
+    Frames are partial updates (only the lines Textual found dirty), so a line DataTable
+    failed to repaint keeps its old text here, as it would on a user's screen.
+    """
+
+    def __init__(self, app: App[None], width: int, height: int) -> None:
+        self.screen = pyte.Screen(width, height)
+        self.stream = pyte.Stream(self.screen)
+        original = app._display
+
+        def display(screen: object, renderable: object) -> None:
+            original(screen, renderable)  # type: ignore[arg-type]
+            if isinstance(renderable, CompositorUpdate):
+                self.stream.feed(renderable.render_segments(app.console))
+
+        app._display = display  # type: ignore[method-assign]
+
+    def names(self) -> list[str]:
+        """The session names (``s<n>``) on the screen, top to bottom."""
+        out = []
+        for line in self.screen.display:
+            match = re.search(r"\bs(\d+)\b", line)
+            if match:
+                out.append(f"s{match.group(1)}")
+        return out
+
+
+def table_sessions(table: SessionTable) -> list[Session]:
+    return [table.get_cell_at((row, 0)).session for row in range(table.row_count)]
+
+
+async def test_the_screen_shows_every_reorder_and_update_painted_in_place():
+    """Rows moved and lines replaced without DataTable's full invalidation are repainted."""
+    rng = random.Random(5)
+    width, height = 100, 30
+    sessions = {n: session(n, rng.choice(STATUSES[:3]), float(n)) for n in range(200)}
+    app = TableApp()
+    terminal = Terminal(app, width, height)
+    async with app.run_test(size=(width, height)) as pilot:
+        table = app.query_one(SessionTable)
+        table.set_layout(narrow=False, width=width)
+        for step in range(40):
+            top = [s.pid for s in table_sessions(table)[:20]] or [0, 1]
+            for n in rng.sample(sorted(sessions), 2) + rng.sample(top, 2):
+                if step % 2:  # a status change: the row moves
+                    sessions[n] = replace(
+                        sessions[n], status=rng.choice(STATUSES), status_changed_at=1e3 + step
+                    )
+                else:  # a line that changes in place (its name)
+                    sessions[n] = replace(sessions[n], agent=f"a{step}")
+            shown = sorted(
+                sessions.values(),
+                key=lambda s: (s.status.sort_rank, -(s.status_changed_at or 0.0), s.key),
+            )
+            table.show(shown, 0.0)
+            await pilot.pause()
+            await pilot.pause()
+            visible = [s.name for s in shown[table.scroll_offset.y :]][: len(terminal.names())]
+            assert terminal.names() == visible, f"step {step}"
+            assert len(visible) >= height - 3
+            for s in shown[table.scroll_offset.y :][: len(visible)]:
+                line = next(line for line in terminal.screen.display if f" {s.name} " in line)
+                assert f" {s.agent} " in line, f"step {step}: {s.name} shows a stale line"

@@ -1996,21 +1996,29 @@ class ZellijChangeTrigger:
 
     Directories that do not exist yet (no session ever ran) are looked for every
     ``rearm_s`` seconds, and watched (with one ``on_change``) once they appear or after
-    they are replaced.
+    they are replaced; while both are watched, a replacement is looked for every
+    ``watched_rearm_s`` seconds only (a wake-up of a thread is not free on a small machine).
 
     Args:
         server: The backend whose directories to watch.
         on_change: Called from the trigger's threads when a poll may find something new;
             it must return quickly.
-        rearm_s: How often missing or replaced directories are looked for, in seconds.
+        rearm_s: How often missing directories are looked for, in seconds.
+        watched_rearm_s: How often watched directories are checked for a replacement, seconds.
     """
 
     def __init__(
-        self, server: ZellijServer, on_change: Callable[[], None], *, rearm_s: float = 1.0
+        self,
+        server: ZellijServer,
+        on_change: Callable[[], None],
+        *,
+        rearm_s: float = 1.0,
+        watched_rearm_s: float = 5.0,
     ) -> None:
         self._server = server
         self._on_change = on_change
         self._rearm_s = rearm_s
+        self._watched_rearm_s = watched_rearm_s
         self._lock = threading.Lock()
         self._digests: dict[str, bytes] = {}
         self._watched: dict[str, tuple[int, int]] = {}
@@ -2046,11 +2054,17 @@ class ZellijChangeTrigger:
                 observer.join(timeout=2.0)
 
     def _rearm_loop(self) -> None:
-        while not self._stop.wait(self._rearm_s):
+        while not self._stop.wait(self._next_rearm_s()):
             try:
                 self._rearm()
             except Exception:  # never let the trigger thread die
                 logger.debug("re-arming the Zellij watches failed", exc_info=True)
+
+    def _next_rearm_s(self) -> float:
+        """Seconds until the next :meth:`_rearm`: short while a directory is not watched."""
+        with self._lock:
+            watching_both = len(self._watched) == 2  # the socket and the cache directories
+        return self._watched_rearm_s if watching_both else self._rearm_s
 
     def _rearm(self) -> None:
         """Watch the directories that exist; re-watch replaced ones; fire when one changed."""
