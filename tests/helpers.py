@@ -138,3 +138,38 @@ def spawn_in_pane(
     server.cmd("respawn-pane", "-k", "-t", pane.pane_id, "-c", str(cwd), "exec " + shlex.join(argv))
     pid = int(server.cmd("display-message", "-p", "-t", pane.pane_id, "#{pane_pid}").stdout[0])
     return pane, pid
+
+
+#: A stand-in pane program that records every byte typed into it, raw, in ``argv[1]``: it
+#: first prints the file ``argv[2]`` if given (a screen to show, e.g. a captured permission
+#: box), touches ``argv[1] + ".ready"``, then reads its terminal in raw mode (no echo, so what
+#: is typed never changes the screen).
+KEY_RECORDER = (
+    "import os, sys, tty\n"
+    "if len(sys.argv) > 2:\n"
+    "    sys.stdout.write(open(sys.argv[2], encoding='utf-8').read().rstrip('\\n'))\n"
+    "else:\n"
+    "    sys.stdout.write('recorder ready')\n"
+    "sys.stdout.flush()\n"
+    "tty.setraw(0)\n"
+    "out = open(sys.argv[1], 'ab', buffering=0)\n"
+    "open(sys.argv[1] + '.ready', 'w').close()\n"
+    "while True:\n"
+    "    data = os.read(0, 4096)\n"
+    "    if not data:\n"
+    "        break\n"
+    "    out.write(data)\n"
+)
+
+
+def recorder_argv(record: Path, screen: Path | None = None) -> list[str]:
+    """The argv of :data:`KEY_RECORDER` writing to ``record`` (and showing ``screen``)."""
+    return [sys.executable, "-c", KEY_RECORDER, str(record), *([str(screen)] if screen else [])]
+
+
+def recorded(record: Path) -> bytes:
+    """What the key recorder has received so far (``b""`` before anything)."""
+    try:
+        return record.read_bytes()
+    except FileNotFoundError:
+        return b""
