@@ -19,6 +19,13 @@ from sessiontui.model.muxset import MuxSet
 from sessiontui.model.names import is_user_name
 from sessiontui.model.navigation import JumpHistory
 from sessiontui.model.processes import KillReport, kill_tree
+from sessiontui.model.reply import (
+    Answer,
+    ReplyTiming,
+    answer_prompt,
+    interrupt_turn,
+    send_reply,
+)
 from sessiontui.model.service import AttachPlan
 from sessiontui.model.store import SessionStore
 from sessiontui.model.targets import resolve_target
@@ -147,6 +154,8 @@ class Monitor:
         self._client: str | None = None
         self._seen_names: dict[str, str] = {}
         self.store.subscribe(self._follow_agent_rename)
+        self.reply_timing = ReplyTiming()
+        """Confirmation and pause times of :meth:`send`, :meth:`approve` and :meth:`interrupt`."""
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -515,6 +524,51 @@ class Monitor:
         tmux = self._tmux_for(session)
         assert session.mux is not None
         return tmux.capture_pane(session.mux.pane, lines=lines, session=session.mux.session_id)
+
+    def send(self, key: str, text: str) -> None:
+        """Type a one-line reply into the session's pane, then Enter (key ``s``).
+
+        Only into the pane that holds the session's verified process, and never while it
+        shows a permission box (see :func:`sessiontui.model.reply.send_reply`).
+
+        Raises:
+            TargetNotFound: No such session. NotApplicable: Empty or multi-line text, no pane,
+            or the process is not in its pane any more. PromptNotShown: A permission box is
+            shown. MuxError: The multiplexer failed.
+        """
+        send_reply(self.muxes, self.session(key), text, timing=self.reply_timing)
+
+    def approve(self, key: str) -> Answer:
+        """Choose the "Yes" option of the permission box the session's pane shows (key ``a``).
+
+        Raises:
+            TargetNotFound: No such session. NotApplicable: Not waiting for a permission, or
+            no verified pane. PromptNotShown: A fresh capture shows no permission box
+            (nothing was sent). SessiontuiError: The box did not go away. MuxError: The
+            multiplexer failed.
+        """
+        return answer_prompt(self.muxes, self.session(key), approve=True, timing=self.reply_timing)
+
+    def deny(self, key: str) -> Answer:
+        """Choose the "No" option of the permission box the session's pane shows (key ``A``).
+
+        Raises:
+            As :meth:`approve`.
+        """
+        return answer_prompt(self.muxes, self.session(key), approve=False, timing=self.reply_timing)
+
+    def interrupt(self, key: str) -> bool:
+        """Press the agent's own interrupt key (Escape) once, if its pane shows a running turn.
+
+        Returns:
+            True when the pane stopped showing a running turn within the confirmation time.
+
+        Raises:
+            TargetNotFound: No such session. NotApplicable: Not busy, not Claude or Codex, or
+            no verified pane. PromptNotShown: No running turn on screen (nothing was sent).
+            MuxError: The multiplexer failed.
+        """
+        return interrupt_turn(self.muxes, self.session(key), timing=self.reply_timing)
 
     def leave(self) -> None:
         """Take our own client away from the ``--bg`` monitor's session (``q`` there).
