@@ -172,11 +172,21 @@ def test_busy_hint(agent: str, name: str, busy: bool) -> None:
     assert shows_busy(agent, screen(name), title(name)) is busy
 
 
-def test_question_text_is_the_box_or_the_dialog() -> None:
+def test_question_text_is_the_box_in_few_lines_or_the_dialog() -> None:
     box = question_text(screen("claude-197-permission-120x40.txt"))
-    assert box is not None
-    assert box.splitlines()[0] == "Bash command"
-    assert "Do you want to proceed?" in box
+    assert box == (
+        "Bash command\nsleep 1 && touch x1\nRun a command\nDo you want to proceed?\n"
+        "1. Yes\n2. Yes, and always allow access to project/ from this project\n3. No"
+    )
+    codex = question_text(screen("codex-0171-approval-60x30.txt"))
+    assert codex is not None
+    assert codex.splitlines()[:4] == [
+        "Would you like to run the following command?",
+        "Environment: local",
+        "Reason: Create the marker?",
+        "$ touch /tmp/reply-scratch/codex/project/m5",
+    ]
+    assert codex.splitlines()[-1] == "3. No, and tell Codex what to do differently (esc)"
     help_text = question_text(screen("claude-332-help-dialog-120x40.txt"))
     assert help_text is not None
     assert help_text.startswith("Help")

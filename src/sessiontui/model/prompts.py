@@ -46,6 +46,7 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "PERMISSION_WAITS",
     "PermissionBox",
     "PromptOption",
     "dialog_text",
@@ -53,6 +54,10 @@ __all__ = [
     "question_text",
     "shows_busy",
 ]
+
+#: ``waitingFor`` values meaning "a permission box is shown": Claude's registry says
+#: ``permission prompt``, a Codex row ``approval`` (SPEC 2.1, 2.3).
+PERMISSION_WAITS: frozenset[str] = frozenset({"permission prompt", "approval"})
 
 #: An option line: optional cursor (Claude U+276F, Codex U+203A), a number, a dot, the label.
 #: Claude 2.1.197 drops the space after the dot when it wraps a long label (``2.Yes, and``).
@@ -66,6 +71,8 @@ _QUESTION = re.compile(r"^(?:Do you want|Would you like)\b.*\?$")
 _SHORTCUT = re.compile(r"\((?P<key>[a-z]|esc)\)$")
 #: The top edge of Claude's box and of its input area: a solid horizontal rule.
 _RULE = re.compile(r"^\s*[─━]{8,}\s*$")
+#: Any rule line (solid, dashed, double), left out of compact text.
+_ANY_RULE = re.compile(r"^\s*[─━╌╍┄┅┈┉═-]{8,}\s*$")
 #: Lines between the question and the first option (Codex: environment, reason, command).
 _MAX_QUESTION_GAP = 15
 #: Non-blank lines allowed below the options (the box's hint line and a footer).
@@ -108,9 +115,13 @@ class PermissionBox:
         options: The numbered options, in order (numbers 1, 2, … without gaps).
         selected: The number under the cursor, or ``None`` when no cursor is drawn.
         text: The whole box as plain text (header, command, question, options, hint),
-            dedented, for showing to the user.
+            dedented, as drawn.
         yes: The first option whose label starts with "Yes" (approve once).
         no: The first option whose label starts with "No" (deny).
+        context: The box's lines above the question (Claude: tool, command, description),
+            stripped, without blank and rule lines.
+        details: Its lines between the question and the options (Codex: environment,
+            reason, command), likewise.
     """
 
     question: str
@@ -119,6 +130,14 @@ class PermissionBox:
     text: str
     yes: PromptOption
     no: PromptOption
+    context: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        """The box in few lines: context, question, details, one line per option."""
+        options = (str(o) for o in self.options)
+        return "\n".join((*self.context, self.question, *self.details, *options))
 
     def same_box(self, other: PermissionBox) -> bool:
         """True when ``other`` is this box with the cursor anywhere (same question and options)."""
@@ -169,6 +188,11 @@ def _find_question(lines: list[str], first_option: int) -> int | None:
         if _QUESTION.match(lines[index].strip()):
             return index
     return None
+
+
+def _rule(line: str) -> bool:
+    """True for a line drawn of box rules only."""
+    return _ANY_RULE.match(line) is not None
 
 
 def _dedent(lines: list[str]) -> str:
@@ -228,6 +252,10 @@ def find_permission_box(screen: str) -> PermissionBox | None:
                 break
         shown = lines[start:]
         selected = next((number for number, _, cursor in parsed if cursor), None)
+
+        def compact(part: list[str]) -> tuple[str, ...]:
+            return tuple(line.strip() for line in part if line.strip() and not _rule(line))
+
         return PermissionBox(
             question=lines[question_at].strip(),
             options=options,
@@ -235,6 +263,8 @@ def find_permission_box(screen: str) -> PermissionBox | None:
             text=_dedent(shown).strip("\n"),
             yes=yes,
             no=no,
+            context=compact(lines[start:question_at]),
+            details=compact(lines[question_at + 1 : first]),
         )
     return None
 
@@ -262,13 +292,25 @@ def dialog_text(screen: str) -> str | None:
             break
     if not any(line.strip() for line in below) or len(below) > _MAX_DIALOG_LINES:
         below = [line for line in lines if line.strip()][-12:]
-    return _dedent(below).strip("\n") or None
+    kept: list[str] = []
+    for line in below:
+        if _rule(line) or (not line.strip() and (not kept or not kept[-1].strip())):
+            continue  # rules, and blank lines after a blank line or at the top
+        kept.append(line)
+    return _dedent(kept).strip("\n") or None
 
 
 def question_text(screen: str) -> str | None:
-    """What a waiting agent asks: its permission box if shown, else the dialog at the bottom."""
+    """What a waiting agent asks, in few lines: its permission box, else the dialog shown.
+
+    Args:
+        screen: A pane capture, plain text.
+
+    Returns:
+        :attr:`PermissionBox.summary` when a box is shown, else :func:`dialog_text`.
+    """
     box = find_permission_box(screen)
-    return box.text if box is not None else dialog_text(screen)
+    return box.summary if box is not None else dialog_text(screen)
 
 
 def shows_busy(agent: str, screen: str, title: str = "") -> bool:

@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING
 from sessiontui.errors import NotApplicable, PromptNotShown, SessiontuiError
 from sessiontui.model import registry
 from sessiontui.model.processes import is_alive
-from sessiontui.model.prompts import PermissionBox, PromptOption, find_permission_box, shows_busy
+from sessiontui.model.prompts import (
+    PERMISSION_WAITS,
+    PermissionBox,
+    PromptOption,
+    find_permission_box,
+    shows_busy,
+)
 from sessiontui.model.text import printable
 from sessiontui.model.types import Status
 from sessiontui.mux.base import CAP_SEND_KEYS, KEY_ENTER, KEY_ESCAPE, check_text
@@ -44,9 +50,6 @@ __all__ = [
 
 #: Lines captured for a check: more than any pane is tall, so the whole screen is read.
 SCREEN_LINES = 200
-
-#: ``waitingFor`` values that mean "a permission box is shown" (Claude registry, Codex rows).
-PERMISSION_WAITS: frozenset[str] = frozenset({"permission prompt", "approval"})
 
 
 @dataclass(frozen=True, slots=True)
