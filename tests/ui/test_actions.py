@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from pathlib import Path
 
 import pytest
 from textual.binding import Binding
@@ -15,9 +16,6 @@ from sessiontui.ui.app import MainTable, SessionTUI, make_app
 from sessiontui.ui.messages import SnapshotChanged
 from sessiontui.ui.screens.help import HelpScreen, action_rows
 from tests.ui.fixed_data import NOW, fixed_snapshot
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def fixed_app(tmp_path: Path, conf: Config | None = None) -> SessionTUI:
@@ -97,3 +95,21 @@ async def test_help_screen_shows_remapped_keys(tmp_path: Path) -> None:
         assert isinstance(app.screen, HelpScreen)
         rows = {desc: keys for keys, desc in app.screen.keys}
         assert rows["Attach the next session waiting for input (cycles)"] == "W"
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+#: How the README writes Textual key names.
+README_KEYS = {"slash": "/", "question_mark": "?"}
+
+
+def test_readme_lists_every_binding_id_and_default_key() -> None:
+    text = README.read_text(encoding="utf-8")
+    listed = re.search(r"^Binding ids: `([^`]*)`", text, flags=re.MULTILINE)
+    assert listed is not None
+    assert tuple(listed[1].split()) == actions.BINDING_IDS
+    table = "\n".join(line for line in text.splitlines() if line.startswith("| `"))
+    for entry in actions.ACTIONS:
+        if entry.id is None:
+            continue
+        for key in entry.keys.split(","):
+            assert f"`{README_KEYS.get(key, key)}`" in table, (entry.id, key)
