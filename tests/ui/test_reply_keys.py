@@ -125,6 +125,9 @@ async def test_a_approves_with_the_box_own_yes_and_echoes_it(world: World) -> No
         await pilot.press("a")
 
         await wait_for(pilot, lambda: "approved alpha: 1. Yes" in messages(app))
+        # Once that answer is done, the key answers again: the box is gone, so it is refused.
+        await pilot.press("a")
+        await wait_for(pilot, lambda: any("does not show" in m for m in messages(app)))
     assert recorded(record) == b"1"
 
 

@@ -57,7 +57,9 @@ class ReplyTiming:
     """How long the confirmation of an answer or interrupt may take, all in seconds.
 
     Attributes:
-        poll_s: Time between two captures while confirming.
+        poll_s: Time between two reads of Claude's registry file while confirming.
+        capture_s: Time between two captures of the pane while confirming (each is a
+            multiplexer subprocess).
         confirm_s: Longest wait for the box (or the busy hint) to go away.
         settle_s: How long the cursor must rest on the chosen option before ``Enter``
             confirms it (Claude 2.1.332 ignores a digit typed just after the box appears).
@@ -67,7 +69,8 @@ class ReplyTiming:
             treats an Enter that follows a burst of typing as part of a paste).
     """
 
-    poll_s: float = 0.02
+    poll_s: float = 0.01
+    capture_s: float = 0.04
     confirm_s: float = 2.0
     settle_s: float = 0.3
     retry_s: float = 0.4
@@ -273,30 +276,39 @@ def _confirm_answer(
     deadline = keys_at + timing.confirm_s
     resting_since: float | None = None
     entered = False
+    # Claude reports leaving the wait in its registry: one small file read per poll, while
+    # each capture is a multiplexer subprocess that would compete with Claude for the CPU
+    # just when it handles the key. So the screen is read only once the key had time to work.
+    watch_registry = stamp is not None and session.agent == "claude"
+    captured_at = keys_at
     while True:
-        time.sleep(timing.poll_s)
+        time.sleep(timing.poll_s if watch_registry else timing.capture_s)
         now = clock()
+        current = _wait_stamp(session.registry_path) if watch_registry else None
+        if current is not None and current != stamp:
+            return entered  # Claude left that wait; a new box is not ours to answer
+        if watch_registry and (
+            now - keys_at < timing.settle_s or now - captured_at < timing.capture_s
+        ):
+            continue
+        captured_at = now
         later = find_permission_box(_capture(mux, pane))
         if later is None or not later.same_box(box):
             return entered
         # The same box: only for Claude, and only while the registry shows the same wait
         # (not a new, identical prompt), may the answer be helped along.
-        if stamp is not None and session.agent == "claude":
-            current = _wait_stamp(session.registry_path)
-            if current is not None and current != stamp:
-                return entered  # Claude left that wait; a new box is not ours to answer
-            if current == stamp:
-                if later.selected == option.number:
-                    resting_since = resting_since or now
-                    rested = now - resting_since >= timing.settle_s
-                    if not entered and rested and now - keys_at >= timing.settle_s:
-                        mux.send_keys(pane.pane_id, [KEY_ENTER], session=pane.session_id)
-                        entered, keys_at = True, now
-                else:
-                    resting_since = None
-                    if now - keys_at >= timing.retry_s:
-                        mux.send_keys(pane.pane_id, [option.key], session=pane.session_id)
-                        keys_at = now
+        if watch_registry and current == stamp:
+            if later.selected == option.number:
+                resting_since = resting_since or now
+                rested = now - resting_since >= timing.settle_s
+                if not entered and rested and now - keys_at >= timing.settle_s:
+                    mux.send_keys(pane.pane_id, [KEY_ENTER], session=pane.session_id)
+                    entered, keys_at = True, now
+            else:
+                resting_since = None
+                if now - keys_at >= timing.retry_s:
+                    mux.send_keys(pane.pane_id, [option.key], session=pane.session_id)
+                    keys_at = now
         if now >= deadline:
             raise SessiontuiError(
                 f"{printable(session.name)!r} still shows its permission prompt after "
@@ -345,7 +357,7 @@ def interrupt_turn(
     sent_at = clock()
     mux.send_keys(pane.pane_id, [KEY_ESCAPE], session=pane.session_id)
     while clock() - sent_at < timing.confirm_s:
-        time.sleep(timing.poll_s)
+        time.sleep(timing.capture_s)
         fresh = mux.locate(session.pid, mux.list_panes()) if session.agent == "codex" else pane
         title = fresh.title if fresh is not None else ""
         if not shows_busy(session.agent, _capture(mux, pane), title):

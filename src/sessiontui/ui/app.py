@@ -226,7 +226,10 @@ class SessionTUI(App[None]):
         self.notifier.observe(self.snapshot, time.monotonic(), self.focused_key)
         self._announce_waiting()
         self._show()
-        selected = self.selected
+        try:
+            selected = self.selected
+        except NoMatches:  # a snapshot that arrives while the app shuts down
+            return
         if (
             selected is not None
             and self._previewed_state is not None
@@ -300,8 +303,11 @@ class SessionTUI(App[None]):
 
         A waiting session's whole screen is read, for the question it asks.
         """
-        session = self.selected
-        panel = self.query_one(DetailPanel)
+        try:  # a worker's late call while the app shuts down finds no widgets
+            session = self.selected
+            panel = self.query_one(DetailPanel)
+        except NoMatches:
+            return
         if session is not None and session.mux is not None and session.alive:
             self._previewed_state = (session.key, session.status, session.waiting_for)
             self._preview_worker(session.key, session.status is Status.WAITING)
@@ -325,9 +331,12 @@ class SessionTUI(App[None]):
 
     def _show_preview(self, key: str, text: str | None, question: str | None = None) -> None:
         """Show a captured preview (and question) if the same session is still selected."""
-        session = self.selected
-        if session is not None and session.key == key:
+        try:
+            session = self.selected
             panel = self.query_one(DetailPanel)
+        except NoMatches:  # the app is shutting down
+            return
+        if session is not None and session.key == key:
             panel.show_preview(text)
             panel.show_question(question if session.status is Status.WAITING else None)
 
@@ -690,8 +699,12 @@ class SessionTUI(App[None]):
         else:
             self._report(f"{answer.decision} {name}: {answer.option}")
         finally:
-            self.call_from_thread(self._answering.discard, key)
+            self.call_from_thread(self._answered, key)
         self.call_from_thread(self._refresh_preview)
+
+    def _answered(self, key: str) -> None:
+        """An approve or deny of ``key`` has finished: the keys may answer it again."""
+        self._answering.discard(key)
 
     def action_interrupt(self) -> None:
         """``i``: interrupt the running turn with the agent's own key (Escape)."""
