@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sessiontui.errors import NotApplicable, SessiontuiError, TargetNotFound
+from sessiontui.errors import NotApplicable, PromptNotShown, SessiontuiError, TargetNotFound
 from sessiontui.model import registry
 from sessiontui.model.claude_jobs import ClaudeJobs
 from sessiontui.model.folder_watcher import FolderWatcher
 from sessiontui.model.muxset import MuxSet
 from sessiontui.model.names import is_user_name
 from sessiontui.model.navigation import JumpHistory
-from sessiontui.model.processes import KillReport, kill_tree
+from sessiontui.model.processes import KillReport, is_alive, kill_tree
+from sessiontui.model.prompts import PERMISSION_WAITS
 from sessiontui.model.reply import (
     Answer,
     ReplyTiming,
@@ -31,6 +32,7 @@ from sessiontui.model.store import SessionStore
 from sessiontui.model.targets import resolve_target
 from sessiontui.model.types import Session, Snapshot, SnapshotChange, Status, pane_key
 from sessiontui.model.watcher import RegistryWatcher
+from sessiontui.mux.base import check_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -529,14 +531,41 @@ class Monitor:
         """Type a one-line reply into the session's pane, then Enter (key ``s``).
 
         Only into the pane that holds the session's verified process, and never while it
-        shows a permission box (see :func:`sessiontui.model.reply.send_reply`).
+        shows a permission box (see :func:`sessiontui.model.reply.send_reply`). A Claude
+        background job has no pane: the reply goes through a hidden ``claude attach``
+        (:meth:`ClaudeJobs.send`), only while the job runs and does not wait for a permission.
 
         Raises:
             TargetNotFound: No such session. NotApplicable: Empty or multi-line text, no pane,
             or the process is not in its pane any more. PromptNotShown: A permission box is
-            shown. MuxError: The multiplexer failed.
+            shown. MuxError: The multiplexer failed. SessiontuiError: ``claude attach`` failed.
         """
-        send_reply(self.muxes, self.session(key), text, timing=self.reply_timing)
+        session = self.session(key)
+        if session.mux is None and session.job_id:
+            self._send_to_job(session, text)
+            return
+        send_reply(self.muxes, session, text, timing=self.reply_timing)
+
+    def _send_to_job(self, session: Session, text: str) -> None:
+        """A reply to a Claude background job, through a hidden viewer (see :meth:`send`)."""
+        if not text.strip():
+            raise NotApplicable("nothing to send: the reply is empty")
+        try:
+            check_text(text)
+        except ValueError as error:
+            raise NotApplicable(f"cannot send that reply: {error}") from None
+        if not session.alive or not is_alive(session.pid, session.proc_start):
+            raise NotApplicable(f"{session.name!r} has ended (attaching would restart it)")
+        if session.status is Status.WAITING and (session.waiting_for or "") in PERMISSION_WAITS:
+            raise PromptNotShown(
+                f"{session.name!r} waits for a permission: attach (enter) to answer it; "
+                "nothing was sent"
+            )
+        assert session.job_id is not None
+        try:
+            self._jobs(session).send(session.job_id, text)
+        except ValueError as error:
+            raise NotApplicable(f"invalid jobId in the registry: {error}") from None
 
     def approve(self, key: str) -> Answer:
         """Choose the "Yes" option of the permission box the session's pane shows (key ``a``).

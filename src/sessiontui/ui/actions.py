@@ -93,8 +93,15 @@ def _asks_permission(s: Session) -> bool:
 
 
 def send_blocker(c: ActionContext) -> str | None:
-    """Why ``s`` (send a reply) does not apply now, or ``None`` when it does."""
+    """Why ``s`` (send a reply) does not apply now, or ``None`` when it does.
+
+    A Claude background job has no pane, but takes a reply through a hidden ``claude attach``.
+    """
     s = c.session
+    if s is not None and s.alive and s.mux is None and s.job_id:
+        if _asks_permission(s):
+            return f"{s.name} waits for a permission: attach (enter) to answer it"
+        return None
     reason = _pane_blocker(s)
     if reason is None and s is not None and _asks_permission(s):
         return f"{s.name} shows a permission prompt: approve (a) or deny (A) it first"
