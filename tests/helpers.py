@@ -138,3 +138,51 @@ def spawn_in_pane(
     server.cmd("respawn-pane", "-k", "-t", pane.pane_id, "-c", str(cwd), "exec " + shlex.join(argv))
     pid = int(server.cmd("display-message", "-p", "-t", pane.pane_id, "#{pane_pid}").stdout[0])
     return pane, pid
+
+
+#: A stand-in pane program that records every byte typed into it, raw, in ``argv[1]``: it
+#: first prints the file ``argv[2]`` if given (a screen to show, e.g. a captured permission
+#: box), touches ``argv[1] + ".ready"``, then reads its terminal in raw mode (no echo, so what
+#: is typed never changes the screen). With ``argv[3]``, the first key typed clears the screen
+#: and shows that file instead (as an agent closes its box once answered).
+KEY_RECORDER = (
+    "import os, sys, tty\n"
+    "def show(path):\n"
+    "    text = open(path, encoding='utf-8').read().rstrip('\\n')\n"
+    "    sys.stdout.write(text.replace('\\n', '\\r\\n'))\n"
+    "    sys.stdout.flush()\n"
+    "if len(sys.argv) > 2:\n"
+    "    show(sys.argv[2])\n"
+    "else:\n"
+    "    sys.stdout.write('recorder ready')\n"
+    "    sys.stdout.flush()\n"
+    "tty.setraw(0)\n"
+    "out = open(sys.argv[1], 'ab', buffering=0)\n"
+    "open(sys.argv[1] + '.ready', 'w').close()\n"
+    "after = sys.argv[3] if len(sys.argv) > 3 else None\n"
+    "while True:\n"
+    "    data = os.read(0, 4096)\n"
+    "    if not data:\n"
+    "        break\n"
+    "    out.write(data)\n"
+    "    if after:\n"
+    "        sys.stdout.write('\\x1b[2J\\x1b[H')\n"
+    "        show(after)\n"
+    "        after = None\n"
+)
+
+
+def recorder_argv(record: Path, screen: Path | None = None, after: Path | None = None) -> list[str]:
+    """The argv of :data:`KEY_RECORDER`: record into ``record``, show ``screen``, then ``after``."""
+    extra = [str(screen)] if screen else []
+    if after is not None:
+        extra = [str(screen or "/dev/null"), str(after)]
+    return [sys.executable, "-c", KEY_RECORDER, str(record), *extra]
+
+
+def recorded(record: Path) -> bytes:
+    """What the key recorder has received so far (``b""`` before anything)."""
+    try:
+        return record.read_bytes()
+    except FileNotFoundError:
+        return b""

@@ -1,4 +1,4 @@
-"""Command line: the TUI by default, plus ``ls``, ``new``, ``rename``, ``kill`` and ``attach``."""
+"""Command line: the TUI by default, and one-shot verbs (``ls``, ``kill``, ``approve``, …)."""
 
 from __future__ import annotations
 
@@ -167,6 +167,20 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="jump to the next session waiting for input (for a tmux key binding)",
     )
+    send = sub.add_parser(
+        "send", parents=[common], help="type a one-line reply into a session's pane, then Enter"
+    )
+    send.add_argument("target", metavar="TARGET", help="pid, sessionId (or unique prefix) or name")
+    send.add_argument("text", metavar="TEXT", nargs="+", help="the reply (words joined by spaces)")
+    for verb, what in (
+        ("approve", 'choose the "Yes" option of the permission prompt the pane shows'),
+        ("deny", 'choose the "No" option of the permission prompt the pane shows'),
+        ("interrupt", "press the agent's interrupt key (Escape) during a running turn"),
+    ):
+        parser_ = sub.add_parser(verb, parents=[common], help=what)
+        parser_.add_argument(
+            "target", metavar="TARGET", help="pid, sessionId (or unique prefix) or name"
+        )
     new = sub.add_parser(
         "new",
         parents=[common],
@@ -504,6 +518,46 @@ def _attach(args: argparse.Namespace) -> int:
     return subprocess.call(list(plan.argv), env=dict(plan.env))
 
 
+def _send(args: argparse.Namespace) -> int:
+    """``sessiontui send TARGET TEXT``: the reply goes to the session's own pane."""
+    with make_monitor(args, read_only=True) as monitor:
+        monitor.refresh()
+        session = monitor.resolve(args.target)
+        monitor.send(session.key, " ".join(args.text))
+    return EXIT_OK
+
+
+def _answer(args: argparse.Namespace) -> int:
+    """``sessiontui approve|deny TARGET``: prints the decision and the option chosen."""
+    from sessiontui.model.text import printable
+
+    with make_monitor(args, read_only=True) as monitor:
+        monitor.refresh()
+        session = monitor.resolve(args.target)
+        verb = monitor.approve if args.command == "approve" else monitor.deny
+        answer = verb(session.key)
+    print(f"{answer.decision}\t{printable(str(answer.option))}\t{printable(session.name)}")
+    return EXIT_OK
+
+
+def _interrupt(args: argparse.Namespace) -> int:
+    """``sessiontui interrupt TARGET``: exit 0 once the turn stopped, 1 if it still runs."""
+    from sessiontui.model.text import printable
+
+    with make_monitor(args, read_only=True) as monitor:
+        monitor.refresh()
+        session = monitor.resolve(args.target)
+        stopped = monitor.interrupt(session.key)
+    if not stopped:
+        print(
+            f"sessiontui: sent Escape to {printable(session.name)}, but it still shows a "
+            "running turn",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
 def _new(args: argparse.Namespace) -> int:
     """``sessiontui new [--name N] [--cwd DIR] -- COMMAND [ARGS...]``."""
     command = list(args.argv) or ["claude"]
@@ -709,7 +763,17 @@ def _tui(args: argparse.Namespace) -> int:
     return run_app(make_app(monitor, config=config, background=bg, exit_after_attach=popup))
 
 
-_COMMANDS = {"ls": _ls, "new": _new, "rename": _rename, "kill": _kill, "attach": _attach}
+_COMMANDS = {
+    "ls": _ls,
+    "new": _new,
+    "rename": _rename,
+    "kill": _kill,
+    "attach": _attach,
+    "send": _send,
+    "approve": _answer,
+    "deny": _answer,
+    "interrupt": _interrupt,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -37,3 +37,11 @@ class MuxUnavailable(MuxError):
 
 class NotApplicable(SessiontuiError):
     """The action does not apply to this session (e.g. detach with no tmux pane)."""
+
+
+class PromptNotShown(NotApplicable):
+    """A fresh capture of the agent's pane does not show what the action answers.
+
+    Approve and deny need the agent's permission box on screen, interrupt a running turn; a
+    reply is refused while a permission box is shown. Nothing was sent.
+    """

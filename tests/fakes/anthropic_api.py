@@ -84,6 +84,9 @@ class Turn:
         usage: The usage to report.
         model: The model name to report (default: the request's ``model``).
         delay_s: Seconds to wait before streaming (lets a test see ``busy``).
+        chunks: How many ``text_delta`` events carry the text.
+        chunk_delay_s: Seconds between two text deltas: a long answer that streams slowly
+            (lets a test interrupt it while it streams).
     """
 
     text: str = "Done."
@@ -91,6 +94,8 @@ class Turn:
     usage: Usage = field(default_factory=Usage)
     model: str | None = None
     delay_s: float = 0.0
+    chunks: int = 3
+    chunk_delay_s: float = 0.0
 
 
 def bash_turn(command: str, *, text: str = "", usage: Usage | None = None) -> Turn:
@@ -323,6 +328,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def _stream(self, message: dict[str, Any], turn: Turn, request_id: str) -> None:
+        try:
+            self._stream_body(message, turn, request_id)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the client went away before the headers (an interrupted turn)
+
+    def _stream_body(self, message: dict[str, Any], turn: Turn, request_id: str) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -336,7 +347,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(payload)
                 self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):
-                return
+                return  # the client went away (an interrupted turn)
 
 
 def _message(turn: Turn, message_id: str, model: str) -> dict[str, Any]:
@@ -383,7 +394,9 @@ def _events(message: dict[str, Any], turn: Turn) -> Iterator[tuple[str, dict[str
                     "content_block": dict(block, text=""),
                 },
             )
-            for piece in _chunks(block["text"]):
+            for number, piece in enumerate(_chunks(block["text"], turn.chunks)):
+                if number and turn.chunk_delay_s > 0:
+                    time.sleep(turn.chunk_delay_s)
                 delta = {"type": "text_delta", "text": piece}
                 yield (
                     "content_block_delta",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from pathlib import Path
 
 import pytest
 from textual.binding import Binding
@@ -15,9 +16,6 @@ from sessiontui.ui.app import MainTable, SessionTUI, make_app
 from sessiontui.ui.messages import SnapshotChanged
 from sessiontui.ui.screens.help import HelpScreen, action_rows
 from tests.ui.fixed_data import NOW, fixed_snapshot
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def fixed_app(tmp_path: Path, conf: Config | None = None) -> SessionTUI:
@@ -97,3 +95,57 @@ async def test_help_screen_shows_remapped_keys(tmp_path: Path) -> None:
         assert isinstance(app.screen, HelpScreen)
         rows = {desc: keys for keys, desc in app.screen.keys}
         assert rows["Attach the next session waiting for input (cycles)"] == "W"
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+#: How the README writes Textual key names.
+README_KEYS = {"slash": "/", "question_mark": "?"}
+
+
+def test_readme_lists_every_binding_id_and_default_key() -> None:
+    text = README.read_text(encoding="utf-8")
+    listed = re.search(r"^Binding ids: `([^`]*)`", text, flags=re.MULTILINE)
+    assert listed is not None
+    assert tuple(listed[1].split()) == actions.BINDING_IDS
+    table = "\n".join(line for line in text.splitlines() if line.startswith("| `"))
+    for entry in actions.ACTIONS:
+        if entry.id is None:
+            continue
+        for key in entry.keys.split(","):
+            assert f"`{README_KEYS.get(key, key)}`" in table, (entry.id, key)
+
+
+def test_reply_keys_apply_by_the_row() -> None:
+    from sessiontui.model.types import MuxLocation, Session, Snapshot, Status
+
+    pane = MuxLocation("tmux", "/tmp/tmux-0/default", "$1", "work", "0", "%3")
+    job = Session("claude:7:1", 7, "claude", "nightly", Status.IDLE, job_id="abcd1234", kind="bg")
+    codex_busy = Session("codex:8:1", 8, "codex", "fetch", Status.BUSY, mux=pane)
+    asking = Session(
+        "claude:9:1", 9, "claude", "api", Status.WAITING, mux=pane, waiting_for="permission prompt"
+    )
+    dialog = Session(
+        "claude:10:1", 10, "claude", "docs", Status.WAITING, mux=pane, waiting_for="dialog open"
+    )
+    dead = Session("claude:11:1", 11, "claude", "old", Status.DEAD, alive=False, mux=pane)
+
+    def ctx(session: Session | None) -> actions.ActionContext:
+        return actions.ActionContext(session=session, snapshot=Snapshot(), can_go_back=False)
+
+    assert actions.send_blocker(ctx(job)) is None  # through a hidden claude attach
+    assert "background job" in (actions.answer_blocker(ctx(job)) or "")
+    assert "background job" in (actions.interrupt_blocker(ctx(job)) or "")
+    waiting_job = Session(
+        "claude:7:1", 7, "claude", "nightly", Status.WAITING, job_id="abcd1234",
+        waiting_for="permission prompt",
+    )  # fmt: skip
+    assert "attach (enter)" in (actions.send_blocker(ctx(waiting_job)) or "")
+    assert actions.interrupt_blocker(ctx(codex_busy)) is None
+    assert actions.answer_blocker(ctx(codex_busy)) == "fetch is busy, not waiting for a permission"
+    assert actions.answer_blocker(ctx(asking)) is None
+    assert "approve (a) or deny (A)" in (actions.send_blocker(ctx(asking)) or "")
+    assert actions.answer_blocker(ctx(dialog)) == "docs waits for dialog open, not for a permission"
+    assert actions.send_blocker(ctx(dialog)) is None
+    for blocker in (actions.send_blocker, actions.answer_blocker, actions.interrupt_blocker):
+        assert blocker(ctx(dead)) == "old has ended"
+        assert blocker(ctx(None)) == "no session is selected"

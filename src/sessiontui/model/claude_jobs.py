@@ -20,17 +20,30 @@ Facts behind the details, observed on Claude Code 2.1.197:
   reporting on), and SIGTSTP merely stops it. Only keys typed into its terminal (``←`` at an
   empty prompt, Ctrl+Z) detach cleanly. :meth:`ClaudeJobs.end_viewers` therefore writes the
   viewer's own exit sequence (:data:`TERMINAL_RESTORE`) to its terminal and then sends SIGTERM.
+- Claude Code has no command that hands a job a message (2.1.197 and 2.1.332: ``--help``,
+  ``agents``, ``attach``, ``logs``, ``stop``, ``respawn``; the registry's
+  ``messagingSocketPath`` is its private peer protocol). What works is what a user does: a
+  viewer, the text, Enter, ``←``. :meth:`ClaudeJobs.send` runs the viewer on a pseudo-terminal
+  of its own, never shown: the text arrives as the job's next user message, and the viewer
+  leaves on ``←`` (2.1.197) or ``←`` then ``Esc`` (2.1.332 opens its agents view first).
+- A job's host does not pass ``ANTHROPIC_BASE_URL`` from the shell that ran ``claude --bg``
+  to the job (the ``env`` of Claude's ``settings.json`` does reach it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import pty
 import re
 import shutil
 import stat
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,6 +74,15 @@ TERMINAL_RESTORE: bytes = (
 
 #: Seconds to wait for viewers to vanish after SIGKILL.
 _KILL_WAIT_S = 2.0
+
+#: Size of the hidden terminal :meth:`ClaudeJobs.send` runs a viewer in: (rows, columns).
+VIEWER_SIZE = (40, 120)
+#: What a viewer is fed to leave: ``←`` (at the empty prompt after the reply), then, if it is
+#: still there after a moment, ``Esc`` (2.1.332 shows its agents view on ``←``).
+_LEFT = b"\x1b[D"
+_ESCAPE = b"\x1b"
+#: Claude's prompt mark (U+276F): the viewer has drawn the job's input.
+_PROMPT_MARK = "\u276f".encode()
 
 _ON_LINUX = sys.platform.startswith("linux")
 _MISSING = "claude executable not found; set it in the config"
@@ -262,6 +284,55 @@ class ClaudeJobs:
         _wait_exited(alive, _KILL_WAIT_S)
         return len(signalled)
 
+    def send(
+        self,
+        job_id: str,
+        text: str,
+        *,
+        ready_timeout_s: float = 15.0,
+        quiet_s: float = 0.4,
+        leave_s: float = 2.0,
+    ) -> None:
+        """Type ``text`` and Enter into a background job, as its next user message.
+
+        Runs ``claude attach <job_id>`` on a pseudo-terminal of its own (nothing is shown;
+        nothing is typed before the viewer has drawn the job's prompt and gone quiet), types
+        the text, pauses, presses Enter, then leaves the viewer the way a user does (``←``,
+        then ``Esc`` if needed) and ends it if it is still there. The job keeps running.
+        Attaching to a stopped job would resume it: call this for a live job only.
+
+        Args:
+            job_id: The registry's ``jobId`` (untrusted).
+            text: One line of printable text (the caller checks it).
+            ready_timeout_s: Longest wait for the viewer to show the job, in seconds.
+            quiet_s: How long the viewer's output must pause before typing, in seconds.
+            leave_s: How long each way of leaving may take before the next, in seconds.
+
+        Raises:
+            ValueError: ``job_id`` is invalid.
+            SessiontuiError: No executable, the viewer could not start or did not show the
+                job in time (then nothing was typed).
+        """
+        argv = self.attach_argv(job_id)
+        env = dict(os.environ if self.environ is None else self.environ)
+        for name in ("TMUX", "TMUX_PANE", "ZELLIJ", "ZELLIJ_PANE_ID", "ZELLIJ_SESSION_NAME"):
+            env.pop(name, None)
+        env.setdefault("TERM", "xterm-256color")
+        viewer = _HiddenViewer(argv, env)
+        try:
+            if not viewer.wait_ready(ready_timeout_s, quiet_s):
+                raise SessiontuiError(
+                    f"claude attach {job_id} did not show the job within "
+                    f"{ready_timeout_s:g} s; nothing was sent"
+                )
+            viewer.write(text.encode())
+            time.sleep(0.15)
+            viewer.write(b"\r")
+            time.sleep(0.3)
+            viewer.leave(leave_s)
+        finally:
+            viewer.close()
+
     def stop(self, job_id: str) -> None:
         """End a job with ``claude stop <job_id>``; its conversation is kept by Claude.
 
@@ -300,6 +371,97 @@ class ClaudeJobs:
             detail = (proc.stderr.strip() or proc.stdout.strip())[:500]
             message = printable(detail) if detail else f"exit status {proc.returncode}"
             raise SessiontuiError(f"claude stop {job_id} failed: {message}")
+
+
+class _HiddenViewer:
+    """A ``claude attach`` on a pseudo-terminal of ours, read by a thread, never shown.
+
+    Args:
+        argv: The viewer's command.
+        env: Its environment.
+
+    Raises:
+        SessiontuiError: It could not start.
+    """
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        master, slave = pty.openpty()
+        rows, columns = VIEWER_SIZE
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        try:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as error:
+            os.close(master)
+            raise SessiontuiError(f"cannot run {argv[0]}: {error.strerror or error}") from error
+        finally:
+            os.close(slave)
+        self._master = master
+        self._lock = threading.Lock()
+        self._seen_prompt = False
+        self._last_output = time.monotonic()
+        self._reader = threading.Thread(target=self._read, name="claude-attach", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        """Drain the viewer's output (it would block on a full terminal otherwise)."""
+        tail = b""
+        while True:
+            try:
+                data = os.read(self._master, 65536)
+            except OSError:
+                return  # EIO: the viewer closed its terminal
+            if not data:
+                return
+            with self._lock:
+                self._last_output = time.monotonic()
+                tail = (tail + data)[-8:]
+                if _PROMPT_MARK in tail or _PROMPT_MARK in data:
+                    self._seen_prompt = True
+
+    def wait_ready(self, timeout_s: float, quiet_s: float) -> bool:
+        """True once the job's prompt was drawn and the output paused ``quiet_s`` seconds."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            with self._lock:
+                ready = self._seen_prompt and time.monotonic() - self._last_output >= quiet_s
+            if ready:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def write(self, data: bytes) -> None:
+        """Type ``data`` into the viewer's terminal."""
+        with contextlib.suppress(OSError):
+            os.write(self._master, data)
+
+    def leave(self, timeout_s: float) -> None:
+        """Leave as a user does: ``←``, then ``Esc``; wait ``timeout_s`` after each."""
+        for key in (_LEFT, _ESCAPE):
+            if self.proc.poll() is not None:
+                return
+            self.write(key)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout_s)
+
+    def close(self) -> None:
+        """End the viewer if it is still there (SIGTERM, then SIGKILL) and close the terminal."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(2.0)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(2.0)
+        self._reader.join(1.0)  # it ends when the viewer's side of the terminal closes
+        with contextlib.suppress(OSError):
+            os.close(self._master)
 
 
 def _has_exited(proc: psutil.Process) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sessiontui.errors import NotApplicable, SessiontuiError, TargetNotFound
+from sessiontui.errors import NotApplicable, PromptNotShown, SessiontuiError, TargetNotFound
 from sessiontui.model import registry
 from sessiontui.model.claude_jobs import ClaudeJobs
 from sessiontui.model.exits import ExitWatcher
@@ -19,13 +19,21 @@ from sessiontui.model.folder_watcher import FolderWatcher
 from sessiontui.model.muxset import MuxSet
 from sessiontui.model.names import is_user_name
 from sessiontui.model.navigation import JumpHistory
-from sessiontui.model.processes import KillReport, kill_tree
+from sessiontui.model.processes import KillReport, is_alive, kill_tree
+from sessiontui.model.prompts import PERMISSION_WAITS
+from sessiontui.model.reply import (
+    Answer,
+    ReplyTiming,
+    answer_prompt,
+    interrupt_turn,
+    send_reply,
+)
 from sessiontui.model.service import AttachPlan
 from sessiontui.model.store import SessionStore
 from sessiontui.model.targets import resolve_target
 from sessiontui.model.types import Session, Snapshot, SnapshotChange, Status, pane_key
 from sessiontui.model.watcher import RegistryWatcher
-from sessiontui.mux.base import CAP_RESURRECT
+from sessiontui.mux.base import CAP_RESURRECT, check_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -153,6 +161,8 @@ class Monitor:
         self._client: str | None = None
         self._seen_names: dict[str, str] = {}
         self.store.subscribe(self._follow_agent_rename)
+        self.reply_timing = ReplyTiming()
+        """Confirmation and pause times of :meth:`send`, :meth:`approve` and :meth:`interrupt`."""
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -534,6 +544,78 @@ class Monitor:
         tmux = self._tmux_for(session)
         assert session.mux is not None
         return tmux.capture_pane(session.mux.pane, lines=lines, session=session.mux.session_id)
+
+    def send(self, key: str, text: str) -> None:
+        """Type a one-line reply into the session's pane, then Enter (key ``s``).
+
+        Only into the pane that holds the session's verified process, and never while it
+        shows a permission box (see :func:`sessiontui.model.reply.send_reply`). A Claude
+        background job has no pane: the reply goes through a hidden ``claude attach``
+        (:meth:`ClaudeJobs.send`), only while the job runs and does not wait for a permission.
+
+        Raises:
+            TargetNotFound: No such session. NotApplicable: Empty or multi-line text, no pane,
+            or the process is not in its pane any more. PromptNotShown: A permission box is
+            shown. MuxError: The multiplexer failed. SessiontuiError: ``claude attach`` failed.
+        """
+        session = self.session(key)
+        if session.mux is None and session.job_id:
+            self._send_to_job(session, text)
+            return
+        send_reply(self.muxes, session, text, timing=self.reply_timing)
+
+    def _send_to_job(self, session: Session, text: str) -> None:
+        """A reply to a Claude background job, through a hidden viewer (see :meth:`send`)."""
+        if not text.strip():
+            raise NotApplicable("nothing to send: the reply is empty")
+        try:
+            check_text(text)
+        except ValueError as error:
+            raise NotApplicable(f"cannot send that reply: {error}") from None
+        if not session.alive or not is_alive(session.pid, session.proc_start):
+            raise NotApplicable(f"{session.name!r} has ended (attaching would restart it)")
+        if session.status is Status.WAITING and (session.waiting_for or "") in PERMISSION_WAITS:
+            raise PromptNotShown(
+                f"{session.name!r} waits for a permission: attach (enter) to answer it; "
+                "nothing was sent"
+            )
+        assert session.job_id is not None
+        try:
+            self._jobs(session).send(session.job_id, text)
+        except ValueError as error:
+            raise NotApplicable(f"invalid jobId in the registry: {error}") from None
+
+    def approve(self, key: str) -> Answer:
+        """Choose the "Yes" option of the permission box the session's pane shows (key ``a``).
+
+        Raises:
+            TargetNotFound: No such session. NotApplicable: Not waiting for a permission, or
+            no verified pane. PromptNotShown: A fresh capture shows no permission box
+            (nothing was sent). SessiontuiError: The box did not go away. MuxError: The
+            multiplexer failed.
+        """
+        return answer_prompt(self.muxes, self.session(key), approve=True, timing=self.reply_timing)
+
+    def deny(self, key: str) -> Answer:
+        """Choose the "No" option of the permission box the session's pane shows (key ``A``).
+
+        Raises:
+            As :meth:`approve`.
+        """
+        return answer_prompt(self.muxes, self.session(key), approve=False, timing=self.reply_timing)
+
+    def interrupt(self, key: str) -> bool:
+        """Press the agent's own interrupt key (Escape) once, if its pane shows a running turn.
+
+        Returns:
+            True when the pane stopped showing a running turn within the confirmation time.
+
+        Raises:
+            TargetNotFound: No such session. NotApplicable: Not busy, not Claude or Codex, or
+            no verified pane. PromptNotShown: No running turn on screen (nothing was sent).
+            MuxError: The multiplexer failed.
+        """
+        return interrupt_turn(self.muxes, self.session(key), timing=self.reply_timing)
 
     def leave(self) -> None:
         """Take our own client away from the ``--bg`` monitor's session (``q`` there).

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from sessiontui.model.navigation import JumpHistory
     from sessiontui.model.processes import KillReport
+    from sessiontui.model.prompts import Answer
     from sessiontui.model.types import Session, Snapshot, SnapshotChange
 
 __all__ = ["AttachPlan", "SessionService"]
@@ -143,6 +144,29 @@ class SessionService(Protocol):
 
     def preview(self, key: str, lines: int) -> str:
         """The last ``lines`` lines of the session's pane as plain (untrusted) text."""
+        ...
+
+    def send(self, key: str, text: str) -> None:
+        """Type a one-line reply into the session's own pane, then Enter (key ``s``).
+
+        Refused (nothing sent) while the pane shows a permission box, or when the pane no
+        longer holds the session's process.
+        """
+        ...
+
+    def approve(self, key: str) -> Answer:
+        """Choose the "Yes" option of the permission box a fresh capture of the pane shows."""
+        ...
+
+    def deny(self, key: str) -> Answer:
+        """Choose the "No" option of the permission box a fresh capture of the pane shows."""
+        ...
+
+    def interrupt(self, key: str) -> bool:
+        """Press the agent's interrupt key (Escape) if its pane shows a running turn.
+
+        Returns True when the turn stopped within a short confirmation time.
+        """
         ...
 
     def leave(self) -> None:

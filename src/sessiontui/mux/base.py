@@ -26,6 +26,46 @@ CAP_NEW_SESSION = "new_session"
 #: Ended sessions are kept for resurrection (Zellij) until :meth:`Multiplexer.delete_session`.
 CAP_RESURRECT = "resurrect"
 
+CAP_SEND_KEYS = "send_keys"
+
+#: Key names :meth:`Multiplexer.send_keys` understands, besides one printable character
+#: (``"1"``, ``"y"``): each backend maps them to its own names (tmux ``Escape``, Zellij ``Esc``).
+KEY_ENTER = "Enter"
+KEY_ESCAPE = "Escape"
+KEY_NAMES: frozenset[str] = frozenset({KEY_ENTER, KEY_ESCAPE})
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` when it is a name of :data:`KEY_NAMES` or one printable ASCII character.
+
+    Raises:
+        ValueError: Anything else (a multiplexer key name such as ``C-c`` is never passed on).
+    """
+    if key in KEY_NAMES or (len(key) == 1 and key.isascii() and key.isprintable()):
+        return key
+    raise ValueError(f"not a key sessiontui sends: {key!r}")
+
+
+#: Longest text :meth:`Multiplexer.send_text` types at once, in characters.
+MAX_TEXT_CHARS = 4096
+
+
+def check_text(text: str) -> str:
+    """Return ``text`` when it is one line of printable text that may be typed into a pane.
+
+    Raises:
+        ValueError: Control characters (C0, DEL, C1: a newline would submit, an escape would
+            drive the program), line or paragraph separators, or more than
+            :data:`MAX_TEXT_CHARS` characters.
+    """
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"the text is longer than {MAX_TEXT_CHARS} characters")
+    for ch in text:
+        code = ord(ch)
+        if code < 0x20 or 0x7F <= code < 0xA0 or ch in "\u2028\u2029":
+            raise ValueError(f"the text holds a control character (U+{code:04X})")
+    return text
+
 
 class Multiplexer(Protocol):
     """One multiplexer server: what the model may ask of it.
@@ -128,6 +168,22 @@ class Multiplexer(Protocol):
 
     def capture_pane(self, pane_id: str, lines: int = 20, *, session: str | None = None) -> str:
         """Return the last ``lines`` lines of ``pane_id`` (in ``session``) as plain text."""
+        ...
+
+    def send_text(self, pane_id: str, text: str, *, session: str | None = None) -> None:
+        """Type ``text`` into ``pane_id`` literally: no key names, no Enter (``CAP_SEND_KEYS``).
+
+        Raises:
+            ValueError: ``text`` holds control characters, or a bad pane id.
+        """
+        ...
+
+    def send_keys(self, pane_id: str, keys: Sequence[str], *, session: str | None = None) -> None:
+        """Press ``keys`` in ``pane_id``, in order (see :func:`check_key` for what a key is).
+
+        Raises:
+            ValueError: A key that :func:`check_key` refuses, or a bad pane id.
+        """
         ...
 
     def new_session(

@@ -32,7 +32,12 @@ from sessiontui.mux.base import (
     CAP_DETACH,
     CAP_NEW_SESSION,
     CAP_POPUP,
+    CAP_SEND_KEYS,
     CAP_SWITCH,
+    KEY_ENTER,
+    KEY_ESCAPE,
+    check_key,
+    check_text,
 )
 
 if TYPE_CHECKING:
@@ -80,6 +85,9 @@ _PANE_FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 _MAX_CACHED_PROCESSES = 1024
+
+#: tmux's names of the keys of :data:`~sessiontui.mux.base.KEY_NAMES`.
+_TMUX_KEYS: dict[str, str] = {KEY_ENTER: "Enter", KEY_ESCAPE: "Escape"}
 
 
 def parse_tmux_env(value: str | None) -> tuple[str, int] | None:
@@ -277,7 +285,15 @@ class TmuxBackend:
 
     type = "tmux"
     capabilities = frozenset(
-        {CAP_POPUP, CAP_CAPTURE, CAP_DETACH, CAP_SWITCH, CAP_CONTROL_MODE, CAP_NEW_SESSION}
+        {
+            CAP_POPUP,
+            CAP_CAPTURE,
+            CAP_DETACH,
+            CAP_SWITCH,
+            CAP_CONTROL_MODE,
+            CAP_NEW_SESSION,
+            CAP_SEND_KEYS,
+        }
     )
 
     def __init__(
@@ -995,6 +1011,49 @@ class TmuxBackend:
         while text and not text[-1].strip():
             text.pop()
         return "\n".join(text[-lines:])
+
+    def send_text(self, pane_id: str, text: str, *, session: str | None = None) -> None:
+        """Type ``text`` into a pane literally (``send-keys -l -- TEXT``); no Enter.
+
+        ``-l`` keeps tmux from reading key names (``Enter``, ``C-c``) in the text, ``--``
+        from reading a leading ``-`` as a flag, and :func:`_literal` from reading a
+        trailing ``;`` as a command separator. tmux does not expand formats here.
+
+        Args:
+            pane_id: Exact pane target ``%N``.
+            text: One line of printable text (see :func:`~sessiontui.mux.base.check_text`).
+            session: Ignored: tmux pane ids are unique within the server.
+
+        Raises:
+            ValueError: ``pane_id`` is not ``%N`` or ``text`` holds control characters.
+            MuxUnavailable: No server, or no answer in time.
+            MuxError: Unknown pane or another tmux failure.
+        """
+        pane = _check_pane(pane_id)
+        check_text(text)
+        if text:
+            self._run("send-keys", "-t", pane, "-l", "--", _literal(text))
+
+    def send_keys(self, pane_id: str, keys: Sequence[str], *, session: str | None = None) -> None:
+        """Press keys in a pane, one ``send-keys`` call each (so tmux never merges them).
+
+        Args:
+            pane_id: Exact pane target ``%N``.
+            keys: ``Enter``, ``Escape`` or one printable ASCII character each.
+            session: Ignored: tmux pane ids are unique within the server.
+
+        Raises:
+            ValueError: A bad pane id or key (checked before anything is sent).
+            MuxUnavailable: No server, or no answer in time.
+            MuxError: Unknown pane or another tmux failure.
+        """
+        pane = _check_pane(pane_id)
+        names = [_TMUX_KEYS.get(check_key(key)) for key in keys]
+        for key, name in zip(keys, names, strict=True):
+            if name is not None:
+                self._run("send-keys", "-t", pane, name)
+            else:  # one printable character, typed as itself
+                self._run("send-keys", "-t", pane, "-l", "--", _literal(key))
 
     # ------------------------------------------------------------------ background sessions
 

@@ -51,6 +51,7 @@ from watchdog.observers import Observer
 from sessiontui.errors import InvalidName, MuxError, MuxUnavailable, NameTaken, NotApplicable
 from sessiontui.model.processes import parent_chain
 from sessiontui.model.types import PaneInfo
+from sessiontui.mux.base import KEY_ENTER, KEY_ESCAPE, check_key, check_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -114,6 +115,8 @@ _CLIENT_ROW = re.compile(r"(?P<id>\d+) +(?P<pane>(?:terminal|plugin)_\d+|N/A) +(
 _SUFFIX_CURRENT = "(current)"
 _SUFFIX_EXITED = "(EXITED - attach to resurrect)"
 _MAX_CACHED_PROCESSES = 1024
+#: Zellij's ``send-keys`` names of the keys of :data:`~sessiontui.mux.base.KEY_NAMES`.
+_ZELLIJ_KEYS: dict[str, str] = {KEY_ENTER: "Enter", KEY_ESCAPE: "Esc"}
 _SO_PEERCRED = getattr(socket, "SO_PEERCRED", 17)
 
 
@@ -830,7 +833,7 @@ class ZellijServer:
 
     type = "zellij"
     capabilities: frozenset[str] = frozenset(
-        {"capture", "detach", "switch", "new_session", "resurrect"}
+        {"capture", "detach", "switch", "new_session", "resurrect", "send_keys"}
     )
 
     def __init__(
@@ -1781,6 +1784,60 @@ class ZellijServer:
         while text and not text[-1].strip():
             text.pop()
         return "\n".join(text[-lines:])
+
+    def send_text(self, pane_id: str, text: str, *, session: str | None = None) -> None:
+        """Type ``text`` into a pane literally (``action write-chars --pane-id P -- TEXT``).
+
+        No Enter is added; ``--`` keeps a leading ``-`` from reading as an option.
+
+        Args:
+            pane_id: ``terminal_<n>``.
+            text: One line of printable text (see :func:`~sessiontui.mux.base.check_text`).
+            session: The session holding the pane (required).
+
+        Raises:
+            ValueError: No ``session``, not a terminal pane id, or control characters.
+            MuxUnavailable: zellij missing, hanging or failing.
+            MuxError: No such session or pane.
+        """
+        pane = _check_pane(pane_id)
+        check_text(text)
+        if session is None:
+            raise ValueError("a Zellij pane id needs its session")
+        if not text:
+            return
+        result = self._run("action", "write-chars", "--pane-id", pane, "--", text, session=session)
+        if result.returncode != 0:
+            raise self._error(result, session)
+
+    def send_keys(self, pane_id: str, keys: Sequence[str], *, session: str | None = None) -> None:
+        """Press keys in a pane: ``action send-keys`` for Enter and Esc, ``write-chars`` else.
+
+        One call per key, in order.
+
+        Args:
+            pane_id: ``terminal_<n>``.
+            keys: ``Enter``, ``Escape`` or one printable ASCII character each.
+            session: The session holding the pane (required).
+
+        Raises:
+            ValueError: No ``session``, a bad pane id or key (checked before sending).
+            MuxUnavailable: zellij missing, hanging or failing.
+            MuxError: No such session or pane.
+        """
+        pane = _check_pane(pane_id)
+        if session is None:
+            raise ValueError("a Zellij pane id needs its session")
+        checked = [check_key(key) for key in keys]
+        for key in checked:
+            name = _ZELLIJ_KEYS.get(key)
+            if name is not None:
+                args = ["action", "send-keys", "--pane-id", pane, name]
+            else:  # one printable character, typed as itself
+                args = ["action", "write-chars", "--pane-id", pane, "--", key]
+            result = self._run(*args, session=session)
+            if result.returncode != 0:
+                raise self._error(result, session)
 
     # ------------------------------------------------------------------ new sessions
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from sessiontui.model.prompts import PERMISSION_WAITS
 from sessiontui.model.types import Status
 
 if TYPE_CHECKING:
@@ -70,6 +71,83 @@ def _can_go_back(c: ActionContext) -> bool:
     return c.can_go_back
 
 
+#: Agents whose permission boxes and interrupt key sessiontui knows (SPEC 4).
+_PROMPT_AGENTS = ("claude", "codex")
+
+
+def _pane_blocker(s: Session | None) -> str | None:
+    """Why keys cannot be typed into ``s``'s pane, or ``None`` when they can."""
+    if s is None:
+        return "no session is selected"
+    if not s.alive:
+        return f"{s.name} has ended"
+    if s.mux is None:
+        if s.job_id:
+            return "a Claude background job has no pane to type into; attach (enter) to answer"
+        return f"{s.name} runs in no terminal pane"
+    return None
+
+
+def _asks_permission(s: Session) -> bool:
+    return s.status is Status.WAITING and (s.waiting_for or "").lower() in PERMISSION_WAITS
+
+
+def send_blocker(c: ActionContext) -> str | None:
+    """Why ``s`` (send a reply) does not apply now, or ``None`` when it does.
+
+    A Claude background job has no pane, but takes a reply through a hidden ``claude attach``.
+    """
+    s = c.session
+    if s is not None and s.alive and s.mux is None and s.job_id:
+        if _asks_permission(s):
+            return f"{s.name} waits for a permission: attach (enter) to answer it"
+        return None
+    reason = _pane_blocker(s)
+    if reason is None and s is not None and _asks_permission(s):
+        return f"{s.name} shows a permission prompt: approve (a) or deny (A) it first"
+    return reason
+
+
+def answer_blocker(c: ActionContext) -> str | None:
+    """Why ``a``/``A`` (approve, deny) do not apply now, or ``None`` when they do."""
+    s = c.session
+    reason = _pane_blocker(s)
+    if reason is not None or s is None:
+        return reason
+    if s.agent not in _PROMPT_AGENTS:
+        return f"sessiontui does not know the prompts of {s.agent}"
+    if s.status is not Status.WAITING:
+        return f"{s.name} is {s.status.value}, not waiting for a permission"
+    if not _asks_permission(s):
+        return f"{s.name} waits for {s.waiting_for or 'input'}, not for a permission"
+    return None
+
+
+def interrupt_blocker(c: ActionContext) -> str | None:
+    """Why ``i`` (interrupt) does not apply now, or ``None`` when it does."""
+    s = c.session
+    reason = _pane_blocker(s)
+    if reason is not None or s is None:
+        return reason
+    if s.agent not in _PROMPT_AGENTS:
+        return f"sessiontui does not know the interrupt key of {s.agent}"
+    if s.status is not Status.BUSY:
+        return f"{s.name} is {s.status.value}; only a running turn is interrupted"
+    return None
+
+
+def _can_send(c: ActionContext) -> bool:
+    return send_blocker(c) is None
+
+
+def _can_answer(c: ActionContext) -> bool:
+    return answer_blocker(c) is None
+
+
+def _can_interrupt(c: ActionContext) -> bool:
+    return interrupt_blocker(c) is None
+
+
 @dataclass(frozen=True, slots=True)
 class Action:
     """One user action.
@@ -89,6 +167,8 @@ class Action:
         help_keys: How the help screen shows the keys (default: as currently bound).
         applies: When the action applies; ``None``: always. A key that does not apply is
             dimmed in the footer and does nothing.
+        why_not: The reason the action does not apply now (shown when its dimmed key is
+            pressed), or ``None`` when it applies; ``None`` here: no reason is told.
     """
 
     id: str | None
@@ -103,6 +183,7 @@ class Action:
     per_key: bool = False
     help_keys: str | None = None
     applies: Callable[[ActionContext], bool] | None = None
+    why_not: Callable[[ActionContext], str | None] | None = None
 
 
 # fmt: off
@@ -113,6 +194,10 @@ ACTIONS: tuple[Action, ...] = (
     Action("rename", "r", "rename", "Rename", "Rename the session (and the tmux session sessiontui made for it)", "Rename", applies=_renamable),  # noqa: E501
     Action("end", "x", "end", "End", "End: detach a background session; confirm a kill for others", "End", applies=_alive),  # noqa: E501
     Action("kill", "K", "kill", "Kill", "Kill, confirmed: SIGTERM, grace period, then SIGKILL", "Kill", applies=_alive),  # noqa: E501
+    Action("send", "s", "send", "Send", "Send a one-line reply to the session's pane (enter sends, escape cancels)", "Send a reply", applies=_can_send, why_not=send_blocker),  # noqa: E501
+    Action("approve", "a", "approve", "Approve", "Approve: choose the permission prompt's own \"Yes\" (checked on a fresh capture)", "Approve", applies=_can_answer, why_not=answer_blocker),  # noqa: E501
+    Action("deny", "A", "deny", "Deny", "Deny: choose the permission prompt's own \"No\" (checked on a fresh capture)", "Deny", applies=_can_answer, why_not=answer_blocker),  # noqa: E501
+    Action("interrupt", "i", "interrupt", "Interrupt", "Interrupt the running turn with the agent's own key (Escape); K kills", "Interrupt", applies=_can_interrupt, why_not=interrupt_blocker),  # noqa: E501
     Action("dismiss", "D", "dismiss", "Dismiss", "Dismiss a dead session (removes its registry file once verified dead; an exited Zellij session: deleted, confirmed)", "Dismiss", show=False, applies=_dead),  # noqa: E501
     Action("jump_waiting", "w", "jump_waiting", "Waiting", "Attach the next session waiting for input (cycles)", "Next waiting", applies=_someone_waits),  # noqa: E501
     Action("jump_back", "tab", "jump_back", "Back", "Back to the session attached before", "Back", show=False, applies=_can_go_back),  # noqa: E501
@@ -182,6 +267,14 @@ def applies(action: str, context: ActionContext) -> bool:
     """True when the app action ``action`` applies now (unknown actions always apply)."""
     entry = BY_ACTION.get(action)
     return entry is None or entry.applies is None or entry.applies(context)
+
+
+def why_not(action: str, context: ActionContext) -> str | None:
+    """Why the app action ``action`` does not apply now (``None``: it applies, or no reason)."""
+    entry = BY_ACTION.get(action)
+    if entry is None or entry.why_not is None:
+        return None
+    return entry.why_not(context)
 
 
 def applicability(context: ActionContext) -> tuple[bool, ...]:

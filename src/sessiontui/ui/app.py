@@ -23,6 +23,7 @@ from sessiontui.errors import SessiontuiError
 from sessiontui.model.filters import SessionFilter
 from sessiontui.model.navigation import nth_row
 from sessiontui.model.notify import WaitingNotifier
+from sessiontui.model.prompts import question_text
 from sessiontui.model.text import printable
 from sessiontui.model.types import Status
 from sessiontui.ui import actions, render
@@ -50,6 +51,10 @@ if TYPE_CHECKING:
 NARROW_WIDTH = 60
 #: Lines of the pane shown in the preview.
 PREVIEW_LINES = 8
+#: Lines captured from a waiting agent's pane to find its question (a whole screen).
+QUESTION_CAPTURE_LINES = 60
+#: Longest reply the input takes, in characters (what a multiplexer types at once).
+REPLY_MAX_CHARS = 4096
 
 
 class MainTable(SessionTable):
@@ -110,17 +115,22 @@ class SessionTUI(App[None]):
         self._header: Text | None = None
         self.focused_key: str | None = None
         """The session whose pane our tmux client shows now (never announced)."""
+        self.reply_key: str | None = None
+        """The session the open reply input (``s``) sends to; ``None`` while it is closed."""
+        self._previewed_state: tuple[object, ...] | None = None
+        self._answering: set[str] = set()
 
     # -- layout -------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        """Header line, table, filter input, detail panel, footer."""
+        """Header line, table, filter input, detail panel, reply input (``s``), footer."""
         yield Static(id="summary")
         yield MainTable(id="sessions")
         yield Input(
             placeholder="filter: text, s:waiting a:claude k:bg w:tmux (escape clears)", id="filter"
         )
         yield DetailPanel(id="detail")
+        yield Input(id="reply", max_length=REPLY_MAX_CHARS)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -215,6 +225,17 @@ class SessionTUI(App[None]):
         self.notifier.observe(self.snapshot, time.monotonic(), self.focused_key)
         self._announce_waiting()
         self._show()
+        try:
+            selected = self.selected
+        except NoMatches:  # a snapshot that arrives while the app shuts down
+            return
+        if (
+            selected is not None
+            and self._previewed_state is not None
+            and self._previewed_state[0] == selected.key
+            and self._previewed_state != (selected.key, selected.status, selected.waiting_for)
+        ):
+            self._refresh_preview()  # it started or stopped waiting: its question changed
 
     def _announce_waiting(self) -> None:
         """Ring and notify for sessions that have waited long enough; re-arm the timer."""
@@ -279,33 +300,50 @@ class SessionTUI(App[None]):
     def _refresh_preview(self) -> None:
         """Capture the selected session's pane for the detail panel when it is due.
 
-        Runs every PREVIEW_INTERVAL_S and on a new selection (captured at once); a quiet pane
-        is captured less often (see :class:`PreviewPacer`).
+        Runs every PREVIEW_INTERVAL_S and on a new selection or a status change (captured at
+        once); a quiet pane is captured less often (see :class:`PreviewPacer`). A waiting
+        session's whole screen is read, for the question it asks.
         """
-        session = self.selected
-        if session is None or session.mux is None or not session.alive:
-            self.query_one(DetailPanel).show_preview(None)
+        try:  # a worker's late call while the app shuts down finds no widgets
+            session = self.selected
+            panel = self.query_one(DetailPanel)
+        except NoMatches:
             return
-        state = (session.key, session.status, session.mux.address)
+        if session is None or session.mux is None or not session.alive:
+            self._previewed_state = None
+            panel.show_preview(None)
+            panel.show_question(None)
+            return
+        self._previewed_state = (session.key, session.status, session.waiting_for)
+        state = (*self._previewed_state, session.mux.address)
         busy = session.status is Status.BUSY
         if self._preview_pacer.due(state, time.monotonic(), busy=busy):
-            self._preview_worker(session.key)
+            self._preview_worker(session.key, session.status is Status.WAITING)
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
-    def _preview_worker(self, key: str) -> None:
+    def _preview_worker(self, key: str, waiting: bool) -> None:
         """``capture-pane`` on the session's own server in a worker thread (plain text only)."""
+        lines = QUESTION_CAPTURE_LINES if waiting else PREVIEW_LINES
         try:
-            text = self.monitor.preview(key, lines=PREVIEW_LINES)
+            text: str | None = self.monitor.preview(key, lines=lines)
         except SessiontuiError:
             text = None
-        self.call_from_thread(self._show_preview, key, text)
+        question = question_text(text) if waiting and text else None
+        if text is not None:
+            text = "\n".join(text.splitlines()[-PREVIEW_LINES:])
+        self.call_from_thread(self._show_preview, key, text, question)
 
-    def _show_preview(self, key: str, text: str | None) -> None:
-        """Show a captured preview if the same session is still selected."""
+    def _show_preview(self, key: str, text: str | None, question: str | None = None) -> None:
+        """Show a captured preview (and question) if the same session is still selected."""
         self._preview_pacer.captured(text, time.monotonic())
-        session = self.selected
+        try:
+            session = self.selected
+            panel = self.query_one(DetailPanel)
+        except NoMatches:  # the app is shutting down
+            return
         if session is not None and session.key == key:
-            self.query_one(DetailPanel).show_preview(text)
+            panel.show_preview(text)
+            panel.show_question(question if session.status is Status.WAITING else None)
 
     def on_data_table_row_highlighted(self) -> None:
         """Follow the cursor in the detail panel and the footer."""
@@ -636,6 +674,95 @@ class SessionTUI(App[None]):
         except SessiontuiError as error:
             self._report(str(error), error=True)
 
+    def action_send(self) -> None:
+        """``s``: open the one-line reply input under the preview (enter sends, escape cancels).
+
+        The reply goes to the session selected now, even if the cursor moves meanwhile.
+        """
+        session = self.selected
+        if session is None:
+            return
+        self.reply_key = session.key
+        box = self.query_one("#reply", Input)
+        name = printable(session.name)
+        box.placeholder = f"reply to {name} (enter sends, escape cancels)"
+        box.border_title = Text(f"reply to {name}")  # Text: the name is never markup
+        box.value = ""
+        box.add_class("-shown")
+        box.focus()
+
+    def _close_reply(self) -> None:
+        """Hide the reply input and give the keys back to the table."""
+        box = self.query_one("#reply", Input)
+        box.value = ""
+        box.remove_class("-shown")
+        self.reply_key = None
+        self.query_one(MainTable).focus()
+
+    @work(thread=True, exit_on_error=False)
+    def _send_worker(self, key: str, name: str, text: str) -> None:
+        """Type the reply into the session's pane in a worker thread and report."""
+        try:
+            self.monitor.send(key, text)
+        except SessiontuiError as error:
+            self._report(str(error), error=True)
+            return
+        self._report(f"sent to {name}: {text}")
+        self.call_from_thread(self._refresh_preview)
+
+    def action_approve(self) -> None:
+        """``a``: choose the "Yes" option of the permission prompt the pane shows."""
+        self._answer(approve=True)
+
+    def action_deny(self) -> None:
+        """``A``: choose the "No" option of the permission prompt the pane shows."""
+        self._answer(approve=False)
+
+    def _answer(self, *, approve: bool) -> None:
+        """Approve or deny the selected session's prompt, once at a time per session."""
+        session = self.selected
+        if session is None or session.key in self._answering:
+            return
+        self._answering.add(session.key)
+        self._answer_worker(session.key, session.name, approve)
+
+    @work(thread=True, exit_on_error=False)
+    def _answer_worker(self, key: str, name: str, approve: bool) -> None:
+        """Answer in a worker thread (it checks a fresh capture first) and echo the decision."""
+        try:
+            verb = self.monitor.approve if approve else self.monitor.deny
+            answer = verb(key)
+        except SessiontuiError as error:
+            self._report(str(error), error=True)
+        else:
+            self._report(f"{answer.decision} {name}: {answer.option}")
+        finally:
+            self.call_from_thread(self._answered, key)
+        self.call_from_thread(self._refresh_preview)
+
+    def _answered(self, key: str) -> None:
+        """An approve or deny of ``key`` has finished: the keys may answer it again."""
+        self._answering.discard(key)
+
+    def action_interrupt(self) -> None:
+        """``i``: interrupt the running turn with the agent's own key (Escape)."""
+        if (session := self.selected) is not None:
+            self._interrupt_worker(session.key, session.name)
+
+    @work(thread=True, exit_on_error=False)
+    def _interrupt_worker(self, key: str, name: str) -> None:
+        """Interrupt in a worker thread and report."""
+        try:
+            stopped = self.monitor.interrupt(key)
+        except SessiontuiError as error:
+            self._report(str(error), error=True)
+            return
+        if stopped:
+            self._report(f"interrupted {name}")
+        else:
+            self._report(f"sent Escape to {name}, but it still shows a running turn (K kills)")
+        self.call_from_thread(self._refresh_preview)
+
     def action_help(self) -> None:
         """``?``: the help screen, listing the keys as currently bound."""
 
@@ -658,23 +785,51 @@ class SessionTUI(App[None]):
             self._show()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter keeps the filter and returns to the table."""
+        """Enter keeps the filter, or sends the reply; both return to the table."""
+        if event.input.id == "reply":
+            key, text = self.reply_key, event.value
+            self._close_reply()
+            session = self.snapshot.get(key) if key else None
+            if key is not None and text.strip():
+                self._send_worker(key, session.name if session else "the session", text)
+            return
         if event.input.id == "filter":
             if not event.value.strip():
                 event.input.remove_class("-shown")
             self.query_one(MainTable).focus()
 
     def on_key(self, event: object) -> None:
-        """Escape in the filter clears it and returns to the table."""
+        """Escape in the filter clears it, in the reply input cancels it; a dimmed key says why.
+
+        Runs before the key's binding: a table key whose action does not apply now (dimmed
+        in the footer) does nothing, so its reason is shown instead.
+        """
         from textual.events import Key
 
-        if isinstance(event, Key) and event.key == "escape":
+        if not isinstance(event, Key):
+            return
+        if event.key == "escape":
+            reply = self.query_one("#reply", Input)
+            if reply.has_focus:
+                self._close_reply()
+                event.stop()
+                return
             box = self.query_one("#filter", Input)
             if box.has_focus:
                 box.value = ""
                 box.remove_class("-shown")
                 self.query_one(MainTable).focus()
                 event.stop()
+            return
+        if not self.query_one(MainTable).has_focus:
+            return
+        active = self.screen.active_bindings.get(event.key)
+        if active is None or active.enabled:
+            return
+        action = active.binding.action.removeprefix("app.")
+        reason = actions.why_not(action, self._action_context())
+        if reason:
+            self.notify(printable(reason), severity="warning", markup=False)
 
 
 def make_app(

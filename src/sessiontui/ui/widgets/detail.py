@@ -1,11 +1,13 @@
-"""The detail panel: every field of the selected session, and a larger activity sparkline."""
+"""The detail panel: every field of the selected session, its pane and what it asks."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.containers import Horizontal, Vertical
@@ -23,6 +25,11 @@ if TYPE_CHECKING:
 
 #: Unknown registry keys shown in the panel (the rest stay in the file, untouched).
 EXTRA_KEYS_SHOWN = 6
+#: An option line of a question (``2. Yes, and …``).
+_OPTION_LINE = re.compile(r"^\d{1,2}\. ")
+#: Lines of a waiting agent's question shown at most (its permission box or dialog): the
+#: last ones, which hold the question and its options.
+QUESTION_LINES = 12
 
 
 def _when(seconds: float | None, now: float) -> str:
@@ -40,8 +47,9 @@ class DetailPanel(Vertical):
     """Shows one session in full; empty text when nothing is selected."""
 
     def compose(self) -> ComposeResult:
-        """A sparkline (last 30 minutes) above a table of fields."""
+        """Sparkline (last 30 minutes), the question a waiting agent asks, preview and fields."""
         yield Sparkline([], id="detail-spark")
+        yield Static(id="detail-question")
         with Horizontal(id="detail-body"):
             yield Static(id="detail-preview")
             yield Static(id="detail-fields")
@@ -49,6 +57,7 @@ class DetailPanel(Vertical):
     _shown: tuple[Session | None, int] | None = None
     _fields: tuple[Session, int] | None = None
     _preview: str | None = None
+    _question: str | None = None
 
     def show(self, session: Session | None, now: float) -> None:
         """Render ``session`` (or a hint when ``None``); ``now`` is epoch seconds.
@@ -121,6 +130,36 @@ class DetailPanel(Vertical):
             if value:
                 grid.add_row(label, value)
         fields.update(grid)
+
+    @property
+    def question(self) -> str | None:
+        """The question shown now (as read from the pane), or ``None`` when hidden."""
+        return self._question or None
+
+    def show_question(self, text: str | None) -> None:
+        """Show what a waiting agent asks (its permission box or dialog, untrusted), or hide.
+
+        Args:
+            text: Plain text read from the pane; control characters are made visible and
+                Rich markup is never interpreted. ``None`` or empty hides the question.
+        """
+        if text == self._question:
+            return
+        self._question = text
+        question = self.query_one("#detail-question", Static)
+        if not text:
+            question.display = False
+            return
+        lines = [printable(line) for line in text.rstrip("\n").splitlines()][-QUESTION_LINES:]
+        split = len(lines)
+        while split > 0 and _OPTION_LINE.match(lines[split - 1]):
+            split -= 1
+        # The options take one row each (cut with an ellipsis), so they stay in view.
+        parts = [Text("\n".join(lines[:split]), overflow="fold")] if split else []
+        if split < len(lines):
+            parts.append(Text("\n".join(lines[split:]), no_wrap=True, overflow="ellipsis"))
+        question.update(Group(*parts))
+        question.display = True
 
     def show_preview(self, text: str | None) -> None:
         """Show the last lines of the session's pane (untrusted: made printable), or hide."""
