@@ -14,9 +14,10 @@ figures, in that process, one after the other:
   with its next status (busy → waiting → idle …, so rows reorder) → the first frame whose
   output, applied to a virtual terminal, shows its row with the new status (the method of
   ``status_latency.py``, whose probe is reused). p50 / p95 / max over 40 writes (``--quick`` 10).
-* idle CPU: after the writes and a settling pause, user + system CPU time of that process (all
-  its threads: Textual, the monitor, the watcher) over a window (30 s; ``--quick`` 12 s) that
-  spans several 5 s safety rescans and 2 s liveness samples, as percent of one core.
+* idle CPU: after the writes, every live agent written back to ``idle`` (and shown so) and a
+  settling pause, user + system CPU time of that process (all its threads: Textual, the
+  monitor, the watcher) over a window (30 s; ``--quick`` 12 s) that spans samples (2 s; idle
+  rows every 10 s) and a 30 s safety rescan, as percent of one core.
 
 Run: ``/work/venv/bin/python benchmarks/scale.py [--quick] [--files N] [--seconds S]``.
 """
@@ -172,6 +173,16 @@ def child(directory: Path, agents_json: str, writes: int, idle_s: float) -> None
                     latencies.append((end - armed.t0) * 1000)
                 await asyncio.sleep(rng.uniform(0.1, 0.3))
 
+            # Idle means idle: every live agent back to ``idle`` (a busy one is sampled every
+            # 2 s and its sparkline grows, which is work, not idling).
+            for agent in agents:
+                agent.status = "idle"
+                write_like_claude(agent.path, agent.entry())
+            deadline = time.monotonic() + 10
+            while not all(probe.terminal.shows(a.name, label("idle")) for a in agents):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("agents not idle on screen:\n" + probe.terminal.text())
+                await asyncio.sleep(0.05)
             await asyncio.sleep(SETTLE_S)
             me = psutil.Process()
             c0, m0, w0 = me.cpu_times(), main_thread_s(me), time.monotonic()

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sessiontui.model.types import Status
-
 if TYPE_CHECKING:
     from sessiontui.model.types import Session, Snapshot
 
@@ -37,7 +35,7 @@ class WaitingNotifier:
 
     def observe(self, snapshot: Snapshot, now: float, focused_key: str | None = None) -> None:
         """Update the waits from a snapshot taken at ``now`` (seconds, any monotonic clock)."""
-        waiting = {s.key for s in snapshot.sessions if s.status is Status.WAITING}
+        waiting = {s.key for s in snapshot.waiting()}
         for key in [k for k in self._waits if k not in waiting]:
             del self._waits[key]
         for key in waiting:
@@ -47,7 +45,7 @@ class WaitingNotifier:
     def due(self, snapshot: Snapshot, now: float, focused_key: str | None = None) -> list[Session]:
         """Sessions to announce now; each is marked notified so it is never returned twice."""
         out: list[Session] = []
-        for session in snapshot.sessions:
+        for session in snapshot.waiting():
             wait = self._waits.get(session.key)
             if wait is None or wait.notified:
                 continue

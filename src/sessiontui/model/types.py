@@ -350,6 +350,34 @@ class Snapshot:
     _counts: dict[Status, int] = field(
         init=False, repr=False, compare=False, hash=False, default_factory=dict
     )
+    _waiting: tuple[Session, ...] | None = field(
+        init=False, repr=False, compare=False, hash=False, default=None
+    )
+    _focused: tuple[str | None] | None = field(
+        init=False, repr=False, compare=False, hash=False, default=None
+    )
+
+    def waiting(self) -> tuple[Session, ...]:
+        """The sessions whose status is ``waiting``, in display order (found once)."""
+        if self._waiting is None:
+            found = tuple(s for s in self.sessions if s.status is Status.WAITING)
+            object.__setattr__(self, "_waiting", found)
+            return found
+        return self._waiting
+
+    @property
+    def focused_key(self) -> str | None:
+        """Key of the session in :attr:`focused_pane` (the one on our screen), or ``None``."""
+        if self._focused is None:
+            focused = self.focused_pane
+            key = None
+            if focused is not None:
+                key = next(
+                    (s.key for s in self.sessions if s.mux and s.mux.address == focused), None
+                )
+            object.__setattr__(self, "_focused", (key,))
+            return key
+        return self._focused[0]
 
     def get(self, key: str) -> Session | None:
         """Return the session with ``key``, or ``None`` (a dictionary look-up)."""

@@ -218,10 +218,7 @@ class SessionTUI(App[None]):
     def on_snapshot_changed(self, message: SnapshotChanged) -> None:
         """Render a new snapshot and note new waits for the notifier."""
         self.snapshot = message.snapshot
-        focused = message.snapshot.focused_pane
-        self.focused_key = next(
-            (s.key for s in message.snapshot.sessions if s.mux and s.mux.address == focused), None
-        )
+        self.focused_key = message.snapshot.focused_key
         self.notifier.observe(self.snapshot, time.monotonic(), self.focused_key)
         self._announce_waiting()
         self._show()
