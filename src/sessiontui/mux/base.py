@@ -9,6 +9,7 @@ for a poll; it is never a source of truth.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -65,6 +66,31 @@ def check_text(text: str) -> str:
         if code < 0x20 or 0x7F <= code < 0xA0 or ch in "\u2028\u2029":
             raise ValueError(f"the text holds a control character (U+{code:04X})")
     return text
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """Outcome of one multiplexer command (``tmux …``, ``zellij …``): output and exit status.
+
+    Attributes:
+        stdout: Standard output, decoded.
+        stderr: Standard error, decoded.
+        returncode: The exit status.
+    """
+
+    stdout: str
+    stderr: str
+    returncode: int
+
+    @property
+    def lines(self) -> list[str]:
+        """Stdout split into lines, without the final newline."""
+        return self.stdout.splitlines()
+
+    @property
+    def message(self) -> str:
+        """Stderr (else stdout) on one line, at most 300 characters, for error messages."""
+        return " ".join((self.stderr.strip() or self.stdout.strip()).split())[:300]
 
 
 class Multiplexer(Protocol):

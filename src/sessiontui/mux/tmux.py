@@ -36,6 +36,7 @@ from sessiontui.mux.base import (
     CAP_SWITCH,
     KEY_ENTER,
     KEY_ESCAPE,
+    CommandResult,
     check_key,
     check_text,
 )
@@ -226,20 +227,6 @@ def _check_session(target: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Result:
-    """Outcome of one tmux command: decoded output and exit status."""
-
-    stdout: str
-    stderr: str
-    returncode: int
-
-    @property
-    def lines(self) -> list[str]:
-        """Stdout split into lines, without the final newline."""
-        return self.stdout.splitlines()
-
-
-@dataclass(frozen=True, slots=True)
 class _ProcFacts:
     """What cannot change during a process's life, for :meth:`TmuxBackend.locate`.
 
@@ -344,7 +331,7 @@ class TmuxBackend:
             raise MuxUnavailable("tmux is not installed (no tmux on PATH)")
         return tmux
 
-    def _run(self, *args: str, check: bool = True) -> _Result:
+    def _run(self, *args: str, check: bool = True) -> CommandResult:
         """Run ``tmux <server args> <args>`` with the timeout.
 
         Args:
@@ -374,7 +361,7 @@ class TmuxBackend:
             ) from None
         except OSError as exc:
             raise MuxUnavailable(f"cannot run tmux: {exc}") from exc
-        result = _Result(
+        result = CommandResult(
             stdout=proc.stdout.decode("utf-8", "replace"),
             stderr=proc.stderr.decode("utf-8", "replace"),
             returncode=proc.returncode,
@@ -383,7 +370,7 @@ class TmuxBackend:
             raise self._error(result)
         return result
 
-    def _error(self, result: _Result) -> MuxError:
+    def _error(self, result: CommandResult) -> MuxError:
         text = " ".join(result.stderr.split()) or f"tmux exited with status {result.returncode}"
         if any(marker in text.lower() for marker in _UNAVAILABLE_MARKERS):
             self._server_pid = None

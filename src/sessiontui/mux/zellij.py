@@ -51,7 +51,7 @@ from watchdog.observers import Observer
 from sessiontui.errors import InvalidName, MuxError, MuxUnavailable, NameTaken, NotApplicable
 from sessiontui.model.processes import parent_chain
 from sessiontui.model.types import PaneInfo
-from sessiontui.mux.base import KEY_ENTER, KEY_ESCAPE, check_key, check_text
+from sessiontui.mux.base import KEY_ENTER, KEY_ESCAPE, CommandResult, check_key, check_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -764,20 +764,6 @@ def check_session_name(name: str, sockets: Path | None = None) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Result:
-    """Outcome of one ``zellij`` command: decoded output and exit status."""
-
-    stdout: str
-    stderr: str
-    returncode: int
-
-    @property
-    def message(self) -> str:
-        """Stderr (else stdout) on one line, for error messages."""
-        return " ".join((self.stderr.strip() or self.stdout.strip()).split())[:300]
-
-
-@dataclass(frozen=True, slots=True)
 class _ProcFacts:
     """What cannot change during a process's life, for :meth:`ZellijServer.locate`.
 
@@ -951,7 +937,7 @@ class ZellijServer:
         own: bool = False,
         timeout_s: float | None = None,
         what: str | None = None,
-    ) -> _Result:
+    ) -> CommandResult:
         """Run ``zellij [-s SESSION] ARGS`` with the timeout.
 
         The child runs in its own process group with stdin closed; on timeout the group is
@@ -991,7 +977,7 @@ class ZellijServer:
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             raise MuxUnavailable(f"zellij did not answer within {limit:g} s ({label})") from None
-        result = _Result(
+        result = CommandResult(
             stdout=out.decode("utf-8", "replace"),
             stderr=err.decode("utf-8", "replace"),
             returncode=proc.returncode,
@@ -1175,7 +1161,7 @@ class ZellijServer:
             return b""
         return _metadata_digest(data) if data else None
 
-    def _error(self, result: _Result, session: str | None = None) -> MuxError:
+    def _error(self, result: CommandResult, session: str | None = None) -> MuxError:
         text = result.message or f"zellij exited with status {result.returncode}"
         if session is not None and ("not found" in text or "There is no active session" in text):
             return MuxError(f"no live Zellij session named {session!r}")
