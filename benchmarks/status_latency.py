@@ -178,7 +178,7 @@ class Probe:
             cell: Any = self.app.query_one(MainTable).get_cell(armed.key, ROW_COLUMN)
         except Exception:
             return
-        if getattr(cell, "plain", str(cell)).startswith(armed.label):
+        if getattr(cell, "plain", str(cell)).lstrip().startswith(armed.label):
             armed.t_cell = time.perf_counter()
 
     def _display(self, screen: Any, renderable: Any) -> None:
