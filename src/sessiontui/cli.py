@@ -461,7 +461,7 @@ def _ls(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_by_tmux(environ: Mapping[str, str] | None = None) -> bool:
+def _run_by_tmux(environ: Mapping[str, str] | None = None) -> bool:
     """True when tmux itself runs us: a ``#()`` status command or ``run-shell``.
 
     tmux gives such commands ``TMUX`` but no ``TMUX_PANE`` (SPEC 2.4); a shell in a pane
@@ -481,15 +481,15 @@ def _status(args: argparse.Namespace) -> int:
     """
     from sessiontui.model.summary import FormatError, check_format, render_summary
 
-    try:
-        if args.format is not None:
+    if args.format is not None:
+        try:
             check_format(args.format)
-    except FormatError as error:
-        print(f"sessiontui: {_safe(error)}", file=sys.stderr)
-        return EXIT_USAGE
+        except FormatError as error:
+            print(f"sessiontui: {_safe(error)}", file=sys.stderr)
+            return EXIT_USAGE
     needs_names = args.format is not None and "first_waiting" in args.format
     snapshot = one_shot_snapshot(args, multiplexers=False, transcripts=False, names=needs_names)
-    tmux = args.escape == "tmux" or (args.escape == "auto" and run_by_tmux())
+    tmux = args.escape == "tmux" or (args.escape == "auto" and _run_by_tmux())
     line = render_summary(snapshot, args.format, tmux=tmux)
     if line and sys.stdout is not None:
         sys.stdout.buffer.write(line.encode("utf-8") + b"\n")
