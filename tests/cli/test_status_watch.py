@@ -186,9 +186,9 @@ def _default_sigint() -> None:
 class Watch:
     """A running ``sessiontui watch``; its stdout lines are read by a thread."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, python: tuple[str, ...] = ()) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sessiontui", "watch", *ISOLATED, *args],
+            [sys.executable, *python, "-m", "sessiontui", "watch", *ISOLATED, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
@@ -337,6 +337,20 @@ def test_watch_text_lines_escape_hostile_names(registry, sleeper, watches):
     assert " changed evil\\x1b]0;owned\\x07 " in changed
     assert changed.rstrip("\n").endswith(": status waiting")
     assert "\x1b" not in line + changed
+
+
+def test_watch_runs_on_the_headless_model_without_textual(registry, sleeper):
+    write_entry(registry, sleeper.pid, name="a", status="idle")
+    watch = Watch("--json", "--sessions-dir", str(registry), python=("-X", "importtime"))
+    try:
+        assert json.loads(watch.next_line())["event"] == "added"
+    finally:
+        code, err = watch.stop()
+    imported = {line.rsplit("|", 1)[-1].strip() for line in err.splitlines() if "|" in line}
+    assert "sessiontui.model.monitor" in imported  # the monitor runs: watchers, timers
+    assert "watchdog.observers" in imported
+    assert not {m for m in imported if m.split(".")[0] in ("textual", "rich")}
+    assert code == 0
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 0)])
