@@ -501,8 +501,13 @@ class _StreamClosed(Exception):
     """Our stdout was closed by its reader (a pipe's reader exited)."""
 
 
-class _Stop(Exception):
-    """SIGTERM or SIGHUP asked ``watch`` to end."""
+class _Stop(BaseException):
+    """SIGTERM or SIGHUP asked ``watch`` to end.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``): raised by the signal handler wherever
+    the main thread is, it must not be taken for a failure by an ``except Exception`` there
+    (starting a watcher is one).
+    """
 
 
 def _watch(args: argparse.Namespace) -> int:
@@ -550,7 +555,8 @@ def _watch(args: argparse.Namespace) -> int:
             monitor.refresh()
             monitor.subscribe(changes.put)
             emit(feed.start(monitor.snapshot))
-            monitor.start()
+            monitor.start()  # the watch is armed when this returns; a write made between
+            monitor.request_rescan()  # the first read and now is found by this rescan
             while True:
                 try:
                     change = changes.get(timeout=0.5)
