@@ -17,7 +17,7 @@ figures, in that process, one after the other:
 * idle CPU: after the writes, every live agent written back to ``idle`` (and shown so) and a
   settling pause, user + system CPU time of that process (all its threads: Textual, the
   monitor, the watcher) over a window (30 s; ``--quick`` 12 s) that spans samples (2 s; idle
-  rows every 10 s) and a 30 s safety rescan, as percent of one core.
+  rows every 10 s) and 10 s safety rescans, as percent of one core.
 
 Run: ``/work/venv/bin/python benchmarks/scale.py [--quick] [--files N] [--seconds S]``.
 """

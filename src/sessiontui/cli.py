@@ -1,16 +1,14 @@
-"""Command line: the TUI by default, and one-shot verbs (``ls``, ``kill``, ``approve``, …)."""
+"""Command line: the TUI by default, plus the one-shot and streaming subcommands (SPEC 6)."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from sessiontui import __version__
 from sessiontui.config import ConfigError
@@ -24,7 +22,7 @@ if TYPE_CHECKING:
     from sessiontui.config import Config
     from sessiontui.model.monitor import Monitor
     from sessiontui.model.muxset import MuxSet
-    from sessiontui.model.types import Session
+    from sessiontui.model.types import Snapshot, SnapshotChange
     from sessiontui.mux.base import ChangeTrigger, Multiplexer
     from sessiontui.mux.tmux import TmuxBackend
     from sessiontui.mux.zellij import ZellijServer
@@ -146,6 +144,31 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("ls", parents=[common], help="list sessions once and exit")
     ls.add_argument("--json", action="store_true", help="print a JSON array")
     ls.add_argument("--all", action="store_true", help="include dead sessions")
+    status = sub.add_parser(
+        "status", parents=[common], help="print a one-line summary for a status bar"
+    )
+    status.add_argument(
+        "--format",
+        metavar="FMT",
+        help="str.format fields: {waiting} {busy} {idle} {shell} {unknown} {dead} {total} "
+        "{first_waiting} (default: a glyph and count per non-zero status, e.g. '◆2 ●3 ○1')",
+    )
+    status.add_argument(
+        "--escape",
+        choices=("auto", "tmux", "none"),
+        default="auto",
+        help="tmux: make names literal in a tmux status line ('#' doubled twice); auto "
+        "(default): tmux when tmux runs the command (TMUX set, TMUX_PANE not), else none",
+    )
+    watch = sub.add_parser(
+        "watch", parents=[common], help="print each change (added, changed, removed, health)"
+    )
+    watch.add_argument(
+        "--json", action="store_true", help="one JSON object per line (the ls --json session)"
+    )
+    watch.add_argument(
+        "--all", action="store_true", help="also sessions already dead when first seen"
+    )
     rename = sub.add_parser("rename", parents=[common], help="rename a session")
     rename.add_argument(
         "target", metavar="TARGET", help="pid, sessionId (or unique prefix) or name"
@@ -237,6 +260,9 @@ def make_monitor(
     names_path: Path | None = None,
     read_only: bool = False,
     zellij_environ: Mapping[str, str] | None = None,
+    multiplexers: bool = True,
+    transcripts: bool = True,
+    names: bool = True,
 ) -> Monitor:
     """Build the :class:`Monitor` the options and configuration describe (not started).
 
@@ -249,13 +275,15 @@ def make_monitor(
             never writes"); the actions they are asked for still do.
         zellij_environ: The environment naming the Zellij to watch (the demo's private
             one); default: ours.
+        multiplexers: Watch the tmux servers and Zellij (``False``: no server is asked
+            anything, rows have no place; neither libtmux nor a ``tmux`` process is used).
+        transcripts: Read Claude transcripts (tokens, context, activity and the fallback
+            status of entries without ``status``).
+        names: Show (and keep) names set in sessiontui.
     """
     from sessiontui.model.claude_jobs import ClaudeJobs, find_claude
-    from sessiontui.model.codex import CodexSource
     from sessiontui.model.monitor import Monitor
-    from sessiontui.model.names import NameStore, default_names_path
     from sessiontui.model.registries import default_registry_dirs
-    from sessiontui.model.transcripts import TranscriptTracker
 
     config = config or load_settings(args)
     given = sessions_dir or args.sessions_dir
@@ -264,23 +292,37 @@ def make_monitor(
         [Path(given).expanduser()] if given else default_registry_dirs(config.registry_dirs)
     )
     directory = directories[0]
-    muxes = make_muxset(args, config, zellij_environ=zellij_environ)
+    muxes = make_muxset(args, config, zellij_environ=zellij_environ) if multiplexers else None
     claude = find_claude(config.claude_executable)
     claude_env = dict(os.environ)
     if directory.name == "sessions":  # claude attach/stop must find this registry's daemon
         claude_env["CLAUDE_CONFIG_DIR"] = str(directory.parent)
+    name_store = None
+    if names:
+        from sessiontui.model.names import NameStore, default_names_path
+
+        name_store = NameStore(names_path or default_names_path())
+    trackers = None
+    if transcripts:
+        from sessiontui.model.transcripts import TranscriptTracker
+
+        # <base>/sessions → <base>/projects: each registry's transcripts (SPEC 2.2).
+        trackers = {d: TranscriptTracker(d.parent / "projects") for d in directories}
+    codex = None
+    if not (args.no_codex or given):  # an explicit registry (--sessions-dir, the demo's) is all
+        from sessiontui.model.codex import CodexSource
+
+        codex = CodexSource()
     monitor = Monitor(
         sessions_dir=directories,
         muxes=muxes,
         grace_s=config.grace_period_s,
         claude=ClaudeJobs(claude, environ=claude_env) if claude else None,
         popup=config.tmux_popup,
-        names=NameStore(names_path or default_names_path()),
+        names=name_store,
         read_only=read_only,
-        # <base>/sessions → <base>/projects: each registry's transcripts (SPEC 2.2).
-        transcripts={d: TranscriptTracker(d.parent / "projects") for d in directories},
-        # An explicit registry (--sessions-dir, the demo's) limits the view to it: no Codex.
-        codex=None if args.no_codex or given else CodexSource(),
+        transcripts=trackers,
+        codex=codex,
     )
     if args.client:
         monitor.use_client(args.client)
@@ -364,70 +406,47 @@ def _zellij_server(
     return ZellijServer(binary=binary, kinds_path=kinds)
 
 
-def session_json(session: Session) -> dict[str, object]:
-    """The ``ls --json`` object for one session (stable keys, null where unknown; SPEC 6)."""
-    mux = None
-    if session.mux is not None:
-        mux = {
-            "type": session.mux.type,
-            "server": session.mux.socket or None,
-            "socket": session.mux.socket or None,
-            "session": session.mux.session,
-            "session_id": session.mux.session_id,
-            "window": session.mux.window,
-            "pane": session.mux.pane,
-            "exited": session.mux.exited,
-        }
-    tokens = None
-    if session.tokens_output is not None or session.context_used is not None:
-        tokens = {
-            "output": session.tokens_output,
-            "context": session.context_used,
-            "context_window": session.context_window,
-        }
-    return {
-        "pid": session.pid,
-        "session_id": session.session_id,
-        "name": session.name,
-        "status": session.status.value,
-        "waiting_for": session.waiting_for,
-        "kind": session.kind,
-        "agent": session.agent,
-        "cwd": session.cwd,
-        "started_at": _iso(session.started_at),
-        "alive": session.alive,
-        "registry_path": str(session.registry_path) if session.registry_path else None,
-        "mux": mux,
-        "job_id": session.job_id,
-        "cpu_percent": session.cpu_percent,
-        "unreadable": session.unreadable,
-        "health": session.health,
-        "tokens": tokens,
-        "model": session.model,
-        "last_activity_at": _iso(session.last_activity_at),
-        "subagents": session.subagents,
-    }
+def one_shot_snapshot(
+    args: argparse.Namespace,
+    *,
+    config: Config | None = None,
+    multiplexers: bool = True,
+    transcripts: bool = True,
+    names: bool = True,
+) -> Snapshot:
+    """Read every source once, synchronously, changing no file: what ``ls`` and ``status`` show.
 
+    No thread is started and nothing is written (SPEC 3, "listing never writes").
 
-def _iso(seconds: float | None) -> str | None:
-    """ISO-8601 UTC with milliseconds (``2026-12-01T17:14:34.000Z``) of an epoch time."""
-    if seconds is None:
-        return None
-    with contextlib.suppress(OverflowError, OSError, ValueError):
-        return (
-            datetime.fromtimestamp(seconds, tz=UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z")
-        )
-    return None
+    Args:
+        args: Parsed options (registries, tmux servers, Codex, as for the TUI).
+        config: The configuration (default: loaded from the options).
+        multiplexers: Also ask every tmux server and Zellij where each agent runs (see
+            :func:`make_monitor`; ``status`` needs no place and skips it).
+        transcripts: Also read transcripts (see :func:`make_monitor`).
+        names: Show names set in sessiontui.
+
+    Returns:
+        The snapshot (every session, dead ones included).
+    """
+    monitor = make_monitor(
+        args,
+        config=config,
+        read_only=True,
+        multiplexers=multiplexers,
+        transcripts=transcripts,
+        names=names,
+    )
+    with monitor:
+        return monitor.refresh()
 
 
 def _ls(args: argparse.Namespace) -> int:
     """``sessiontui ls``: print the sessions once."""
     from sessiontui.model.text import format_age, printable, shorten_home
+    from sessiontui.model.wire import session_json
 
-    with make_monitor(args, read_only=True) as monitor:
-        snapshot = monitor.refresh()
+    snapshot = one_shot_snapshot(args)
     sessions = [s for s in snapshot.sessions if args.all or s.alive]
     if args.json:
         json.dump([session_json(s) for s in sessions], sys.stdout, indent=2)
@@ -454,6 +473,147 @@ def _ls(args: argparse.Namespace) -> int:
     for message in snapshot.messages:
         print(f"sessiontui: {message}", file=sys.stderr)
     return EXIT_OK
+
+
+def _run_by_tmux(environ: Mapping[str, str] | None = None) -> bool:
+    """True when tmux itself runs us: a ``#()`` status command or ``run-shell``.
+
+    tmux gives such commands ``TMUX`` but no ``TMUX_PANE`` (SPEC 2.4); a shell in a pane
+    has both.
+    """
+    env = os.environ if environ is None else environ
+    return bool(env.get("TMUX")) and not env.get("TMUX_PANE")
+
+
+def _status(args: argparse.Namespace) -> int:
+    """``sessiontui status [--format FMT] [--escape auto|tmux|none]``: one line for a status bar.
+
+    The sessions are read as ``ls`` reads them, without asking any multiplexer where they
+    run (a place is not counted) and without transcripts: statuses come from the registry
+    (``shell`` included) and Codex rollouts. Nothing is written; an empty summary prints
+    nothing at all (so a status bar can hide the widget).
+    """
+    from sessiontui.model.summary import FormatError, check_format, render_summary
+
+    if args.format is not None:
+        try:
+            check_format(args.format)
+        except FormatError as error:
+            print(f"sessiontui: {_safe(error)}", file=sys.stderr)
+            return EXIT_USAGE
+    needs_names = args.format is not None and "first_waiting" in args.format
+    snapshot = one_shot_snapshot(args, multiplexers=False, transcripts=False, names=needs_names)
+    tmux = args.escape == "tmux" or (args.escape == "auto" and _run_by_tmux())
+    line = render_summary(snapshot, args.format, tmux=tmux)
+    if line and sys.stdout is not None:
+        sys.stdout.buffer.write(line.encode("utf-8") + b"\n")
+        sys.stdout.flush()
+    return EXIT_OK
+
+
+class _StreamClosed(Exception):
+    """Our stdout was closed by its reader (a pipe's reader exited)."""
+
+
+class _Stop(BaseException):
+    """SIGTERM or SIGHUP asked ``watch`` to end.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``): raised by the signal handler wherever
+    the main thread is, it must not be taken for a failure by an ``except Exception`` there
+    (starting a watcher is one).
+    """
+
+
+def _watch(args: argparse.Namespace) -> int:
+    """``sessiontui watch [--json] [--all]``: print each change as it happens, one per line.
+
+    The running monitor (watchers, tmux control mode, timers) publishes changes; each becomes
+    zero or more events (:class:`~sessiontui.model.wire.ChangeFeed`), written and flushed at
+    once: JSON objects with ``--json``, else a readable line. It ends cleanly, without a
+    traceback, on ctrl+c (exit 130), SIGTERM or SIGHUP (exit 0) and when its reader goes away
+    (a closed pipe, exit 0), also while nothing changes.
+    """
+    import queue
+    import signal
+
+    from sessiontui.model.wire import ChangeFeed, event_line
+
+    if sys.stdout is None:
+        print("sessiontui: watch: stdout is closed", file=sys.stderr)
+        return EXIT_FAILURE
+    changes: queue.SimpleQueue[SnapshotChange] = queue.SimpleQueue()
+    feed = ChangeFeed(all_sessions=args.all)
+
+    def emit(events: list[dict[str, object]]) -> None:
+        lines = [
+            json.dumps(event, separators=(",", ":")) if args.json else event_line(event)
+            for event in events
+        ]
+        text = "".join(f"{line}\n" for line in lines if line is not None)
+        if not text:
+            return
+        try:
+            sys.stdout.buffer.write(text.encode("utf-8"))
+            sys.stdout.flush()
+        except (BrokenPipeError, ValueError) as error:  # ValueError: stdout closed under us
+            raise _StreamClosed from error
+
+    def stop(signum: int, frame: object) -> None:
+        for sig in previous:  # one stop is enough: let the monitor close in peace
+            signal.signal(sig, signal.SIG_IGN)
+        raise _Stop
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        with make_monitor(args, read_only=True) as monitor:
+            monitor.refresh()
+            monitor.subscribe(changes.put)
+            emit(feed.start(monitor.snapshot))
+            monitor.start()  # the watch is armed when this returns; a write made between
+            monitor.request_rescan()  # the first read and now is found by this rescan
+            while True:
+                try:
+                    change = changes.get(timeout=0.5)
+                except queue.Empty:
+                    if _reader_gone(sys.stdout):
+                        raise _StreamClosed from None
+                    continue
+                emit(feed.update(change))
+    except _StreamClosed:
+        _silence_stdout()
+        return EXIT_OK
+    except _Stop:
+        return EXIT_OK
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _reader_gone(stream: TextIO) -> bool:
+    """True when ``stream`` is a pipe (or socket) whose reading end was closed.
+
+    Checked while nothing is written, so ``watch | head -1`` ends at once, not at the next
+    change: a pipe's writing end reports ``POLLERR`` when no reader is left.
+    """
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(stream.fileno(), 0)  # POLLERR and POLLHUP are always reported
+        events = poller.poll(0)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return any(mask & (select.POLLERR | select.POLLHUP | select.POLLNVAL) for _, mask in events)
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at ``/dev/null``, so the interpreter's last flush cannot fail loudly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _rename(args: argparse.Namespace) -> int:
@@ -765,6 +925,8 @@ def _tui(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "ls": _ls,
+    "status": _status,
+    "watch": _watch,
     "new": _new,
     "rename": _rename,
     "kill": _kill,

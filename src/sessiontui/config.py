@@ -32,7 +32,6 @@ import math
 import os
 import re
 import stat
-import tomllib
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -382,6 +381,8 @@ def parse_config(text: str, path: Path, *, binding_ids: Collection[str] = BINDIN
         ConfigError: TOML syntax error (with line and column), unknown key (with a close
             match when there is one), or a value of the wrong type or range.
     """
+    import tomllib  # only when there is a file: ``sessiontui status`` runs every second
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

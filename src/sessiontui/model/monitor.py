@@ -13,9 +13,7 @@ from typing import TYPE_CHECKING
 
 from sessiontui.errors import NotApplicable, PromptNotShown, SessiontuiError, TargetNotFound
 from sessiontui.model import registry
-from sessiontui.model.claude_jobs import ClaudeJobs
 from sessiontui.model.exits import ExitWatcher
-from sessiontui.model.folder_watcher import FolderWatcher
 from sessiontui.model.muxset import MuxSet
 from sessiontui.model.names import is_user_name
 from sessiontui.model.navigation import JumpHistory
@@ -32,15 +30,17 @@ from sessiontui.model.service import AttachPlan
 from sessiontui.model.store import SessionStore
 from sessiontui.model.targets import resolve_target
 from sessiontui.model.types import Session, Snapshot, SnapshotChange, Status, pane_key
-from sessiontui.model.watcher import RegistryWatcher
 from sessiontui.mux.base import CAP_RESURRECT, check_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+    from sessiontui.model.claude_jobs import ClaudeJobs
     from sessiontui.model.codex import CodexSource
+    from sessiontui.model.folder_watcher import FolderWatcher
     from sessiontui.model.names import NameStore
     from sessiontui.model.transcripts import TranscriptTracker
+    from sessiontui.model.watcher import RegistryWatcher
     from sessiontui.mux.base import Multiplexer
 
 _log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class MonitorTiming:
     """
 
     debounce_s: float = 0.005
-    rescan_s: float = 30.0
+    rescan_s: float = 10.0
     sample_s: float = 2.0
     tmux_poll_s: float = 30.0
     servers_s: float = 0.5
@@ -144,10 +144,14 @@ class Monitor:
         self._cond = threading.Condition()
         self._pending: set[Path] = set()
         self._transcripts_pending: set[Path] = set()
-        self._transcript_watcher = (
-            FolderWatcher(self._on_transcript_change) if self.store.transcripts else None
-        )
+        self._transcript_watcher: FolderWatcher | None = None
         """Watches the followed sessions' project folders, so appends are read at once."""
+        if self.store.transcripts:
+            # Imported here (as RegistryWatcher in start()): a one-shot read such as
+            # ``sessiontui status`` never loads watchdog.
+            from sessiontui.model.folder_watcher import FolderWatcher
+
+            self._transcript_watcher = FolderWatcher(self._on_transcript_change)
         self._rescan = False
         self._poll = False
         self._stopped = False
@@ -207,6 +211,8 @@ class Monitor:
         """Start the registry watcher and the worker thread (call :meth:`close` to stop)."""
         if self._thread is not None:
             return
+        from sessiontui.model.watcher import RegistryWatcher
+
         for directory in self.sessions_dirs:
             watcher = RegistryWatcher(
                 directory,
@@ -495,6 +501,8 @@ class Monitor:
         if environ.get("CLAUDE_CONFIG_DIR") == base:
             return self.claude
         environ["CLAUDE_CONFIG_DIR"] = base
+        from sessiontui.model.claude_jobs import ClaudeJobs
+
         return ClaudeJobs(self.claude.executable, environ=environ, timeout_s=self.claude.timeout_s)
 
     def own_client(self) -> str | None:

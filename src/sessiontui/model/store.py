@@ -48,7 +48,7 @@ CPU_BUSY_PERCENT = 5.0
 IDLE_SAMPLE_EVERY = 5
 
 #: On an unchanged registry directory, files of settled (dead) rows are ``lstat``-ed only on
-#: every this many rescans (a minute at the default 5 s); watcher events cover them anyway.
+#: every this many rescans (two minutes at the default 10 s); watcher events cover them anyway.
 SETTLED_RESTAT_EVERY = 12
 
 

@@ -12,20 +12,12 @@ from rich.console import Console
 from rich.text import Text
 from textual.renderables.sparkline import Sparkline
 
+from sessiontui.model.summary import GLYPHS  # one table for the TUI and ``sessiontui status``
 from sessiontui.model.text import format_age, printable, shorten_home
 from sessiontui.model.types import Status
 
 if TYPE_CHECKING:
     from sessiontui.model.types import Session, Snapshot
-
-GLYPHS: dict[Status, str] = {
-    Status.WAITING: "◆",
-    Status.BUSY: "●",
-    Status.SHELL: "◐",
-    Status.IDLE: "○",
-    Status.UNKNOWN: "?",
-    Status.DEAD: "✕",
-}
 
 STYLES: dict[Status, str] = {
     Status.WAITING: "bold black on yellow",

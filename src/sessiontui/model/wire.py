@@ -1,0 +1,274 @@
+"""The JSON shapes sessiontui prints: one session object, and the events of ``watch``.
+
+One encoder for every output (SPEC 6): ``ls --json`` prints a list of :func:`session_json`
+objects, and each ``watch --json`` event carries the same object, so a script reads one schema.
+:class:`ChangeFeed` turns the model's :class:`~sessiontui.model.types.SnapshotChange` values
+into those events; :func:`event_line` gives the human-readable line for one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sessiontui.model.text import printable
+
+if TYPE_CHECKING:
+    from sessiontui.model.types import Session, Snapshot, SnapshotChange
+
+__all__ = ["QUIET_FIELDS", "ChangeFeed", "event_line", "iso_utc", "session_json"]
+
+#: Fields of :func:`session_json` whose change alone is no ``changed`` event: they move on
+#: every CPU sample (every 2 s) of a busy agent.
+QUIET_FIELDS: frozenset[str] = frozenset({"cpu_percent"})
+
+#: Fields worth a line in the human-readable ``watch`` output (token counts are left out).
+_NOTABLE_FIELDS: tuple[str, ...] = (
+    "status",
+    "waiting_for",
+    "name",
+    "alive",
+    "mux",
+    "health",
+    "kind",
+    "unreadable",
+)
+
+
+def iso_utc(seconds: float | None) -> str | None:
+    """ISO-8601 UTC with milliseconds (``2026-12-01T17:14:34.000Z``) of an epoch time.
+
+    Args:
+        seconds: Seconds since the epoch, or ``None``.
+
+    Returns:
+        The text, or ``None`` for ``None`` and for times no calendar date can hold.
+    """
+    if seconds is None:
+        return None
+    with contextlib.suppress(OverflowError, OSError, ValueError):
+        return (
+            datetime.fromtimestamp(seconds, tz=UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
+    return None
+
+
+def session_json(session: Session) -> dict[str, object]:
+    """The JSON object for one session: stable keys, ``None`` where unknown (SPEC 6).
+
+    Names, paths and other text are the sources' own strings (untrusted, unescaped: JSON
+    escapes control characters itself).
+
+    Args:
+        session: The session.
+
+    Returns:
+        A dict of JSON values: ``pid``, ``session_id``, ``name``, ``status``, ``waiting_for``,
+        ``kind``, ``agent``, ``cwd``, ``started_at`` (ISO-8601 UTC), ``alive``,
+        ``registry_path``, ``mux`` (``None`` or ``{type, server, socket, session, session_id,
+        window, pane}``), ``job_id``, ``cpu_percent``, ``unreadable``, ``health``, ``tokens``
+        (``None`` or ``{output, context, context_window}``), ``model``, ``last_activity_at``,
+        ``subagents``.
+    """
+    mux = None
+    if session.mux is not None:
+        mux = {
+            "type": session.mux.type,
+            "server": session.mux.socket or None,
+            "socket": session.mux.socket or None,
+            "session": session.mux.session,
+            "session_id": session.mux.session_id,
+            "window": session.mux.window,
+            "pane": session.mux.pane,
+            "exited": session.mux.exited,
+        }
+    tokens = None
+    if session.tokens_output is not None or session.context_used is not None:
+        tokens = {
+            "output": session.tokens_output,
+            "context": session.context_used,
+            "context_window": session.context_window,
+        }
+    return {
+        "pid": session.pid,
+        "session_id": session.session_id,
+        "name": session.name,
+        "status": session.status.value,
+        "waiting_for": session.waiting_for,
+        "kind": session.kind,
+        "agent": session.agent,
+        "cwd": session.cwd,
+        "started_at": iso_utc(session.started_at),
+        "alive": session.alive,
+        "registry_path": str(session.registry_path) if session.registry_path else None,
+        "mux": mux,
+        "job_id": session.job_id,
+        "cpu_percent": session.cpu_percent,
+        "unreadable": session.unreadable,
+        "health": session.health,
+        "tokens": tokens,
+        "model": session.model,
+        "last_activity_at": iso_utc(session.last_activity_at),
+        "subagents": session.subagents,
+    }
+
+
+class ChangeFeed:
+    """Turns snapshot changes into ``watch`` events (plain dicts, ready for ``json.dumps``).
+
+    Events, each with ``event`` and ``at`` (the snapshot's time, ISO-8601 UTC):
+
+    - ``{"event": "added", "key", "session"}``: a session came into view;
+    - ``{"event": "changed", "key", "session", "fields"}``: fields of its :func:`session_json`
+      object changed since the object last printed (``fields``, sorted; a change of
+      :data:`QUIET_FIELDS` alone is none);
+    - ``{"event": "removed", "key", "session"}``: it left the view (``session``: last known);
+    - ``{"event": "health", "problems"}``: the model's list of problems (a server unreachable
+      or not running, an unreadable registry directory ...) changed; ``[]`` when all is well.
+
+    ``key`` is the session's identity for the lifetime of its process (``Session.key``).
+    Dead sessions are in view only with ``all_sessions``, or when they were seen alive: a
+    session that dies is a ``changed`` event (``status`` ``dead``), never a silent removal.
+
+    Not thread-safe: one thread feeds it.
+
+    Args:
+        all_sessions: Also show sessions that were already dead when first seen (``--all``).
+    """
+
+    def __init__(self, *, all_sessions: bool = False) -> None:
+        self.all_sessions = all_sessions
+        self._shown: dict[str, dict[str, object]] = {}
+        self._problems: tuple[str, ...] = ()
+
+    def start(self, snapshot: Snapshot) -> list[dict[str, object]]:
+        """Events describing ``snapshot`` from scratch: one ``added`` per session in view.
+
+        Also a ``health`` event when there are problems. Call once, before :meth:`update`.
+        """
+        events: list[dict[str, object]] = []
+        at = iso_utc(snapshot.taken_at)
+        for session in snapshot.sessions:
+            if self._in_view(session):
+                encoded = session_json(session)
+                self._shown[session.key] = encoded
+                events.append(_session_event("added", at, session.key, encoded))
+        if snapshot.messages:
+            self._problems = snapshot.messages
+            events.append({"event": "health", "at": at, "problems": list(snapshot.messages)})
+        return events
+
+    def update(self, change: SnapshotChange) -> list[dict[str, object]]:
+        """Events for one change published by the model (in snapshot order, then removals).
+
+        Args:
+            change: What the model published.
+
+        Returns:
+            The events, possibly none.
+        """
+        snapshot = change.snapshot
+        at = iso_utc(snapshot.taken_at)
+        events: list[dict[str, object]] = []
+        touched = change.added | change.changed
+        for session in snapshot.sessions:
+            if session.key not in touched:
+                continue
+            before = self._shown.get(session.key)
+            if before is None and not self._in_view(session):
+                continue
+            encoded = session_json(session)
+            if before is None:
+                self._shown[session.key] = encoded
+                events.append(_session_event("added", at, session.key, encoded))
+                continue
+            # Compared with the object last printed, so ``fields`` is what the reader has not
+            # seen yet (quiet changes included once something else changes too).
+            fields = sorted(k for k in encoded if encoded[k] != before.get(k))
+            if any(field not in QUIET_FIELDS for field in fields):
+                self._shown[session.key] = encoded
+                event = _session_event("changed", at, session.key, encoded)
+                event["fields"] = fields
+                events.append(event)
+        for key in sorted(change.removed):
+            last = self._shown.pop(key, None)
+            if last is not None:
+                events.append(_session_event("removed", at, key, last))
+        if snapshot.messages != self._problems:
+            self._problems = snapshot.messages
+            events.append({"event": "health", "at": at, "problems": list(snapshot.messages)})
+        return events
+
+    def _in_view(self, session: Session) -> bool:
+        return self.all_sessions or session.alive
+
+
+def _session_event(
+    kind: str, at: str | None, key: str, encoded: dict[str, object]
+) -> dict[str, object]:
+    return {"event": kind, "at": at, "key": key, "session": encoded}
+
+
+def event_line(event: dict[str, object]) -> str | None:
+    """One human-readable line for a :class:`ChangeFeed` event, or ``None`` to print nothing.
+
+    Untrusted text (names, places, messages) is made printable; a ``changed`` event whose
+    fields are all uninteresting to a reader (token counts, last activity) prints nothing.
+
+    >>> event_line({"event": "health", "at": "2026-12-01T17:14:34.000Z", "problems": []})
+    '17:14:34 health  all sources answer'
+    """
+    at = str(event.get("at") or "")
+    clock = at[11:19] if len(at) >= 19 else at
+    kind = str(event.get("event"))
+    if kind == "health":
+        problems = event.get("problems")
+        listed = [str(p) for p in problems] if isinstance(problems, list) else []
+        text = "; ".join(printable(p) for p in listed) or "all sources answer"
+        return f"{clock} health  {text}"
+    session = event.get("session")
+    if not isinstance(session, dict):
+        return None
+    if kind == "changed":
+        fields = event.get("fields")
+        notable = [f for f in _NOTABLE_FIELDS if isinstance(fields, list) and f in fields]
+        if not notable:
+            return None
+        detail = ", ".join(dict.fromkeys(_describe_field(f, session) for f in notable))
+        return f"{clock} changed {_who(session)}: {detail}"
+    if kind in ("added", "removed"):
+        return f"{clock} {kind:<7} {_who(session)}  {_status_text(session)}"
+    return None
+
+
+def _who(session: dict[str, object]) -> str:
+    """``name (agent pid N, where)`` of an encoded session, made printable."""
+    name = printable(str(session.get("name") or ""), max_len=60)
+    where = _where(session.get("mux"))
+    place = f", {where}" if where else ""
+    return f"{name} ({session.get('agent')} pid {session.get('pid')}{place})"
+
+
+def _where(mux: object) -> str:
+    if not isinstance(mux, dict):
+        return ""
+    return printable(f"{mux.get('type')}:{mux.get('session')}:{mux.get('window')}")
+
+
+def _status_text(session: dict[str, object]) -> str:
+    status = str(session.get("status"))
+    waiting_for = session.get("waiting_for")
+    return f"{status} ({printable(str(waiting_for))})" if waiting_for else status
+
+
+def _describe_field(field: str, session: dict[str, object]) -> str:
+    if field in ("status", "waiting_for"):
+        return f"status {_status_text(session)}"
+    if field == "mux":
+        return f"where {_where(session.get('mux')) or '-'}"
+    value = session.get(field)
+    text = "-" if value is None else printable(str(value), max_len=60)
+    return f"{field} {text}"
