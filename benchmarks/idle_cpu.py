@@ -332,7 +332,39 @@ def main(argv: list[str] | None = None) -> int:
                 f"ratio: sessiontui (whole app) uses {tui_pct / base_pct:.2f}x the CPU of the bare "
                 f"1 s libtmux poll ({base_pct / tui_pct:.2f}x the other way round)"
             )
+
+        banner("floor: a bare Textual app (one Static) in the same kind of pane")
+        floor_pct = textual_floor(ui, baseline_s)
+        print(
+            f"{baseline_s:g} s: {floor_pct:.2f} % of a core (Textual's input thread wakes every "
+            "0.1 s); sessiontui above it: "
+            f"{tui_pct - floor_pct:.2f} %"
+        )
     return 0
+
+
+BARE_APP = (
+    "from textual.app import App\n"
+    "from textual.widgets import Static\n"
+    "class Bare(App):\n"
+    "    def compose(self):\n"
+    "        yield Static('idle')\n"
+    "Bare().run()\n"
+)
+
+
+def textual_floor(ui: TmuxServer, seconds: float) -> float:
+    """CPU of a bare Textual app idling in a new window of ``ui``, percent of one core."""
+    ui.cmd("new-window", "-t", "ui", sys.executable, "-c", BARE_APP)
+    pid = int(ui.cmd("display-message", "-p", "-t", "ui", "#{pane_pid}").strip())
+    proc = psutil.Process(pid)
+    time.sleep(3.0)  # started and drawn
+    c0 = cpu_s(proc)
+    time.sleep(seconds)
+    c1 = cpu_s(proc)
+    with contextlib.suppress(psutil.Error):
+        proc.kill()
+    return 100.0 * (c1 - c0) / seconds
 
 
 if __name__ == "__main__":
