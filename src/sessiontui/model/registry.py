@@ -56,13 +56,22 @@ _STR_FIELDS: dict[str, str] = {
     "nameSource": "name_source",
     "waitingFor": "waiting_for",
     "jobId": "job_id",
+    "parkedJobId": "parked_job_id",
 }
 _INT_FIELDS: dict[str, str] = {
     "startedAt": "started_at_ms",
     "updatedAt": "updated_at_ms",
     "statusUpdatedAt": "status_updated_at_ms",
 }
-_KNOWN_KEYS = frozenset({"pid", "status", *_STR_FIELDS, *_INT_FIELDS})
+_KNOWN_KEYS = frozenset(
+    {"pid", "status", "tmux", "spare", "formerNames", *_STR_FIELDS, *_INT_FIELDS}
+)
+
+#: The ``tmux`` field's only accepted form (SPEC 2.1): ``session:@window.%pane``.
+_TMUX_FIELD = re.compile(r"[A-Za-z0-9_.-]{1,64}:@?[0-9]{1,6}\.%?[0-9]{1,6}", re.ASCII)
+
+#: At most this many ``formerNames`` are kept (each cut to :data:`MAX_NAME_CHARS` characters).
+MAX_FORMER_NAMES = 20
 
 
 class RegistryParseError(SessiontuiError):
@@ -146,6 +155,8 @@ def parse_entry(path: Path, data: bytes) -> RegistryEntry:
     Optional fields of the wrong type become ``None`` (the file is still accepted); ``bool``
     is not an int; ``status`` is kept only when it is one of :data:`REGISTRY_STATUSES`; unknown
     keys go into a read-only ``extra`` mapping. Strings are kept verbatim (untrusted text).
+    ``tmux`` is kept only in its strict form (:func:`parse_tmux_field`); ``spare`` only when
+    it is ``true``; ``formerNames`` only its strings.
 
     Args:
         path: The file; its name gives ``file_pid``.
@@ -187,8 +198,35 @@ def parse_entry(path: Path, data: bytes) -> RegistryEntry:
         file_pid=file_pid,
         status=status if isinstance(status, str) and status in REGISTRY_STATUSES else None,
         extra=types.MappingProxyType(extra),
+        tmux=parse_tmux_field(obj.get("tmux")),
+        spare=obj.get("spare") is True,
+        former_names=_former_names(obj.get("formerNames")),
         **fields,  # type: ignore[arg-type]
     )
+
+
+def parse_tmux_field(value: object) -> str | None:
+    """Validate the registry's ``tmux`` field strictly (SPEC 2.1).
+
+    Args:
+        value: The field's JSON value.
+
+    Returns:
+        ``value`` when it is a string of the form ``session:@window.%pane`` (session name of
+        1-64 ASCII letters, digits, ``_``, ``.``, ``-``; window and pane of 1-6 digits, the
+        ``@`` and ``%`` optional), else ``None``.
+    """
+    if isinstance(value, str) and _TMUX_FIELD.fullmatch(value) is not None:
+        return value
+    return None
+
+
+def _former_names(value: object) -> tuple[str, ...]:
+    """The strings of a ``formerNames`` list, at most :data:`MAX_FORMER_NAMES`, each cut."""
+    if not isinstance(value, list):
+        return ()
+    names = [item[:MAX_NAME_CHARS] for item in value if isinstance(item, str)]
+    return tuple(names[:MAX_FORMER_NAMES])
 
 
 def _read_bytes(path: Path, max_bytes: int) -> tuple[bytes, os.stat_result]:

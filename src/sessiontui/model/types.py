@@ -81,6 +81,11 @@ class RegistryEntry:
         status_updated_at_ms: ``statusUpdatedAt``, ms since the epoch.
         job_id: ``jobId`` (Claude Code's own background jobs).
         extra: Every other key, kept so a rewrite preserves it.
+        tmux: ``tmux`` (``session:@window.%pane``, newer builds) when it matches the strict
+            form of SPEC 2.1, else ``None``. A hint to find the pane, never trusted alone.
+        spare: ``spare`` is ``true``: a pre-warmed background worker, hidden from listings.
+        parked_job_id: ``parkedJobId``: the session was parked as this background job.
+        former_names: ``formerNames``: earlier names, the strings of the list (untrusted).
     """
 
     path: Path
@@ -101,6 +106,73 @@ class RegistryEntry:
     status_updated_at_ms: int | None = None
     job_id: str | None = None
     extra: Mapping[str, object] = field(default_factory=dict)
+    tmux: str | None = None
+    spare: bool = False
+    parked_job_id: str | None = None
+    former_names: tuple[str, ...] = ()
+
+    @property
+    def tmux_pane(self) -> str | None:
+        """The ``%N`` pane id named by :attr:`tmux` (``work:@0.%3`` → ``%3``), or ``None``."""
+        if self.tmux is None:
+            return None
+        pane = self.tmux.rsplit(".", 1)[-1]
+        return pane if pane.startswith("%") else f"%{pane}"
+
+
+@dataclass(frozen=True, slots=True)
+class JobTask:
+    """One entry of a background job's ``fan[]``: a subagent or background task (SPEC 2.1).
+
+    Attributes:
+        id: ``id`` (untrusted text).
+        kind: ``kind`` (untrusted text), e.g. a subagent or a shell task.
+        label: ``label`` (untrusted text): what it does.
+        started_at_ms: ``startedAt``, ms since the epoch, or ``None``.
+        done_at_ms: ``doneAt``, ms since the epoch, or ``None`` while it runs.
+        failed: ``failed`` is ``true``.
+    """
+
+    id: str = ""
+    kind: str = ""
+    label: str = ""
+    started_at_ms: int | None = None
+    done_at_ms: int | None = None
+    failed: bool = False
+
+    @property
+    def running(self) -> bool:
+        """True while the task has neither finished nor failed."""
+        return self.done_at_ms is None and not self.failed
+
+
+@dataclass(frozen=True, slots=True)
+class JobState:
+    """What a Claude background job's ``jobs/<id>/state.json`` says (a hint, SPEC 2.1).
+
+    Attributes:
+        path: The ``state.json`` file.
+        state: ``state`` (``working``, ``blocked``, ``done``, ``failed``, ``stopped``,
+            ``crashed`` or another string; untrusted text), or ``None``.
+        detail: ``detail`` (untrusted text), or ``None``.
+        fan: The valid entries of ``fan[]``, in file order.
+        tokens: ``tokens``: ``(("total", n),)`` for a number, the integer items of an object
+            (``(("input", 10), ("output", 5))``), else ``()``.
+        problem: Why the file cannot be read (``"not JSON"``, ``"too large (…)"``), or
+            ``None``; the other fields are then empty.
+    """
+
+    path: Path
+    state: str | None = None
+    detail: str | None = None
+    fan: tuple[JobTask, ...] = ()
+    tokens: tuple[tuple[str, int], ...] = ()
+    problem: str | None = None
+
+    @property
+    def running_tasks(self) -> int:
+        """How many ``fan[]`` entries still run."""
+        return sum(1 for task in self.fan if task.running)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +345,13 @@ class Session:
         last_prompt: The latest user prompt, one line of plain text, or ``None``.
         turns: User prompts (Claude) or turns started (Codex) seen, or ``None``.
         transcript_path: The transcript (Claude) or rollout (Codex) file, or ``None``.
-        subagents: Subagents running for the session (later: jobs' ``fan[]``), or ``None``.
+        subagents: Subagents and background tasks still running for the session (its
+            background job's ``fan[]``), or ``None`` when no job state is known.
+        spare: A pre-warmed background worker (registry ``spare: true``); the store leaves
+            such rows out unless asked to include them.
+        parked_job_id: Registry ``parkedJobId``: parked as this background job, or ``None``.
+        former_names: Registry ``formerNames`` (untrusted text; render as plain text).
+        job: The background job's ``state.json``, or ``None`` when there is none.
     """
 
     key: str
@@ -311,6 +389,10 @@ class Session:
     turns: int | None = None
     transcript_path: Path | None = None
     subagents: int | None = None
+    spare: bool = False
+    parked_job_id: str | None = None
+    former_names: tuple[str, ...] = ()
+    job: JobState | None = None
 
     @property
     def context_percent(self) -> float | None:
