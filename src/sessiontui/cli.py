@@ -143,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     ls = sub.add_parser("ls", parents=[common], help="list sessions once and exit")
     ls.add_argument("--json", action="store_true", help="print a JSON array")
-    ls.add_argument("--all", action="store_true", help="include dead sessions")
+    ls.add_argument(
+        "--all", action="store_true", help="include dead sessions and spare background workers"
+    )
     status = sub.add_parser(
         "status", parents=[common], help="print a one-line summary for a status bar"
     )
@@ -413,6 +415,7 @@ def one_shot_snapshot(
     multiplexers: bool = True,
     transcripts: bool = True,
     names: bool = True,
+    spare: bool = False,
 ) -> Snapshot:
     """Read every source once, synchronously, changing no file: what ``ls`` and ``status`` show.
 
@@ -425,9 +428,10 @@ def one_shot_snapshot(
             :func:`make_monitor`; ``status`` needs no place and skips it).
         transcripts: Also read transcripts (see :func:`make_monitor`).
         names: Show names set in sessiontui.
+        spare: Also list pre-warmed background workers (registry ``spare: true``).
 
     Returns:
-        The snapshot (every session, dead ones included).
+        The snapshot (every session, dead ones included; spare workers only with ``spare``).
     """
     monitor = make_monitor(
         args,
@@ -437,6 +441,7 @@ def one_shot_snapshot(
         transcripts=transcripts,
         names=names,
     )
+    monitor.store.include_spare = spare
     with monitor:
         return monitor.refresh()
 
@@ -446,7 +451,7 @@ def _ls(args: argparse.Namespace) -> int:
     from sessiontui.model.text import format_age, printable, shorten_home
     from sessiontui.model.wire import session_json
 
-    snapshot = one_shot_snapshot(args)
+    snapshot = one_shot_snapshot(args, spare=args.all)
     sessions = [s for s in snapshot.sessions if args.all or s.alive]
     if args.json:
         json.dump([session_json(s) for s in sessions], sys.stdout, indent=2)

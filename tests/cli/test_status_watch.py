@@ -420,3 +420,26 @@ def test_watch_changes_no_file(tmp_path, registry, sleeper, watches):
     assert {k: v for k, v in after.items() if k != str(path)} == {
         k: v for k, v in before.items() if k != str(path)
     }
+
+
+# -- Claude Code's spare workers (SPEC 2.1) ---------------------------------------------------
+
+
+def test_spare_workers_are_left_out_of_ls_and_status(registry, agents):
+    """``spare: true`` rows (pre-warmed background workers) count nowhere; ``ls --all`` shows."""
+    base = registry.parent / "claude-home" / "sessions"  # $CLAUDE_CONFIG_DIR (conftest)
+    write_entry(base, agents[0].pid, name="real", status="waiting", waitingFor="elicitation")
+    write_entry(
+        base, agents[1].pid, name="0badf00d", kind="bg", jobId="0badf00d", spare=True, status="idle"
+    )
+    assert status().stdout == "◆1\n"
+    listed = run_cli("ls", "--json", *ISOLATED, "-L", "sessiontui-none")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [(r["name"], r["status"], r["waiting_for"]) for r in rows] == [
+        ("real", "waiting", "elicitation")
+    ]
+    everything = run_cli("ls", "--json", "--all", *ISOLATED, "-L", "sessiontui-none")
+    assert sorted(r["name"] for r in json.loads(everything.stdout)) == ["0badf00d", "real"]
+    text = run_cli("ls", *ISOLATED, "-L", "sessiontui-none")
+    assert "0badf00d" not in text.stdout

@@ -15,12 +15,14 @@ import psutil
 from sessiontui.errors import SessiontuiError
 from sessiontui.model.activity import ActivityTracker
 from sessiontui.model.codex import BUCKET_S as CODEX_BUCKET_S
+from sessiontui.model.job_state import JobStateReader, state_path
 from sessiontui.model.muxset import UNREACHABLE, server_key
 from sessiontui.model.names import name_to_apply
-from sessiontui.model.processes import ProcessTable, is_alive, read_proc_start
+from sessiontui.model.processes import ProcessTable, is_alive, parent_chain, read_proc_start
 from sessiontui.model.registries import RegistrySet
 from sessiontui.model.registry import RegistryReader, write_name
 from sessiontui.model.types import (
+    JobState,
     MuxLocation,
     PaneInfo,
     RegistryEntry,
@@ -77,6 +79,7 @@ class _Row:
     entry: RegistryEntry | None = None  # the registry entry the row was last synced with
     name_override: str | None = None  # a sticky name shown but not written (read-only mode)
     transcript: TranscriptFacts | None = None  # the transcript's facts (live rows only)
+    job: JobState | None = None  # the background job's state.json (jobId or parkedJobId)
     dirty: bool = True
     sink: set[Path] | None = field(default=None, repr=False)
 
@@ -229,6 +232,10 @@ class SessionStore:
         self._names_revision = 0
         self.exits = exits
         self._samples = 0
+        self.job_states = JobStateReader()
+        """Reads background jobs' ``state.json`` (SPEC 2.1) for rows with a job id."""
+        self.include_spare = False
+        """Also list pre-warmed workers (registry ``spare: true``); ``ls --all`` sets it."""
 
     # -- subscribers (any thread) -------------------------------------------------------
 
@@ -345,6 +352,8 @@ class SessionStore:
             row = self._rows.get(path)
             if row is None or (not row.alive and not self.activity.knows(row.key)):
                 continue  # dead since first seen: nothing to sample, no history to extend
+            if row.alive and row.entry is not None:
+                row.job = self._job_state(row)  # one lstat when unchanged
             if not every and not self._needs_sampling(row) and row.key not in changed:
                 continue  # idle, exit watched: its CPU is read every IDLE_SAMPLE_EVERY samples
             if row.alive and not self._alive(row.file_pid, row.proc_start):
@@ -521,6 +530,7 @@ class SessionStore:
                 row.session_id = row.session_id or entry.session_id
             if entry is not None and row.alive:
                 self._sticky_name(row, entry)
+            row.job = self._job_state(row)
             self._track(row, entry)
             self._update_status(row, self._clock())
 
@@ -576,11 +586,51 @@ class SessionStore:
         except (ValueError, OSError, SessiontuiError):
             return  # a bad id or an unwritable file: the entry keeps its own name
 
+    def _job_state(self, row: _Row) -> JobState | None:
+        """The ``state.json`` of the row's background job (``jobId``, else ``parkedJobId``).
+
+        Read from ``<base>/jobs/<id>/`` beside the row's registry directory; ``None`` when
+        the entry names no valid job id or the file does not exist.
+        """
+        entry = row.entry
+        job_id = entry.job_id or entry.parked_job_id if entry is not None else None
+        if not job_id:
+            return None
+        path = state_path(row.path.parent.parent, job_id)
+        return None if path is None else self.job_states.read(path)
+
     def _find_pane(self, row: _Row) -> PaneInfo | None:
-        """Map a live row to its tmux pane with the backend's locate function."""
-        if self._locate is None or not self._panes:
+        """Map a live row to its pane: the registry's ``tmux`` hint first, then locate.
+
+        The hint (``session:@window.%pane``, Claude Code 2.1.3xx) names no server and is
+        never trusted alone: a pane with that id is taken only when its ``pane_pid`` is the
+        agent or one of its ancestors (pane PIDs are unique on the machine, so this also
+        picks the server). Otherwise the backend's locate function decides (SPEC 2.4).
+        """
+        if not self._panes:
+            return None
+        hinted = self._hinted_pane(row)
+        if hinted is not None:
+            return hinted
+        if self._locate is None:
             return None
         return self._locate(row.file_pid, self._panes)
+
+    def _hinted_pane(self, row: _Row) -> PaneInfo | None:
+        """The pane the entry's ``tmux`` field names, if the agent verifiably runs in it."""
+        pane_id = row.entry.tmux_pane if row.entry is not None else None
+        if pane_id is None:
+            return None
+        candidates = [
+            pane
+            for pane in self._panes
+            if pane.mux_type == "tmux" and pane.pane_id == pane_id and not pane.exited
+        ]
+        if not candidates:
+            return None
+        lineage = {row.file_pid, *parent_chain(row.file_pid)}
+        verified = [pane for pane in candidates if pane.pane_pid in lineage]
+        return verified[0] if len(verified) == 1 else None
 
     def _update_status(self, row: _Row, now: float) -> None:
         """Apply SPEC 3 precedence: dead > registry status > transcript tail > CPU."""
@@ -655,6 +705,11 @@ class SessionStore:
             extra=entry.extra if entry else {},
             proc_start=row.proc_start,
             health=self._pane_health(row.pane),
+            spare=entry.spare if entry else False,
+            parked_job_id=entry.parked_job_id if entry else None,
+            former_names=entry.former_names if entry else (),
+            job=row.job,
+            subagents=row.job.running_tasks if row.job and row.job.problem is None else None,
         )
         if facts is None:
             return session
@@ -966,12 +1021,18 @@ class SessionStore:
         self._active = active
         if tail_changed:
             keyed = sorted(
-                ((_sort_key(s), s) for p, s in self._settled.items() if p not in self._orphans),
+                (
+                    (_sort_key(s), s)
+                    for p, s in self._settled.items()
+                    if p not in self._orphans and (self.include_spare or not s.spare)
+                ),
                 key=_first,
             )
             self._tail_keys = [key for key, _ in keyed]
             self._tail = [session for _, session in keyed]
         sessions = [self._built[p] for p in active if p not in self._orphans]
+        if not self.include_spare:  # pre-warmed workers are no sessions of the user's
+            sessions = [s for s in sessions if not s.spare]
         sessions += [self._bg_session(pane, now) for pane in self._bg_panes()]
         sessions += self._codex_rows(now)
         if len({s.mux.socket for s in sessions if s.mux is not None and s.mux.type == "tmux"}) > 1:

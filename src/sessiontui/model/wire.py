@@ -71,7 +71,8 @@ def session_json(session: Session) -> dict[str, object]:
         ``registry_path``, ``mux`` (``None`` or ``{type, server, socket, session, session_id,
         window, pane}``), ``job_id``, ``cpu_percent``, ``unreadable``, ``health``, ``tokens``
         (``None`` or ``{output, context, context_window}``), ``model``, ``last_activity_at``,
-        ``subagents``.
+        ``subagents``, ``parked_job_id``, ``former_names`` (a list of strings), ``job``
+        (``None`` or ``{state, detail, problem}`` of the background job's ``state.json``).
     """
     mux = None
     if session.mux is not None:
@@ -91,6 +92,13 @@ def session_json(session: Session) -> dict[str, object]:
             "output": session.tokens_output,
             "context": session.context_used,
             "context_window": session.context_window,
+        }
+    job = None
+    if session.job is not None:
+        job = {
+            "state": session.job.state,
+            "detail": session.job.detail,
+            "problem": session.job.problem,
         }
     return {
         "pid": session.pid,
@@ -113,6 +121,9 @@ def session_json(session: Session) -> dict[str, object]:
         "model": session.model,
         "last_activity_at": iso_utc(session.last_activity_at),
         "subagents": session.subagents,
+        "parked_job_id": session.parked_job_id,
+        "former_names": list(session.former_names),
+        "job": job,
     }
 
 
