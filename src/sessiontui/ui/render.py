@@ -45,6 +45,24 @@ def plain(text: str | None, *, max_len: int | None = None, dim: bool = False) ->
     return Text(printable(text or "", max_len=max_len), style="dim" if dim else "")
 
 
+#: Marks the number of subagents a session runs, after its name (``api ↳3``). An arrow that
+#: common monospace fonts have (U+2442 ⑂ is missing from most of them).
+SUBAGENT_MARK = "\u21b3"
+
+
+def name_cell(session: Session, max_len: int) -> Text:
+    """The NAME cell: the name (plain, dim when dead), then ``↳N`` for ``N`` running subagents.
+
+    The badge is kept whole: the name is cut to leave room for it within ``max_len`` cells.
+    """
+    badge = f" {SUBAGENT_MARK}{session.subagents}" if session.subagents else ""
+    room = max(1, max_len - len(badge))
+    text = plain(session.name, max_len=room, dim=not session.alive)
+    if badge:
+        text.append(badge, style="bold magenta")
+    return text
+
+
 def plain_tail(text: str, max_len: int) -> Text:
     """Like :func:`plain` but cut from the left (``…/projects/api``): a path's tail matters."""
     safe = printable(text)

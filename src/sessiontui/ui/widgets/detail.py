@@ -95,6 +95,7 @@ class DetailPanel(Vertical):
             ("where", render.plain(render.where(session))),
             ("cwd", render.plain(session.cwd)),
             *activity_rows(session, now),
+            *job_rows(session),
             (
                 "pid",
                 render.plain(
@@ -211,6 +212,60 @@ def activity_rows(session: Session, now: float) -> list[tuple[str, Text | str]]:
     ]
 
 
+#: At most this many ``fan[]`` entries of a job are listed in the panel.
+FAN_SHOWN = 8
+
+
+def job_rows(session: Session) -> list[tuple[str, Text | str]]:
+    """Rows about earlier names and the background job (``state.json``): state, tasks, tokens.
+
+    Args:
+        session: The session shown.
+
+    Returns:
+        ``(label, value)`` pairs (none without a job state); every text from the file is
+        rendered plain.
+    """
+    rows: list[tuple[str, Text | str]] = []
+    if session.former_names:
+        former = ", ".join(printable(name, max_len=40) for name in session.former_names)
+        rows.append(("was named", render.plain(former, max_len=200)))
+    if session.parked_job_id:
+        rows.append(("parked as", render.plain(session.parked_job_id)))
+    job = session.job
+    if job is None:
+        return rows
+    if job.problem is not None:
+        problem = Text(f"unreadable: {printable(job.problem)}", style="yellow")
+        return [*rows, ("job state", problem)]
+    state = printable(job.state or "?", max_len=40)
+    if job.detail:
+        state += f" — {printable(job.detail, max_len=160)}"
+    rows.append(("job state", render.plain(state)))
+    if job.tokens:
+        rows.append(
+            (
+                "job tokens",
+                render.plain(", ".join(f"{k} {render.tokens(v)}" for k, v in job.tokens)),
+            )
+        )
+    for index, task in enumerate(job.fan[:FAN_SHOWN]):
+        mark = "running" if task.running else "failed" if task.failed else "done"
+        what = " ".join(part for part in (task.kind, task.label or task.id) if part)
+        label = "tasks" if index == 0 else ""
+        rows.append((label, render.plain(f"{mark}: {what}", max_len=120)))
+    if len(job.fan) > FAN_SHOWN:
+        rows.append(("", f"… and {len(job.fan) - FAN_SHOWN} more"))
+    return rows
+
+
+#: ``waitingFor`` values that need saying in the "why" row (the others read plainly in the
+#: status row): newer Claude Code builds wait for an MCP server's elicitation dialog.
+WAITING_REASONS: dict[str, str] = {
+    "elicitation": "an elicitation dialog (an MCP server asks the user for input)",
+}
+
+
 def status_reason(session: Session, now: float) -> str:
     """Why the status is what it is: which source decided it and how fresh that is."""
     source = session.status_source
@@ -229,7 +284,9 @@ def status_reason(session: Session, now: float) -> str:
             if session.updated_at
             else ""
         )
-        return f"registry status{fresh}"
+        known = WAITING_REASONS.get(session.waiting_for or "")
+        waits = f": waits for {known}" if known else ""
+        return f"registry status{waits}{fresh}"
     if source is StatusSource.CPU:
         return f"no registry status; CPU {session.cpu_percent:.0f}% of one core"
     return "no information yet"

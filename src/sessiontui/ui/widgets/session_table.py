@@ -53,7 +53,7 @@ def _wide_column(key: str, width: int) -> Column:
     """The wide-layout column ``key`` at ``width`` cells."""
     cells: dict[str, Callable[[Session, float], Text]] = {
         "status": lambda s, now: render.status_cell(s.status),
-        "name": lambda s, now: render.plain(s.name, max_len=width, dim=not s.alive),
+        "name": lambda s, now: render.name_cell(s, width),
         "agent": lambda s, now: render.plain(s.agent),
         "where": lambda s, now: render.plain(render.where(s), max_len=width),
         "cwd": lambda s, now: render.plain_tail(render.cwd(s), width),
@@ -94,7 +94,7 @@ def narrow_columns(width: int) -> tuple[Column, ...]:
             "name",
             "NAME",
             name_width,
-            lambda s, now: render.plain(s.name, max_len=name_width, dim=not s.alive),
+            lambda s, now: render.name_cell(s, name_width),
         ),
         Column(
             "activity",
