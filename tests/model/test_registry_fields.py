@@ -11,13 +11,15 @@ import json
 import os
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.helpers import write_entry
+from tests.helpers import wait_until, write_entry
 
 from sessiontui.model.job_state import (
     MAX_STATE_BYTES,
@@ -25,13 +27,17 @@ from sessiontui.model.job_state import (
     parse_job_state,
     state_path,
 )
+from sessiontui.model.monitor import Monitor, MonitorTiming
 from sessiontui.model.registry import parse_entry, parse_tmux_field
 from sessiontui.model.store import SessionStore
 from sessiontui.model.types import PaneInfo, Status
 from sessiontui.model.wire import session_json
+from sessiontui.mux.tmux import TmuxBackend
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+
+    import libtmux
 
 JOB = "a1b2c3d4"
 
@@ -392,3 +398,55 @@ def test_an_unreadable_state_shows_as_such(
     assert session.job.problem == "not JSON"
     assert session.subagents is None
     assert session_json(session)["job"] == {"state": None, "detail": None, "problem": "not JSON"}
+
+
+def test_the_innermost_pane_wins_over_the_tmux_hint(registry: Path) -> None:
+    """Zellij started from a tmux pane: the nearer (Zellij) pane decides, through locate.
+
+    Its agents inherit ``TMUX_PANE``, so the hint names the outer tmux pane.
+    """
+    shell = subprocess.Popen(["bash", "-c", "sleep 300 & wait"])
+    try:
+        agent = wait_until(lambda: [p.pid for p in psutil.Process(shell.pid).children()])[0]
+        outer = pane("%7", os.getpid())  # the tmux pane: our PID is the shell's parent
+        inner = replace(pane("terminal_1", shell.pid, server="zellij"), mux_type="zellij")
+        write_entry(registry, agent, status="idle", tmux="work:@0.%7")
+        store = _store(registry, [outer, inner], located=inner)
+        (session,) = store.build().sessions
+        assert session.mux is not None
+        assert (session.mux.type, session.mux.pane) == ("zellij", "terminal_1")
+    finally:
+        shell.kill()
+        shell.wait()
+
+
+def test_real_tmux_pane_with_a_stale_or_wrong_hint(registry: Path, server: libtmux.Server) -> None:
+    """Two real panes; the hint of one agent names the other pane: each is still placed right."""
+    first = server.new_session("one", window_command="bash -c 'sleep 300 & wait'")
+    second = server.new_session("two", window_command="bash -c 'sleep 300 & wait'")
+    placed: dict[int, str] = {}
+    for session, hint_session in ((first, second), (second, first)):
+        here = session.active_window.active_pane
+        there = hint_session.active_window.active_pane
+        assert here is not None
+        assert there is not None
+        shell = int(here.pane_pid or 0)
+        agent = wait_until(lambda shell=shell: [p.pid for p in psutil.Process(shell).children()])
+        write_entry(registry, agent[0], status="idle", tmux=f"x:@0.{there.pane_id}")
+        placed[agent[0]] = str(here.pane_id)
+    good = first.active_window.active_pane
+    assert good is not None
+    shell = subprocess.Popen(["sleep", "300"])  # an agent outside tmux with a plausible hint
+    try:
+        write_entry(registry, shell.pid, status="idle", tmux=f"one:@0.{good.pane_id}")
+        with Monitor(
+            sessions_dir=registry,
+            tmux=TmuxBackend(socket_name=server.socket_name),
+            timing=MonitorTiming(debounce_s=0.005, rescan_s=0.3, sample_s=0.3, tmux_poll_s=60.0),
+        ) as monitor:
+            snapshot = monitor.refresh()
+    finally:
+        shell.kill()
+        shell.wait()
+    where = {s.pid: s.mux.pane if s.mux else None for s in snapshot.sessions}
+    assert where == {**placed, shell.pid: None}

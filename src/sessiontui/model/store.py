@@ -604,8 +604,9 @@ class SessionStore:
 
         The hint (``session:@window.%pane``, Claude Code 2.1.3xx) names no server and is
         never trusted alone: a pane with that id is taken only when its ``pane_pid`` is the
-        agent or one of its ancestors (pane PIDs are unique on the machine, so this also
-        picks the server). Otherwise the backend's locate function decides (SPEC 2.4).
+        agent or its nearest ancestor that holds a pane (pane PIDs are unique on the
+        machine, so this also picks the server; see :meth:`_hinted_pane`). Otherwise the
+        backend's locate function decides (SPEC 2.4).
         """
         if not self._panes:
             return None
@@ -617,20 +618,30 @@ class SessionStore:
         return self._locate(row.file_pid, self._panes)
 
     def _hinted_pane(self, row: _Row) -> PaneInfo | None:
-        """The pane the entry's ``tmux`` field names, if the agent verifiably runs in it."""
+        """The pane the entry's ``tmux`` field names, if the agent verifiably runs in it.
+
+        Verified: walking from the agent up its parents, the first process that is the
+        ``pane_pid`` of any pane in the poll (tmux or Zellij) is that pane's. So a Zellij
+        session started from a tmux pane (its agents inherit ``TMUX``/``TMUX_PANE``, and so
+        Claude's ``tmux`` field names the outer pane) is left to locate: the innermost
+        multiplexer wins, as in :meth:`~sessiontui.model.muxset.MuxSet.locate`.
+        """
         pane_id = row.entry.tmux_pane if row.entry is not None else None
         if pane_id is None:
             return None
-        candidates = [
+        hinted = [
             pane
             for pane in self._panes
             if pane.mux_type == "tmux" and pane.pane_id == pane_id and not pane.exited
         ]
-        if not candidates:
+        if not hinted:
             return None
-        lineage = {row.file_pid, *parent_chain(row.file_pid)}
-        verified = [pane for pane in candidates if pane.pane_pid in lineage]
-        return verified[0] if len(verified) == 1 else None
+        by_pid = {pane.pane_pid: pane for pane in self._panes if pane.pane_pid > 0}
+        for pid in (row.file_pid, *parent_chain(row.file_pid)):
+            nearest = by_pid.get(pid)
+            if nearest is not None:
+                return nearest if nearest in hinted else None
+        return None
 
     def _update_status(self, row: _Row, now: float) -> None:
         """Apply SPEC 3 precedence: dead > registry status > transcript tail > CPU."""
