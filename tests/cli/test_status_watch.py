@@ -443,3 +443,17 @@ def test_spare_workers_are_left_out_of_ls_and_status(registry, agents):
     assert sorted(r["name"] for r in json.loads(everything.stdout)) == ["0badf00d", "real"]
     text = run_cli("ls", *ISOLATED, "-L", "sessiontui-none")
     assert "0badf00d" not in text.stdout
+
+
+def test_watch_leaves_spare_workers_out_until_they_are_claimed(registry, agents, watches):
+    write_entry(registry, agents[0].pid, name="real", status="idle")
+    spare = {"kind": "bg", "jobId": "0badf00d", "name": "0badf00d", "status": "idle"}
+    write_entry(registry, agents[1].pid, spare=True, **spare)
+    watch = Watch("--json", "--sessions-dir", str(registry))
+    watches.append(watch)
+    first = json.loads(watch.next_line())
+    assert (first["event"], first["session"]["name"]) == ("added", "real")
+    write_entry(registry, agents[1].pid, **{**spare, "name": "claimed"})  # spare dropped
+    claimed = watch.event(lambda e: e["event"] == "added")
+    assert claimed["session"]["name"] == "claimed"
+    assert claimed["session"]["pid"] == agents[1].pid
