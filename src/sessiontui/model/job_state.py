@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sessiontui.model.claude_jobs import validate_job_id
 from sessiontui.model.files import UnreadableFile, read_small_file
-from sessiontui.model.registry import MAX_TIME_MS, RegistryParseError, _decode_object
+from sessiontui.model.registry import MAX_TIME_MS, RegistryParseError, decode_json_object
 from sessiontui.model.types import JobState, JobTask
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ def parse_job_state(path: Path, data: bytes) -> JobState:
         ``"invalid UTF-8"``, ``"not JSON"``, ``"not a JSON object"``).
     """
     try:
-        obj = _decode_object(data)
+        obj = decode_json_object(data)
     except RegistryParseError as error:
         return JobState(path=path, problem=str(error))
     fan_value = obj.get("fan")

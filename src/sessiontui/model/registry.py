@@ -134,11 +134,28 @@ def _decode(data: bytes) -> object:
         raise RegistryParseError("not JSON") from None
 
 
-def _decode_object(data: bytes) -> dict[str, object]:
+def decode_json_object(data: bytes) -> dict[str, object]:
+    """Decode an untrusted file's bytes as one strict JSON object (no NaN or Infinity).
+
+    Shared by every reader of Claude's small JSON files (registry entries, job states).
+
+    Args:
+        data: The bytes.
+
+    Returns:
+        The object.
+
+    Raises:
+        RegistryParseError: "empty file", "invalid UTF-8", "not JSON" (also for nesting too
+            deep to parse) or "not a JSON object".
+    """
     obj = _decode(data)
     if not isinstance(obj, dict):
         raise RegistryParseError("not a JSON object")
     return obj
+
+
+_decode_object = decode_json_object
 
 
 #: Largest accepted time field: 9999-12-31T23:59:59.999Z in ms since the epoch.
