@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -454,3 +455,13 @@ def test_bad_notify_settings_name_the_key_and_line(cfg: Path, line: str, message
     error = error_of(cfg, f"zellij = true\n{line}\n")
     assert str(error).startswith(f"{cfg}:2: ")
     assert message in str(error)
+
+
+def test_readme_toml_blocks_are_valid(cfg: Path) -> None:
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    blocks = re.findall(r"^```toml\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+    assert any("desktop" in block for block in blocks)
+    for block in blocks:
+        write(cfg, block)
+        load_config(cfg)  # raises ConfigError for a bad example

@@ -9,9 +9,11 @@ BEL`` (tmux unwraps the passthrough), with a hostile name unable to end or exten
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psutil
@@ -20,11 +22,20 @@ from tests.helpers import wait_until, write_entry
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     import libtmux
 
+README = Path(__file__).resolve().parents[2] / "README.md"
+
 HOSTILE = "evil\x1b]777;notify;pwned;x\x07\x1b\\\x9c\x1b[2J\x1bPtmux;name"
+
+
+def readme_passthrough_block() -> str:
+    """The README's ```tmux block that allows passthrough."""
+    text = README.read_text(encoding="utf-8")
+    blocks = re.findall(r"^```tmux\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+    (block,) = [b for b in blocks if "allow-passthrough" in b]
+    return block
 
 
 @pytest.fixture
@@ -61,9 +72,12 @@ def test_waiting_session_reaches_the_outer_terminal_as_osc_777(
         sys.executable, "-m", "sessiontui", "--no-codex",
         "--sessions-dir", str(registry), "--config", str(config),
     ]  # fmt: skip
-    # The option is set before sessiontui starts (it asks tmux once, at start-up).
+    # The README's setting, loaded before sessiontui starts (it asks tmux once, at start-up).
     server.new_session("mon", window_command="cat", x=120, y=30)
-    assert server.cmd("set-option", "-g", "allow-passthrough", "on").returncode == 0
+    conf = tmp_path / "passthrough.conf"
+    conf.write_text(readme_passthrough_block(), encoding="utf-8")
+    assert server.cmd("source-file", str(conf)).returncode == 0
+    assert server.cmd("show-options", "-gv", "allow-passthrough").stdout == ["on"]
     server.cmd("respawn-pane", "-k", "-t", "=mon:", "exec " + shlex.join(argv))
 
     typescript = tmp_path / "typescript"
