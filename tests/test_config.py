@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -411,3 +412,56 @@ def test_find_line_variants() -> None:
     assert find_line(text, "weird") == 5
     assert find_line(text.replace('keymap.help = "?"', "#"), "help", "keymap") == 8
     assert find_line(text, "absent") is None
+
+
+# -- notifications ----------------------------------------------------------------------
+
+
+def test_notify_list_and_desktop_method(cfg: Path) -> None:
+    write(cfg, 'notify = ["desktop", "bell"]\ndesktop_method = "osc9"\n')
+    config = load_config(cfg)
+    assert config.notify == ("desktop", "bell")
+    assert config.notify_channels == {"desktop", "bell"}
+    assert config.desktop_method == "osc9"
+    assert config.warnings() == []
+    write(cfg, "notify = []\n")
+    assert load_config(cfg).notify_channels == frozenset()
+
+
+def test_notify_defaults_and_the_older_keys_map_onto_it(cfg: Path) -> None:
+    assert Config().notify_channels == {"bell", "toast"}
+    assert Config().desktop_method == "auto"
+    assert Config(bell_on_waiting=False).notify_channels == {"toast"}
+    assert Config(notify_waiting=False).notify_channels == frozenset()
+    write(cfg, 'bell_on_waiting = false\nnotify = ["toast", "desktop"]\n')
+    config = load_config(cfg)
+    assert config.notify_channels == {"toast", "desktop"}  # notify wins...
+    assert config.warnings() == [  # ...and the user is told
+        "'bell_on_waiting' and 'notify_waiting' are ignored when 'notify' is set"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('notify = ["bell", "dekstop"]', "'dekstop' is not one (did you mean 'desktop'?)"),
+        ('notify = ["bell", 3]', "3 is not one"),
+        ('notify = ["bell", "bell"]', "(each once)"),
+        ('notify = "bell"', "'notify' must be an array of distinct entries from: bell, toast"),
+        ('desktop_method = "growl"', '\'desktop_method\' must be one of "auto", "osc777"'),
+    ],
+)
+def test_bad_notify_settings_name_the_key_and_line(cfg: Path, line: str, message: str) -> None:
+    error = error_of(cfg, f"zellij = true\n{line}\n")
+    assert str(error).startswith(f"{cfg}:2: ")
+    assert message in str(error)
+
+
+def test_readme_toml_blocks_are_valid(cfg: Path) -> None:
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    blocks = re.findall(r"^```toml\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+    assert any("desktop" in block for block in blocks)
+    for block in blocks:
+        write(cfg, block)
+        load_config(cfg)  # raises ConfigError for a bad example

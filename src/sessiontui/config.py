@@ -9,8 +9,8 @@ The file is ``platformdirs.user_config_path("sessiontui")/config.toml`` (on Linu
     tmux_discover = true                          # also every live server in tmux's socket dir
     zellij = true                                 # look for Zellij sessions
     grace_period_s = 5.0                          # SIGTERM -> SIGKILL delay, (0, 600]
-    bell_on_waiting = true                        # ring the bell when a session waits
-    notify_waiting = true                         # show a notification when a session waits
+    notify = ["bell", "toast", "desktop"]         # how a waiting session is announced
+    desktop_method = "auto"                       # "auto", "osc777", "osc9", "notify-send"
     waiting_notify_delay_s = 2.0                  # wait this long before notifying, [0, 3600]
     theme = "nord"                                # a Textual theme name
     columns = ["status", "name", "where", "activity"]
@@ -23,6 +23,10 @@ The file is ``platformdirs.user_config_path("sessiontui")/config.toml`` (on Linu
 
 Any mistake (bad TOML, invalid UTF-8, an unknown key, a wrong type or range) raises one
 :class:`ConfigError` listing every problem as ``FILE:LINE: message``.
+
+The older ``bell_on_waiting`` / ``notify_waiting`` booleans still work when ``notify`` is not
+set (``notify_waiting = false`` turns every announcement off); with ``notify`` set they are
+ignored, with a warning.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
+from sessiontui.desktop import DESKTOP_METHODS
 from sessiontui.errors import SessiontuiError
 from sessiontui.ui.actions import BINDING_IDS, key_conflicts
 
@@ -57,6 +62,9 @@ COLUMN_IDS: tuple[str, ...] = (
     "ctx",
     "cpu",
 )
+
+#: Entries accepted in ``notify``: the ways a session that starts waiting is announced.
+NOTIFY_CHANNELS: tuple[str, ...] = ("bell", "toast", "desktop")
 
 #: Environment variable naming the configuration file.
 CONFIG_ENV: str = "SESSIONTUI_CONFIG"
@@ -98,8 +106,14 @@ class Config:
             (``false``: only the named servers: ``-L``/``-S``, ``tmux_sockets``, else ours).
         zellij: Look for Zellij sessions.
         grace_period_s: Seconds between SIGTERM and SIGKILL when killing; in ``(0, 600]``.
-        bell_on_waiting: Ring the terminal bell when a session starts waiting.
-        notify_waiting: Show a notification when a session starts waiting.
+        notify: How a session that starts waiting is announced, entries of
+            :data:`NOTIFY_CHANNELS` (``"bell"``, ``"toast"``, ``"desktop"``); ``None`` when the
+            file does not set it: then the older two keys below decide (see
+            :attr:`notify_channels`).
+        desktop_method: How desktop notifications are delivered, one of
+            :data:`~sessiontui.desktop.DESKTOP_METHODS` (see :mod:`sessiontui.desktop`).
+        bell_on_waiting: Older key: ring the terminal bell when a session starts waiting.
+        notify_waiting: Older key: announce at all (``False`` silences bell and toast).
         waiting_notify_delay_s: Seconds a session must keep waiting before the notification;
             in ``[0, 3600]``.
         theme: A Textual theme name (checked by the UI), or ``None`` for the default.
@@ -118,6 +132,8 @@ class Config:
     tmux_discover: bool = True
     zellij: bool = True
     grace_period_s: float = 5.0
+    notify: tuple[str, ...] | None = None
+    desktop_method: str = "auto"
     bell_on_waiting: bool = True
     notify_waiting: bool = True
     waiting_notify_delay_s: float = 2.0
@@ -127,8 +143,23 @@ class Config:
     claude_executable: str | None = None
     tmux_popup: bool = True
 
+    @property
+    def notify_channels(self) -> frozenset[str]:
+        """The announcements in effect: ``notify`` when set, else from the older keys.
+
+        Without ``notify``: ``{"bell", "toast"}`` (today's default), less ``"bell"`` when
+        ``bell_on_waiting`` is false, and nothing when ``notify_waiting`` is false.
+        """
+        if self.notify is not None:
+            return frozenset(self.notify)
+        if not self.notify_waiting:
+            return frozenset()
+        return frozenset({"toast", "bell"} if self.bell_on_waiting else {"toast"})
+
     def warnings(self) -> list[str]:
-        """Messages for settings that are valid but not used by this version yet."""
+        """Messages for settings that are valid but have no effect."""
+        if self.notify is not None and not (self.bell_on_waiting and self.notify_waiting):
+            return ["'bell_on_waiting' and 'notify_waiting' are ignored when 'notify' is set"]
         return []
 
 
@@ -273,6 +304,25 @@ def _columns(value: object) -> _Check:
     return tuple(value), None
 
 
+def _notify(value: object) -> _Check:
+    expected = "an array of distinct entries from: " + ", ".join(NOTIFY_CHANNELS)
+    if not isinstance(value, list):
+        return None, expected
+    for item in value:
+        if not isinstance(item, str) or item not in NOTIFY_CHANNELS:
+            hint = _suggest(item, NOTIFY_CHANNELS) if isinstance(item, str) else ""
+            return None, f"{expected}; {_describe(item)} is not one{hint}"
+    if len(set(value)) != len(value):
+        return None, expected + " (each once)"
+    return tuple(value), None
+
+
+def _desktop_method(value: object) -> _Check:
+    if isinstance(value, str) and value in DESKTOP_METHODS:
+        return value, None
+    return None, "one of " + ", ".join(f'"{m}"' for m in DESKTOP_METHODS)
+
+
 def _executable(value: object) -> _Check:
     converted, expected = _text(value)
     if expected is not None:
@@ -286,6 +336,8 @@ _CHECKS: dict[str, Callable[[object], _Check]] = {
     "tmux_discover": _bool,
     "zellij": _bool,
     "grace_period_s": _number(0, 600, low_open=True),
+    "notify": _notify,
+    "desktop_method": _desktop_method,
     "bell_on_waiting": _bool,
     "notify_waiting": _bool,
     "waiting_notify_delay_s": _number(0, 3600, low_open=False),

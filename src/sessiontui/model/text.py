@@ -44,6 +44,36 @@ def printable(text: str, *, max_len: int | None = None) -> str:
     return result
 
 
+def strip_controls(text: str, *, max_len: int | None = None) -> str:
+    r"""Return ``text`` with every control or format character removed (not escaped).
+
+    For text that goes inside an escape sequence or a desktop notification, where even a
+    visible ``\x1b`` is noise: C0 and C1 controls (ESC, BEL, the one-byte ST ``\x9c`` and OSC
+    ``\x9d``), DEL, format characters (bidi overrides, zero-width), surrogates, private-use
+    and unassigned code points are dropped; tabs and newlines become spaces; runs of white
+    space are collapsed and the ends trimmed.
+
+    >>> strip_controls("a\x1b]0;pwned\x07b\n c")
+    'a]0;pwnedb c'
+
+    Args:
+        text: Untrusted text.
+        max_len: Cut to this many characters (at least 1), ending with ``…``.
+
+    Returns:
+        The cleaned text; it contains no character below U+0020, nor U+007F-U+009F.
+    """
+    out = [
+        " " if char in _REPLACEMENTS else char
+        for char in text
+        if char in _REPLACEMENTS or unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+    ]
+    result = " ".join("".join(out).split())
+    if max_len is not None and len(result) > max_len:
+        result = result[: max(0, max_len - 1)] + "…"
+    return result
+
+
 def shorten_home(path: str | None, home: str) -> str:
     """Return ``path`` with a leading ``home`` directory shown as ``~`` (``""`` for ``None``)."""
     if not path:

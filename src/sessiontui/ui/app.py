@@ -19,7 +19,9 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from sessiontui.config import Config
+from sessiontui.desktop import Transport, choose_transport
 from sessiontui.errors import SessiontuiError
+from sessiontui.model.desktop import DesktopNotice, DesktopNotifier
 from sessiontui.model.filters import SessionFilter
 from sessiontui.model.navigation import nth_row
 from sessiontui.model.notify import WaitingNotifier
@@ -100,6 +102,9 @@ class SessionTUI(App[None]):
         """Running as the ``--bg`` monitor: ``q``/``ctrl+c`` send the client back, not quit."""
         self.notifier = WaitingNotifier(self.config.waiting_notify_delay_s)
         self._notify_timer: Timer | None = None
+        self.desktop = DesktopNotifier(time.monotonic)
+        """Coalesces waiting sessions into desktop notifications (``notify`` has "desktop")."""
+        self._transport: Transport | None = None
         self.monitor = monitor
         self.clock = clock
         self.start_monitor = watch
@@ -146,6 +151,8 @@ class SessionTUI(App[None]):
         table.set_layout(narrow=self.size.width < NARROW_WIDTH, width=self.size.width)
         for warning in self.config.warnings():
             self.notify(warning, title="Configuration", severity="warning", markup=False)
+        if "desktop" in self.config.notify_channels:
+            self._resolve_transport()
         self.set_class(self.size.width < NARROW_WIDTH, "-narrow")
         table.focus()
         self.monitor.subscribe(self._on_change)
@@ -235,23 +242,74 @@ class SessionTUI(App[None]):
             self._refresh_preview()  # it started or stopped waiting: its question changed
 
     def _announce_waiting(self) -> None:
-        """Ring and notify for sessions that have waited long enough; re-arm the timer."""
-        if not self.config.notify_waiting:
+        """Ring, toast and queue desktop notices for sessions that have waited long enough.
+
+        Sends the desktop notice whose batch window has closed, then re-arms the timer for the
+        next wait to become due or the next batch to close.
+        """
+        channels = self.config.notify_channels
+        if not channels:
             return
-        for session in self.notifier.due(self.snapshot, time.monotonic(), self.focused_key):
-            if self.config.bell_on_waiting:
+        due = self.notifier.due(self.snapshot, time.monotonic(), self.focused_key)
+        for session in due:
+            if "bell" in channels:
                 self.bell()
-            why = f" ({printable(session.waiting_for)})" if session.waiting_for else ""
-            self.notify(
-                f"{printable(session.name)} is waiting{why}", title="Waiting for you", markup=False
-            )
+            if "toast" in channels:
+                why = f" ({printable(session.waiting_for)})" if session.waiting_for else ""
+                self.notify(
+                    f"{printable(session.name)} is waiting{why}",
+                    title="Waiting for you",
+                    markup=False,
+                )
+        if "desktop" in channels:
+            self.desktop.offer(due)
+            waiting = {s.key for s in self.snapshot.waiting()}
+            notice = self.desktop.flush(self.focused_key, waiting)
+            if notice is not None:
+                self._send_desktop(notice)
         if self._notify_timer is not None:
             self._notify_timer.stop()
             self._notify_timer = None
-        deadline = self.notifier.next_deadline()
+        deadlines = [self.notifier.next_deadline(), self.desktop.next_deadline()]
+        deadline = min((d for d in deadlines if d is not None), default=None)
         if deadline is not None:
             delay = max(0.0, deadline - time.monotonic())
             self._notify_timer = self.set_timer(delay, self._announce_waiting)
+
+    @work(thread=True, exit_on_error=False, group="desktop")
+    def _resolve_transport(self) -> Transport:
+        """Choose how desktop notifications are delivered (may ask tmux); warn if nowhere.
+
+        Runs once, off the UI thread; :meth:`_send_desktop` calls it again when it had not
+        finished yet (both give the same answer).
+        """
+        transport = self._transport
+        if transport is None:
+            transport = choose_transport(self.config.desktop_method)
+            self._transport = transport
+            if transport.warning:
+                self._report(transport.warning)
+        return transport
+
+    @work(thread=True, exit_on_error=False, group="desktop")
+    def _send_desktop(self, notice: DesktopNotice) -> None:
+        """Deliver one desktop notice (OSC through the driver, or ``notify-send``)."""
+        transport = self._transport or choose_transport(self.config.desktop_method)
+        self._transport = transport
+        try:
+            transport.send(
+                notice.title,
+                notice.body,
+                lambda text: self.call_from_thread(self._write_terminal, text),
+            )
+        except (OSError, subprocess.SubprocessError) as error:
+            self._report(f"desktop notification failed: {error}", error=True)
+
+    def _write_terminal(self, text: str) -> None:
+        """Write raw text to our terminal, in order with Textual's output (as ``bell`` does)."""
+        driver = self._driver
+        if not self.is_headless and driver is not None:
+            driver.write(text)
 
     def _visible(self) -> list[Session]:
         """The snapshot's sessions that pass the filter, in display order."""
