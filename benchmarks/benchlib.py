@@ -52,6 +52,35 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def isolated_env(root: Path, **extra: str) -> dict[str, str]:
+    """Our environment for a ``sessiontui`` child living under ``root`` (a temporary directory).
+
+    ``HOME``, ``CLAUDE_CONFIG_DIR`` (``root/claude``), the XDG directories and ``TMUX_TMPDIR``
+    point under ``root`` (``home`` and ``tmux`` are created), ``$TMUX``/``$TMUX_PANE`` and
+    ``$SESSIONTUI_CONFIG`` are dropped, and ``src/`` comes first on ``PYTHONPATH``.
+
+    Args:
+        root: The directory to live under.
+        extra: More variables to set.
+    """
+    (root / "home").mkdir(exist_ok=True)
+    (root / "tmux").mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+    env.pop("SESSIONTUI_CONFIG", None)
+    src = str(Path(__file__).resolve().parent.parent / "src")
+    env.update(
+        HOME=str(root / "home"),
+        CLAUDE_CONFIG_DIR=str(root / "claude"),
+        XDG_CONFIG_HOME=str(root / "config"),
+        XDG_STATE_HOME=str(root / "state"),
+        XDG_CACHE_HOME=str(root / "cache"),
+        TMUX_TMPDIR=str(root / "tmux"),
+        PYTHONPATH=os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        **extra,
+    )
+    return env
+
+
 def now_ms() -> int:
     """Wall clock in milliseconds since the epoch (the registry's time unit)."""
     return int(time.time() * 1000)

@@ -27,15 +27,21 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from benchlib import Cleanup, banner, percentile, registry_entry, verdict, write_like_claude
+from benchlib import (
+    Cleanup,
+    banner,
+    isolated_env,
+    percentile,
+    registry_entry,
+    verdict,
+    write_like_claude,
+)
 from sessiontui.model.processes import read_proc_start
 
 TARGET_MS = 60.0
 N_SESSIONS = 50
 STATUSES = ("idle", "busy", "waiting", "shell", "idle")
-SRC = Path(__file__).resolve().parents[1] / "src"
 
 #: Runs in the child: where one ``status`` call spends its time (printed as ms, tab-separated).
 CHILD = """
@@ -93,21 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         root = cleanup.tempdir("stui-bench-status-")
         registry = root / "claude" / "sessions"
         registry.mkdir(parents=True, mode=0o700)
-        (root / "home").mkdir()
-        (root / "tmux").mkdir()
-        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+        env = isolated_env(root, PYTHONPYCACHEPREFIX=str(root / "pyc"))
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its bytecode
-        env.update(
-            HOME=str(root / "home"),
-            CLAUDE_CONFIG_DIR=str(root / "claude"),
-            XDG_CONFIG_HOME=str(root / "config"),
-            XDG_STATE_HOME=str(root / "state"),
-            XDG_CACHE_HOME=str(root / "cache"),
-            TMUX_TMPDIR=str(root / "tmux"),
-            PYTHONPYCACHEPREFIX=str(root / "pyc"),
-            PYTHONPATH=os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-        )
-        env.pop("SESSIONTUI_CONFIG", None)
         for i, proc in enumerate(cleanup.sleepers(N_SESSIONS)):
             start = read_proc_start(proc.pid)
             entry = registry_entry(

@@ -25,16 +25,26 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from benchlib import Cleanup, banner, percentile, registry_entry, verdict, write_like_claude
+from benchlib import (
+    Cleanup,
+    banner,
+    isolated_env,
+    percentile,
+    registry_entry,
+    verdict,
+    write_like_claude,
+)
 from sessiontui.model.processes import read_proc_start
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 TARGET_P95_MS = 30.0
 N_SESSIONS = 50
 CYCLE = ("busy", "waiting", "idle")
 TIMEOUT_S = 5.0
-SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 @dataclass
@@ -100,19 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         root = cleanup.tempdir("stui-bench-watch-")
         registry = root / "claude" / "sessions"
         registry.mkdir(parents=True, mode=0o700)
-        (root / "home").mkdir()
-        (root / "tmux").mkdir()
-        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
-        env.update(
-            HOME=str(root / "home"),
-            CLAUDE_CONFIG_DIR=str(root / "claude"),
-            XDG_CONFIG_HOME=str(root / "config"),
-            XDG_STATE_HOME=str(root / "state"),
-            XDG_CACHE_HOME=str(root / "cache"),
-            TMUX_TMPDIR=str(root / "tmux"),
-            PYTHONPATH=os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-        )
-        env.pop("SESSIONTUI_CONFIG", None)
+        env = isolated_env(root)
         agents: list[Agent] = []
         for i, proc in enumerate(cleanup.sleepers(N_SESSIONS)):
             start = read_proc_start(proc.pid)
