@@ -38,6 +38,11 @@ tmux_popup = false
 [keymap]
 attach = "enter,o"
 "quit" = "q,ctrl+q"
+
+[context_windows]
+"claude-opus-4" = 200000
+"gpt-5.1" = 400_000
+o3 = 1
 """
 
 
@@ -160,6 +165,9 @@ def test_full_valid_file(cfg: Path) -> None:
     assert config.tmux_popup is False
     with pytest.raises(TypeError):
         config.keymap["attach"] = "x"  # type: ignore[index]
+    assert dict(config.context_windows) == {"claude-opus-4": 200_000, "gpt-5.1": 400_000, "o3": 1}
+    with pytest.raises(TypeError):
+        config.context_windows["o3"] = 2  # type: ignore[index]
 
 
 def test_module_docstring_example_is_valid(cfg: Path) -> None:
@@ -173,6 +181,7 @@ def test_module_docstring_example_is_valid(cfg: Path) -> None:
     config = load_config(cfg)
     assert config.keymap["attach"] == "enter,o"
     assert config.columns == ("status", "name", "where", "activity")
+    assert dict(config.context_windows) == {"claude-opus-4": 200_000, "gpt-5": 400_000}
 
 
 def test_dotted_and_inline_keymap_forms(cfg: Path) -> None:
@@ -465,3 +474,72 @@ def test_readme_toml_blocks_are_valid(cfg: Path) -> None:
     for block in blocks:
         write(cfg, block)
         load_config(cfg)  # raises ConfigError for a bad example
+
+
+# -- [context_windows] ------------------------------------------------------------------
+
+
+def test_context_windows_default_is_an_empty_table(cfg: Path) -> None:
+    write(cfg, "zellij = true\n")
+    assert dict(load_config(cfg).context_windows) == {}
+
+
+def test_context_windows_inline_and_dotted_forms(cfg: Path) -> None:
+    write(cfg, 'context_windows = {"gpt-5" = 400000, "claude-opus-4-8[1m]" = 1000000}\n')
+    assert dict(load_config(cfg).context_windows) == {
+        "gpt-5": 400_000,
+        "claude-opus-4-8[1m]": 1_000_000,
+    }
+    write(cfg, 'context_windows."gpt-5" = 400000\n')
+    assert dict(load_config(cfg).context_windows) == {"gpt-5": 400_000}
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ('"gpt-5" = 0', "context_windows 'gpt-5' must be a whole number of tokens greater than 0"),
+        ('"gpt-5" = -400000', "greater than 0 and at most 100,000,000 (got -400000)"),
+        ('"gpt-5" = 100_000_001', "at most 100,000,000 (got 100000001)"),
+        ('"gpt-5" = 99999999999999999999999', "at most 100,000,000"),
+        ('"gpt-5" = 400000.0', "(got 400000.0)"),
+        ('"gpt-5" = nan', "(got nan)"),
+        ('"gpt-5" = true', "(got True)"),
+        ('"gpt-5" = "400k"', "(got '400k')"),
+        ('"gpt-5" = [400000]', "(got an array)"),
+        ("gpt-5.1 = 400000", "not a table; quote a model name that has a dot in it"),
+        ('"" = 400000', "model names must be non-empty printable strings"),
+        ('"  " = 400000', "model names must be non-empty printable strings"),
+        (f'"{"m" * 201}" = 400000', "at most 200 characters"),
+    ],
+)
+def test_bad_context_windows_name_the_entry_and_line(cfg: Path, entry: str, expected: str) -> None:
+    error = error_of(cfg, f'zellij = true\n\n[context_windows]\n"ok" = 5\n{entry}\n')
+    message = str(error)
+    assert message.startswith(f"{cfg}:5: "), message
+    assert expected in message, message
+    assert len(error.problems) == 1
+
+
+def test_context_window_name_with_an_escape_is_shown_escaped(cfg: Path) -> None:
+    """A name spelled with an escape cannot be found by text: the table's line is given."""
+    error = error_of(cfg, '[context_windows]\n"evil\\u001b]0;x" = 400000\n')
+    assert str(error).startswith(f"{cfg}:1: [context_windows] model names"), str(error)
+    assert "(got 'evil\\x1b]0;x')" in str(error)
+
+
+def test_context_windows_must_be_a_table(cfg: Path) -> None:
+    error = error_of(cfg, "zellij = true\ncontext_windows = 400000\n")
+    assert str(error) == (
+        f"{cfg}:2: 'context_windows' must be a table of model name = tokens, not 400000"
+    )
+
+
+def test_every_bad_context_window_is_listed(cfg: Path) -> None:
+    text = """\
+    [context_windows]
+    "a" = 0
+    "b" = 10
+    "c" = "x"
+    """
+    error = error_of(cfg, text)
+    assert [p.split(": ", 1)[0] for p in error.problems] == [f"{cfg}:2", f"{cfg}:4"]

@@ -306,15 +306,16 @@ def make_monitor(
         name_store = NameStore(names_path or default_names_path())
     trackers = None
     if transcripts:
-        from sessiontui.model.transcripts import TranscriptTracker
+        from sessiontui.model.transcripts import TranscriptSettings, TranscriptTracker
 
+        settings = TranscriptSettings(context_windows=config.context_windows)
         # <base>/sessions → <base>/projects: each registry's transcripts (SPEC 2.2).
-        trackers = {d: TranscriptTracker(d.parent / "projects") for d in directories}
+        trackers = {d: TranscriptTracker(d.parent / "projects", settings) for d in directories}
     codex = None
     if not (args.no_codex or given):  # an explicit registry (--sessions-dir, the demo's) is all
         from sessiontui.model.codex import CodexSource
 
-        codex = CodexSource()
+        codex = CodexSource(context_windows=config.context_windows)
     monitor = Monitor(
         sessions_dir=directories,
         muxes=muxes,

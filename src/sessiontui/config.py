@@ -21,6 +21,10 @@ The file is ``platformdirs.user_config_path("sessiontui")/config.toml`` (on Linu
     attach = "enter,o"
     quit = "q,ctrl+q"
 
+    [context_windows]                             # model name or prefix -> tokens
+    "claude-opus-4" = 200000                      # quote names: "gpt-5.1" has a dot
+    "gpt-5" = 400000
+
 Any mistake (bad TOML, invalid UTF-8, an unknown key, a wrong type or range) raises one
 :class:`ConfigError` listing every problem as ``FILE:LINE: message``.
 
@@ -65,6 +69,12 @@ COLUMN_IDS: tuple[str, ...] = (
 
 #: Entries accepted in ``notify``: the ways a session that starts waiting is announced.
 NOTIFY_CHANNELS: tuple[str, ...] = ("bell", "toast", "desktop")
+
+#: Largest context window ``[context_windows]`` accepts, tokens (anything larger is a typo).
+MAX_CONTEXT_WINDOW: int = 100_000_000
+
+#: Longest model name or prefix ``[context_windows]`` accepts, characters.
+MAX_MODEL_NAME: int = 200
 
 #: Environment variable naming the configuration file.
 CONFIG_ENV: str = "SESSIONTUI_CONFIG"
@@ -125,6 +135,10 @@ class Config:
             find it on ``PATH``.
         tmux_popup: Inside tmux, attach Claude's own background jobs in a
             ``display-popup``; ``False`` opens a new window instead.
+        context_windows: Model name or name prefix -> context window in tokens (an integer
+            in ``[1, MAX_CONTEXT_WINDOW]``), e.g. ``{"gpt-5": 400000}``. The exact name wins,
+            then the longest prefix; models it does not cover get 1,000,000 tokens when the
+            name has ``[1m]``, else 200,000 (SPEC 2.2). Read-only.
     """
 
     registry_dirs: tuple[Path, ...] = ()
@@ -142,6 +156,7 @@ class Config:
     keymap: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}))
     claude_executable: str | None = None
     tmux_popup: bool = True
+    context_windows: Mapping[str, int] = field(default_factory=lambda: types.MappingProxyType({}))
 
     @property
     def notify_channels(self) -> frozenset[str]:
@@ -346,6 +361,7 @@ _CHECKS: dict[str, Callable[[object], _Check]] = {
     "keymap": lambda value: (value, None),  # checked entry by entry below
     "claude_executable": _executable,
     "tmux_popup": _bool,
+    "context_windows": lambda value: (value, None),  # checked entry by entry below
 }
 
 #: Top-level keys a configuration file may set.
@@ -417,6 +433,59 @@ def _check_keymap(
     return keymap
 
 
+def _check_context_windows(value: object, problems: _Problems) -> dict[str, int]:
+    """Validate ``[context_windows]``: model name or prefix -> tokens.
+
+    Args:
+        value: What tomllib gave for the key.
+        problems: Where each bad entry is reported (with its line).
+
+    Returns:
+        The valid entries (the bad ones are reported and left out).
+    """
+    if not isinstance(value, dict):
+        problems.add(
+            f"'context_windows' must be a table of model name = tokens, not {_describe(value)}",
+            "context_windows",
+        )
+        return {}
+    windows: dict[str, int] = {}
+    for model, tokens in value.items():
+        if not (
+            isinstance(model, str)
+            and model.strip()
+            and model.isprintable()
+            and len(model) <= MAX_MODEL_NAME
+        ):
+            problems.add(
+                f"[context_windows] model names must be non-empty printable strings of at most "
+                f"{MAX_MODEL_NAME} characters (got {_describe(model)})",
+                str(model),
+                "context_windows",
+            )
+        elif isinstance(tokens, dict):
+            problems.add(
+                f"context_windows {model!r} must be a number of tokens, not a table; quote a "
+                'model name that has a dot in it, e.g. "gpt-5.1" = 400000',
+                model,
+                "context_windows",
+            )
+        elif (
+            isinstance(tokens, bool)
+            or not isinstance(tokens, int)
+            or not 0 < tokens <= MAX_CONTEXT_WINDOW
+        ):
+            problems.add(
+                f"context_windows {model!r} must be a whole number of tokens greater than 0 "
+                f"and at most {MAX_CONTEXT_WINDOW:,} (got {_describe(tokens)})",
+                model,
+                "context_windows",
+            )
+        else:
+            windows[model] = tokens
+    return windows
+
+
 def parse_config(text: str, path: Path, *, binding_ids: Collection[str] = BINDING_IDS) -> Config:
     """Parse and validate the text of a configuration file.
 
@@ -448,6 +517,9 @@ def parse_config(text: str, path: Path, *, binding_ids: Collection[str] = BINDIN
             continue
         if key == "keymap":
             values[key] = types.MappingProxyType(_check_keymap(value, problems, binding_ids))
+            continue
+        if key == "context_windows":
+            values[key] = types.MappingProxyType(_check_context_windows(value, problems))
             continue
         converted, expected = check(value)
         if expected is not None:

@@ -459,3 +459,57 @@ def test_ls_json_lists_a_codex_session(tmp_path):
     assert row["registry_path"] is None
     assert row["mux"] is None
     assert all(row["pid"] != tui.pid for row in json.loads(no_codex.stdout))
+
+
+def _user_config(text: str) -> None:
+    """Write the user's configuration file where the CLI looks by default (temp HOME)."""
+    from pathlib import Path
+
+    path = Path(os.environ["XDG_CONFIG_HOME"]) / "sessiontui" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_ls_json_context_window_from_the_config_table(tmp_path, sleeper):
+    """``[context_windows]`` in the user's config sets ``tokens.context_window`` (SPEC 2.2, 7)."""
+    from tests.model.test_transcripts import CWD, SID, assistant, lines, usage
+
+    from sessiontui.model.transcripts import encode_project_dir
+
+    base = tmp_path / "claude-home"
+    folder = base / "projects" / encode_project_dir(CWD)
+    folder.mkdir(parents=True)
+    use = usage(inp=1000, out=42, read=5000, create=0)
+    transcript = folder / f"{SID}.jsonl"
+    transcript.write_bytes(lines(assistant(1795271262.5, use=use)))  # claude-opus-4-8
+    write_entry(base / "sessions", sleeper.pid, sessionId=SID, cwd=CWD, status="idle")
+
+    def window() -> int:
+        result = run_cli("ls", "--json", "-L", "sessiontui-none")
+        assert result.returncode == 0, result.stderr
+        (row,) = [r for r in json.loads(result.stdout) if r["pid"] == sleeper.pid]
+        assert row["tokens"]["context"] == 6042
+        return int(row["tokens"]["context_window"])
+
+    assert window() == 200_000  # no config file: the default
+    _user_config('[context_windows]\n"claude-opus-4" = 300000\n')
+    assert window() == 300_000  # a prefix
+    _user_config('[context_windows]\n"claude-opus-4" = 300000\n"claude-opus-4-8" = 500000\n')
+    assert window() == 500_000  # the exact name beats the prefix
+    transcript.write_bytes(lines(assistant(1795271262.5, model="claude-opus-4-8[1m]", use=use)))
+    assert window() == 500_000  # a prefix covers the [1m] variant too (prefix before [1m])
+    _user_config('[context_windows]\n"claude-haiku" = 100000\n')
+    assert window() == 1_000_000  # not in the table: [1m]
+    _user_config('[context_windows]\n"claude-opus-4-8[1m]" = 2000000\n')
+    assert window() == 2_000_000
+
+
+def test_bad_context_windows_stop_with_the_line_and_exit_2(tmp_path):
+    _user_config('zellij = true\n[context_windows]\n"o3" = 0\ngpt-5.1 = 400000\n')
+    result = run_cli("ls", "--json", "-L", "sessiontui-none")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if "config.toml:" in line]
+    assert [line.split("config.toml:", 1)[1].split(":", 1)[0] for line in lines] == ["3", "4"]
+    assert "context_windows 'o3' must be a whole number of tokens" in lines[0]
+    assert 'quote a model name that has a dot in it, e.g. "gpt-5.1"' in lines[1]

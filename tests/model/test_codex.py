@@ -47,6 +47,7 @@ from sessiontui.model.codex import (
     find_rollouts,
     pair_sessions,
     parse_timestamp,
+    table_window,
 )
 from sessiontui.model.processes import read_proc_start
 
@@ -764,6 +765,54 @@ def test_source_pairs_and_reports_background(fake_codex_world: dict[str, Any]) -
     assert bg.status().status == "idle"
     assert world["home"] / "sessions" in source.watch_paths()
     assert find_rollouts(world["home"]) == sorted([world["mine"], world["other"]], reverse=True)
+
+
+def test_source_takes_the_window_from_the_rollout_else_the_config_table(
+    fake_codex_world: dict[str, Any],
+) -> None:
+    """A rollout's ``model_context_window`` wins; without one the table names the window."""
+    world = fake_codex_world
+
+    def usage_records(window: int | None) -> bytes:
+        info: dict[str, Any] = {
+            "last_token_usage": {"total_tokens": 1720},
+            "total_token_usage": {"output_tokens": 90},
+        }
+        if window is not None:
+            info["model_context_window"] = window
+        return record("turn_context", {"model": "gpt-5-codex"}) + record(
+            "event_msg", {"type": "token_count", "info": info}
+        )
+
+    with world["mine"].open("ab") as f:
+        f.write(usage_records(None))
+    with world["other"].open("ab") as f:
+        f.write(usage_records(258_400))
+    source = CodexSource(context_windows={"gpt-5": 400_000, "gpt": 1})
+
+    def ours() -> dict[str, Any]:
+        sessions = {s.kind: s for s in source.scan() if s.codex_home == world["home"]}
+        return sessions if len(sessions) == 2 else {}
+
+    sessions = wait_until(ours, 5.0, "two codex sessions")
+    assert sessions["interactive"].tokens == {
+        "output": 90,
+        "context": 1720,
+        "context_window": 400_000,  # the longest prefix
+    }
+    assert sessions["bg"].tokens["context_window"] == 258_400  # the rollout's own
+    source = CodexSource()  # no table: a rollout without a window has none
+    unconfigured = wait_until(ours, 5.0, "two codex sessions")
+    assert unconfigured["interactive"].tokens["context_window"] is None
+
+
+def test_table_window_exact_then_longest_prefix() -> None:
+    table = {"gpt-5": 400_000, "gpt-5-codex": 258_400, "gpt": 8_000}
+    assert table_window("gpt-5-codex", table) == 258_400
+    assert table_window("gpt-5.1", table) == 400_000
+    assert table_window("gpt-4o", table) == 8_000
+    assert table_window("o3", table) is None
+    assert table_window("o3", {"": 5}) is None  # an empty key names nothing
 
 
 def test_kill_targets_spare_the_daemon_the_tui_started(tmp_path: Path) -> None:

@@ -763,6 +763,34 @@ def test_tracker_follows_sessions(tmp_path: Path, clock: Clock) -> None:
     assert not tracker.forget("k2")
 
 
+def test_tracker_uses_the_configured_context_windows(tmp_path: Path, clock: Clock) -> None:
+    """The config table reaches every reader: exact name, longest prefix, [1m], default."""
+    from sessiontui.config import load_config
+
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(
+        '[context_windows]\n"claude-opus-4" = 300000\n"claude-opus-4-8" = 500000\n',
+        encoding="utf-8",
+    )
+    table = load_config(config_file).context_windows
+    projects = tmp_path / "projects"
+    tracker = TranscriptTracker(projects, TranscriptSettings(context_windows=table), clock=clock)
+    folder = projects / encode_project_dir(CWD)
+    folder.mkdir(parents=True)
+    expected = {
+        "claude-opus-4-8": 500_000,  # exact
+        "claude-opus-4-1": 300_000,  # prefix
+        "claude-sonnet-4-5[1m]": LARGE_CONTEXT_WINDOW,
+        "claude-haiku-4-5": DEFAULT_CONTEXT_WINDOW,
+    }
+    for number, model in enumerate(expected):
+        sid = f"{number:08d}-0000-0000-0000-000000000000"
+        (folder / f"{sid}.jsonl").write_bytes(lines(assistant(T0, model=model)))
+        tracker.track(model, cwd=CWD, session_id=sid, started_at_ms=int(T0 * 1000))
+    got = {model: tracker.facts(model) for model in expected}
+    assert {m: f.context_window for m, f in got.items() if f is not None} == expected
+
+
 def test_tracker_switches_file_when_session_id_changes(tmp_path: Path, clock: Clock) -> None:
     projects = tmp_path / "projects"
     folder = projects / encode_project_dir(CWD)

@@ -1341,13 +1341,22 @@ class CodexSource:
     Args:
         scanner: The process scanner (a new one by default).
         tail_bytes: First reads of rollouts larger than this read only the tail (bytes).
+        context_windows: Model name or prefix -> context window in tokens (the configured
+            table): the window of a rollout that states none (``model_context_window``) is
+            looked up here by ``turn_context.model``, exact name first, then the longest
+            prefix; a rollout's own window always wins.
     """
 
     def __init__(
-        self, scanner: ProcessScanner | None = None, *, tail_bytes: int = TAIL_BYTES
+        self,
+        scanner: ProcessScanner | None = None,
+        *,
+        tail_bytes: int = TAIL_BYTES,
+        context_windows: Mapping[str, int] | None = None,
     ) -> None:
         self._scanner = scanner or ProcessScanner()
         self._tail_bytes = tail_bytes
+        self._context_windows: Mapping[str, int] = dict(context_windows or {})
         self._readers: dict[Path, RolloutReader] = {}
         self._facts: dict[Path, RolloutFacts] = {}
         self._indexes: dict[Path, SessionIndex] = {}
@@ -1393,12 +1402,38 @@ class CodexSource:
         if reader is None:
             reader = self._readers[path] = RolloutReader(path, tail_bytes=self._tail_bytes)
         try:
-            self._facts[path] = reader.read()
+            facts = reader.read()
+            if facts.context_window is None and facts.model and self._context_windows:
+                window = table_window(facts.model, self._context_windows)
+                if window is not None:
+                    facts = replace(facts, context_window=window)
+            self._facts[path] = facts
             self.errors.pop(path, None)
         except FileNotFoundError:
             self.errors[path] = "rollout gone"
         except OSError as error:
             self.errors[path] = error.strerror or str(error)
+
+
+def table_window(model: str, windows: Mapping[str, int]) -> int | None:
+    """Return the configured window of ``model``: exact name first, then the longest prefix.
+
+    >>> table_window("gpt-5-codex", {"gpt-5": 400_000, "gpt-5-codex": 258_400})
+    258400
+    >>> table_window("o3", {"gpt-5": 400_000}) is None
+    True
+
+    Args:
+        model: A model name (``turn_context.model``).
+        windows: Model name or prefix -> tokens.
+
+    Returns:
+        The window in tokens, or ``None`` when no entry names the model.
+    """
+    if model in windows:
+        return windows[model]
+    prefixes = [key for key in windows if key and model.startswith(key)]
+    return windows[max(prefixes, key=len)] if prefixes else None
 
 
 def find_rollouts(codex_home: Path | None = None, *, limit: int = 10_000) -> list[Path]:
