@@ -49,6 +49,11 @@ _log = logging.getLogger(__name__)
 DEFAULT_GRACE_S = 5.0
 
 
+#: Seconds the appends to transcripts are collected before they are read: a working agent
+#: writes several records a second, each a file event; one batch costs one snapshot.
+TRANSCRIPT_BATCH_S = 0.05
+
+
 @dataclass(frozen=True, slots=True)
 class MonitorTiming:
     """How often the monitor does each kind of work, all in seconds.
@@ -144,6 +149,7 @@ class Monitor:
         self._cond = threading.Condition()
         self._pending: set[Path] = set()
         self._transcripts_pending: set[Path] = set()
+        self._transcripts_due = 0.0  # monotonic time the pending appends are read at
         self._transcript_watcher: FolderWatcher | None = None
         """Watches the followed sessions' project folders, so appends are read at once."""
         if self.store.transcripts:
@@ -281,6 +287,8 @@ class Monitor:
     def _on_transcript_change(self, path: Path) -> None:
         """Transcript watcher callback (observer thread): queue the file."""
         with self._cond:
+            if not self._transcripts_pending:
+                self._transcripts_due = time.monotonic() + TRANSCRIPT_BATCH_S
             self._transcripts_pending.add(path)
             self._cond.notify_all()
 
@@ -298,10 +306,13 @@ class Monitor:
                     or self._pending
                     or self._rescan
                     or self._poll
-                    or self._transcripts_pending
+                    or (self._transcripts_pending and time.monotonic() >= self._transcripts_due)
                     or self._exited
                 ):
-                    timeout = min(next_sample, next_poll, next_servers) - time.monotonic()
+                    wake = min(next_sample, next_poll, next_servers)
+                    if self._transcripts_pending:
+                        wake = min(wake, self._transcripts_due)
+                    timeout = wake - time.monotonic()
                     if timeout <= 0:
                         break
                     self._cond.wait(timeout)

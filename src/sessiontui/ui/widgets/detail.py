@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -19,9 +20,14 @@ from sessiontui.ui import render
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
+    from textual.timer import Timer
 
     from sessiontui.model.types import Session
 
+
+#: Shortest time between two updates of the fields of one session in one status, seconds
+#: (a growing transcript changes its counters several times a second).
+FIELDS_MIN_INTERVAL_S = 1.0
 
 #: Unknown registry keys shown in the panel (the rest stay in the file, untouched).
 EXTRA_KEYS_SHOWN = 6
@@ -56,6 +62,9 @@ class DetailPanel(Vertical):
 
     _shown: tuple[Session | None, int] | None = None
     _fields: tuple[Session, int] | None = None
+    _updated_at: float = 0.0  # monotonic time of the last update of the fields
+    _deferred: tuple[Session, float] | None = None
+    _defer_timer: Timer | None = None
     _preview: str | None = None
     _question: str | None = None
 
@@ -69,6 +78,22 @@ class DetailPanel(Vertical):
         shown = (session, int(now // 10))
         if shown == self._shown:
             return
+        last = self._shown[0] if self._shown is not None else None
+        wait = self._updated_at + FIELDS_MIN_INTERVAL_S - time.monotonic()
+        if (
+            session is not None
+            and last is not None
+            and (session.key, session.status) == (last.key, last.status)
+            and wait > 0
+        ):
+            # Counters of the same session (tokens, context, activity) move with every
+            # transcript record: shown at most every FIELDS_MIN_INTERVAL_S, the last one kept.
+            self._deferred = (session, now)
+            if self._defer_timer is None:
+                self._defer_timer = self.set_timer(wait, self._show_deferred)
+            return
+        self._deferred = None
+        self._updated_at = time.monotonic()
         self._shown = shown
         fields = self.query_one("#detail-fields", Static)
         spark = self.query_one("#detail-spark", Sparkline)
@@ -161,6 +186,14 @@ class DetailPanel(Vertical):
             parts.append(Text("\n".join(lines[split:]), no_wrap=True, overflow="ellipsis"))
         question.update(Group(*parts))
         question.display = True
+
+    def _show_deferred(self) -> None:
+        """Show the last state held back by :meth:`show` (timer callback)."""
+        self._defer_timer = None
+        deferred, self._deferred = self._deferred, None
+        if deferred is not None:
+            self._updated_at = 0.0
+            self.show(*deferred)
 
     def show_preview(self, text: str | None) -> None:
         """Show the last lines of the session's pane (untrusted: made printable), or hide."""
