@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psutil
 import pytest
 import pytest_textual_snapshot
 
@@ -65,7 +67,23 @@ def isolated_env(
     for var in ("TMUX", "TMUX_PANE", "SESSIONTUI_CONFIG"):
         monkeypatch.delenv(var, raising=False)
     yield
+    kill_tmux_left_in(tmux_tmpdir)
     shutil.rmtree(tmux_tmpdir, ignore_errors=True)
+
+
+def kill_tmux_left_in(directory: Path) -> None:
+    """Kill the tmux servers and clients a test left running in its socket directory.
+
+    They are recognised by their ``$TMUX_TMPDIR`` (a server inherits it from the client that
+    started it). A test that SIGKILLs a TUI, or whose server lost its last session while a
+    client was still attached, could otherwise leave them running after its directory is gone.
+    """
+    for proc in psutil.process_iter(["name"]):
+        if proc.info.get("name") != "tmux":
+            continue
+        with contextlib.suppress(psutil.Error):
+            if proc.environ().get("TMUX_TMPDIR") == str(directory):
+                proc.kill()
 
 
 @pytest.fixture
