@@ -417,6 +417,33 @@ def test_fallback_status_sequence(transcript: Path, clock: Clock) -> None:
         assert reason in (reader.facts.status_reason or "")
 
 
+def test_a_prompt_written_after_its_answer_does_not_decide(transcript: Path, clock: Clock) -> None:
+    """A user record written after the assistant records answering it does not decide.
+
+    Claude Code 2.1.197 sometimes writes it so (seen in a real transcript: text, tool_use,
+    then the prompt that asked for them); ``timestamp`` keeps the true order.
+    """
+    transcript.write_bytes(
+        lines(
+            assistant(T0 + 1, stop=None),
+            assistant(T0 + 1.002, stop="tool_use", content=[tool_use("Bash")]),
+            chain("file-history-snapshot", T0 + 1.01),
+            user("touch the file", T0 + 0.9),
+            chain("attachment", T0 + 0.9),
+        )
+    )
+    os.utime(transcript, (clock.now, clock.now))
+    facts = read(transcript, clock, quiet_s=30.0)
+    assert facts.status is Status.BUSY
+    assert facts.status_reason == "transcript: tool_use Bash running"
+    assert facts.last_prompt == "touch the file"  # still the latest prompt
+    assert facts.turns == 1
+    append(transcript, lines(tool_result(T0 + 3)))  # a newer record decides again
+    reader = TranscriptReader(transcript, TranscriptSettings(quiet_s=30.0), clock=clock)
+    reader.poll()
+    assert reader.facts.status_reason == "transcript: tool result sent"
+
+
 def test_quiet_tool_use_turns_waiting(transcript: Path, clock: Clock) -> None:
     transcript.write_bytes(
         lines(user("go", T0), assistant(T0 + 1, stop="tool_use", content=[tool_use("Bash")]))

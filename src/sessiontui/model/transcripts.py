@@ -609,6 +609,8 @@ class TranscriptReader:
         self._last_activity: float | None = None
         self._title: str | None = None
         self._tail = _Tail()
+        self._tail_at: float | None = None  # ``timestamp`` of the record that set the tail
+        self._record_at: float | None = None  # ``timestamp`` of the record being read
         self._lines = 0
         self._bad_lines = 0
         self._oversized_lines = 0
@@ -622,7 +624,8 @@ class TranscriptReader:
         if b'"isSidechain":true' in text or b'"isMeta":true' in text:
             return
         if b'"type":"user"' in text:
-            self._tail = _Tail("busy", "transcript: large user record (tool result)")
+            self._record_at = None  # not parsed: its time is unknown
+            self._set_tail(_Tail("busy", "transcript: large user record (tool result)"))
 
     def _line(self, raw: bytes) -> None:
         if not raw.strip():
@@ -664,6 +667,7 @@ class TranscriptReader:
         if kind not in ("user", "assistant", "system", "attachment"):
             return  # metadata and unknown types (SPEC 2.2)
         at = parse_timestamp(record.get("timestamp"))
+        self._record_at = at
         if at is not None and (self._last_activity is None or at > self._last_activity):
             self._last_activity = at
         sidechain = record.get("isSidechain") is True
@@ -676,9 +680,9 @@ class TranscriptReader:
             # 2.1.197 writes system/turn_duration with isMeta: true; it still ends the turn.
             subtype = record.get("subtype")
             if subtype == "turn_duration":
-                self._tail = _Tail("idle", "transcript: turn ended")
+                self._set_tail(_Tail("idle", "transcript: turn ended"))
             elif subtype == "api_error":
-                self._tail = _Tail("idle", "transcript: API error")
+                self._set_tail(_Tail("idle", "transcript: API error"))
 
     def _assistant(self, record: dict[str, Any], at: float | None, sidechain: bool) -> None:
         message = record.get("message")
@@ -709,18 +713,18 @@ class TranscriptReader:
             if any(part is not None for part in parts):
                 self._context_used = sum(part or 0 for part in parts)
         if record.get("isApiErrorMessage") is True:
-            self._tail = _Tail("idle", "transcript: API error")
+            self._set_tail(_Tail("idle", "transcript: API error"))
             return
         content = message.get("content")
         last = content[-1] if isinstance(content, list) and content else None
         if isinstance(last, dict) and last.get("type") == "tool_use":
             name = last.get("name")
             tool = printable(name, max_len=40) if isinstance(name, str) else "tool"
-            self._tail = _Tail("tool", "", tool)
+            self._set_tail(_Tail("tool", "", tool))
         elif message.get("stop_reason") in _IDLE_STOP_REASONS:
-            self._tail = _Tail("idle", f"transcript: {message.get('stop_reason')}")
+            self._set_tail(_Tail("idle", f"transcript: {message.get('stop_reason')}"))
         else:
-            self._tail = _Tail("busy", "transcript: model answering")
+            self._set_tail(_Tail("busy", "transcript: model answering"))
 
     def _add_output(
         self, message_id: object, request_id: object, at: float | None, output: int
@@ -755,12 +759,12 @@ class TranscriptReader:
             return
         texts, tool_result = _texts(message.get("content"))
         if tool_result:
-            self._tail = _Tail("busy", "transcript: tool result sent")
+            self._set_tail(_Tail("busy", "transcript: tool result sent"))
             return
         for text in texts:
             shown, kind = _prompt_text(text)
             if kind == "interrupt":
-                self._tail = _Tail("idle", "transcript: interrupted by user")
+                self._set_tail(_Tail("idle", "transcript: interrupted by user"))
                 return
             if kind == "output":
                 continue
@@ -768,8 +772,21 @@ class TranscriptReader:
                 self._last_prompt = _one_line(shown)
                 if kind == "prompt":
                     self._turns += 1
-                    self._tail = _Tail("busy", "transcript: user prompt sent")
+                    self._set_tail(_Tail("busy", "transcript: user prompt sent"))
                 return
+
+    def _set_tail(self, tail: _Tail) -> None:
+        """Make ``tail`` the deciding record, unless the one deciding now is newer.
+
+        Claude Code sometimes writes a turn's user record after the assistant records that
+        answer it (their ``timestamp`` fields keep the true order): a record older than the
+        deciding one changes nothing. Records without a time always decide.
+        """
+        at = self._record_at
+        if at is not None and self._tail_at is not None and at < self._tail_at:
+            return
+        self._tail = tail
+        self._tail_at = at
 
     # -- publishing -------------------------------------------------------------------------
 
