@@ -79,7 +79,7 @@ def kill_tmux_left_in(directory: Path) -> None:
     client was still attached, could otherwise leave them running after its directory is gone.
     """
     for proc in psutil.process_iter(["name"]):
-        if proc.info.get("name") != "tmux":
+        if not (proc.info.get("name") or "").startswith("tmux"):  # "tmux: server", "tmux: client"
             continue
         with contextlib.suppress(psutil.Error):
             if proc.environ().get("TMUX_TMPDIR") == str(directory):
