@@ -81,6 +81,18 @@ def isolated_env(root: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def thread_split(proc: psutil.Process) -> tuple[float, float, float]:
+    """CPU seconds of ``proc``: (its main thread, its other live threads, its reaped children)."""
+    main = other = 0.0
+    for thread in proc.threads():
+        if thread.id == proc.pid:
+            main += thread.user_time + thread.system_time
+        else:
+            other += thread.user_time + thread.system_time
+    t = proc.cpu_times()
+    return main, other, t.children_user + t.children_system
+
+
 def now_ms() -> int:
     """Wall clock in milliseconds since the epoch (the registry's time unit)."""
     return int(time.time() * 1000)

@@ -42,6 +42,7 @@ from benchlib import (
     banner,
     clean_env,
     registry_entry,
+    thread_split,
     verdict,
     write_like_claude,
 )
@@ -65,18 +66,6 @@ def cpu_s(proc: psutil.Process) -> float:
             c = child.cpu_times()
             total += c.user + c.system
     return total
-
-
-def thread_split(proc: psutil.Process) -> tuple[float, float, float]:
-    """CPU seconds of (the main thread, the other live threads, reaped children)."""
-    main = other = 0.0
-    for thread in proc.threads():
-        if thread.id == proc.pid:
-            main += thread.user_time + thread.system_time
-        else:
-            other += thread.user_time + thread.system_time
-    t = proc.cpu_times()
-    return main, other, t.children_user + t.children_system
 
 
 def tmux_calls(path: Path) -> list[str]:

@@ -178,8 +178,12 @@ class Probe:
             cell: Any = self.app.query_one(MainTable).get_cell(armed.key, ROW_COLUMN)
         except Exception:
             return
-        if getattr(cell, "plain", str(cell)).lstrip().startswith(armed.label):
+        if self.cell_shows(getattr(cell, "plain", str(cell)), armed.label):
             armed.t_cell = time.perf_counter()
+
+    def cell_shows(self, line: str, label: str) -> bool:
+        """True when the row's line shows ``label`` (here: the status word that starts it)."""
+        return line.lstrip().startswith(label)
 
     def _display(self, screen: Any, renderable: Any) -> None:
         t = time.perf_counter()

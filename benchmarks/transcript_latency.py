@@ -45,8 +45,7 @@ from sessiontui.cli import make_monitor, parse_args
 from sessiontui.config import Config
 from sessiontui.model.processes import read_proc_start
 from sessiontui.model.transcripts import encode_project_dir
-from sessiontui.ui.app import MainTable, make_app
-from sessiontui.ui.widgets.session_table import ROW_COLUMN
+from sessiontui.ui.app import make_app
 from status_latency import SIZE, Armed, Probe
 
 if TYPE_CHECKING:
@@ -118,17 +117,9 @@ class Agent:
 class CtxProbe(Probe):
     """:class:`Probe` whose ``cell`` instant is the row holding the new CTX text."""
 
-    def _show(self) -> None:
-        self._orig_show()
-        armed = self.armed
-        if armed is None or armed.t_cell is not None:
-            return
-        try:
-            cell: Any = self.app.query_one(MainTable).get_cell(armed.key, ROW_COLUMN)
-        except Exception:
-            return
-        if getattr(cell, "plain", str(cell)).rstrip().endswith(armed.label):
-            armed.t_cell = time.perf_counter()
+    def cell_shows(self, line: str, label: str) -> bool:
+        """True when the row's line ends with the new CTX text."""
+        return line.rstrip().endswith(label)
 
 
 def ctx_text(percent: int) -> str:

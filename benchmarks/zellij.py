@@ -53,7 +53,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from benchlib import banner, median, percentile, verdict
+from benchlib import banner, median, percentile, thread_split, verdict
 from sessiontui.cli import make_muxset, parse_args
 from sessiontui.config import Config
 from sessiontui.model.monitor import Monitor
@@ -167,18 +167,6 @@ def created_to_listed(world: World, sessions: int) -> None:
     print(f"target: p95 <= {LISTED_TARGET_S:g} s: {verdict(p95 <= LISTED_TARGET_S)}")
 
 
-def cpu_s(proc: psutil.Process) -> tuple[float, float, float]:
-    """CPU seconds of (the main thread, the other threads, reaped children) of ``proc``."""
-    main = other = 0.0
-    for thread in proc.threads():
-        if thread.id == proc.pid:
-            main += thread.user_time + thread.system_time
-        else:
-            other += thread.user_time + thread.system_time
-    t = proc.cpu_times()
-    return main, other, t.children_user + t.children_system
-
-
 def servers_cpu(servers: list[psutil.Process]) -> float:
     total = 0.0
     for server in servers:
@@ -237,11 +225,11 @@ def idle_cpu(world: World, seconds: float, settle_s: float) -> None:
         events_before = Counter(EVENTS)
         polls_before = POLLS[0]
         srv0 = servers_cpu(servers)  # before the window: its own cost is not counted
-        main0, other0, kids0 = cpu_s(me)
+        main0, other0, kids0 = thread_split(me)
         t0 = time.monotonic()
         time.sleep(seconds)
         wall = time.monotonic() - t0
-        main1, other1, kids1 = cpu_s(me)
+        main1, other1, kids1 = thread_split(me)
         srv1 = servers_cpu(servers)
         calls = world.calls_by_verb() - calls_before
         events = EVENTS - events_before
