@@ -1,5 +1,5 @@
 """Allow ``python -m sessiontui``."""
 
-from sessiontui.cli import main
+from sessiontui.entry import main
 
 raise SystemExit(main())

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from sessiontui import __version__
 from sessiontui.config import ConfigError
+from sessiontui.entry import run_by_tmux
 from sessiontui.errors import InvalidName, SessiontuiError
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from sessiontui.config import Config
     from sessiontui.model.monitor import Monitor
     from sessiontui.model.muxset import MuxSet
+    from sessiontui.model.summary_file import SummaryPublisher
     from sessiontui.model.types import Snapshot, SnapshotChange
     from sessiontui.mux.base import ChangeTrigger, Multiplexer
     from sessiontui.mux.tmux import TmuxBackend
@@ -481,23 +483,14 @@ def _ls(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_by_tmux(environ: Mapping[str, str] | None = None) -> bool:
-    """True when tmux itself runs us: a ``#()`` status command or ``run-shell``.
-
-    tmux gives such commands ``TMUX`` but no ``TMUX_PANE`` (SPEC 2.4); a shell in a pane
-    has both.
-    """
-    env = os.environ if environ is None else environ
-    return bool(env.get("TMUX")) and not env.get("TMUX_PANE")
-
-
 def _status(args: argparse.Namespace) -> int:
     """``sessiontui status [--format FMT] [--escape auto|tmux|none]``: one line for a status bar.
 
-    The sessions are read as ``ls`` reads them, without asking any multiplexer where they
-    run (a place is not counted) and without transcripts: statuses come from the registry
-    (``shell`` included) and Codex rollouts. Nothing is written; an empty summary prints
-    nothing at all (so a status bar can hide the widget).
+    Reached when :func:`sessiontui.entry.fast_status` found no running monitor's summary to
+    trust for these options. The sessions are read as ``ls`` reads them, without asking any
+    multiplexer where they run (a place is not counted) and without transcripts: statuses
+    come from the registry (``shell`` included) and Codex rollouts. Nothing is written; an
+    empty summary prints nothing at all (so a status bar can hide the widget).
     """
     from sessiontui.model.summary import FormatError, check_format, render_summary
 
@@ -509,7 +502,7 @@ def _status(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     needs_names = args.format is not None and "first_waiting" in args.format
     snapshot = one_shot_snapshot(args, multiplexers=False, transcripts=False, names=needs_names)
-    tmux = args.escape == "tmux" or (args.escape == "auto" and _run_by_tmux())
+    tmux = args.escape == "tmux" or (args.escape == "auto" and run_by_tmux())
     line = render_summary(snapshot, args.format, tmux=tmux)
     if line and sys.stdout is not None:
         sys.stdout.buffer.write(line.encode("utf-8") + b"\n")
@@ -926,7 +919,42 @@ def _tui(args: argparse.Namespace) -> int:
     # In a display-popup (a --client and no pane of our own), an attach ends the TUI: the
     # popup closes over the session the client was switched to.
     popup = bool(args.client) and not os.environ.get("TMUX_PANE")
-    return run_app(make_app(monitor, config=config, background=bg, exit_after_attach=popup))
+    publisher = publish_summary(monitor, args)
+    try:
+        return run_app(make_app(monitor, config=config, background=bg, exit_after_attach=popup))
+    finally:
+        monitor.unsubscribe(publisher.on_change)
+        publisher.close()
+
+
+def publish_summary(monitor: Monitor, args: argparse.Namespace) -> SummaryPublisher:
+    """Make ``monitor`` publish its status summary for ``sessiontui status`` while it runs.
+
+    Only a long-running monitor (the TUI, ``--bg``) does this; see
+    :mod:`sessiontui.model.summary_file`. The caller unsubscribes
+    :meth:`~sessiontui.model.summary_file.SummaryPublisher.on_change` and closes the publisher
+    (which removes the file) when the monitor stops.
+
+    Args:
+        monitor: The monitor (started later or already).
+        args: The options it was built from (``--sessions-dir``, ``--no-codex``, ``--config``
+            decide which sessions it counts).
+
+    Returns:
+        The publisher, subscribed to ``monitor``.
+    """
+    from sessiontui.config import default_config_path
+    from sessiontui.model.summary_file import SummaryPublisher, scope_key
+
+    scope = scope_key(
+        sessions_dir=str(args.sessions_dir) if args.sessions_dir else None,
+        codex=not args.no_codex,
+        config=str(args.config) if args.config else None,
+    )
+    config = Path(args.config or default_config_path()).expanduser().absolute()
+    publisher = SummaryPublisher(scope, config=str(config))
+    monitor.subscribe(publisher.on_change)
+    return publisher
 
 
 _COMMANDS = {

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 import psutil
 
 from sessiontui.errors import KillRefused
+from sessiontui.model.procstat import PID_MAX as PID_MAX
+from sessiontui.model.procstat import proc_stat as _proc_stat
+from sessiontui.model.procstat import read_proc_start as read_proc_start
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable
-
-#: Largest PID Linux can hand out (``PID_MAX_LIMIT`` on 64-bit kernels); larger is absurd.
-PID_MAX: int = 4_194_304
 
 #: Seconds to wait for processes to vanish after SIGKILL.
 KILL_WAIT_S: float = 2.0
@@ -35,42 +35,6 @@ _EXITED_STATUSES = frozenset({psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD})
 
 def _valid_pid(pid: int) -> bool:
     return 0 < pid <= PID_MAX
-
-
-def _proc_stat(pid: int) -> tuple[str, str] | None:
-    """Return ``(state, starttime)`` from ``/proc/<pid>/stat`` (fields 3 and 22), or ``None``.
-
-    ``comm`` (field 2) may contain spaces and parentheses, so fields are counted after the
-    last ``)``; see proc(5).
-    """
-    if not _valid_pid(pid):
-        return None
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return None
-    _, sep, rest = raw.rpartition(b")")
-    fields = rest.split()
-    if not sep or len(fields) < 20:  # field 22 is index 19 after the ')'
-        return None
-    state, start = fields[0], fields[19]
-    if not start.isdigit():
-        return None
-    return state.decode("ascii", "replace"), start.decode("ascii")
-
-
-def read_proc_start(pid: int) -> str | None:
-    """Return a process's start time as Claude Code writes it in ``procStart`` (Linux).
-
-    Args:
-        pid: Process id.
-
-    Returns:
-        Field 22 of ``/proc/<pid>/stat`` (start time in clock ticks since boot) as a decimal
-        string, or ``None`` when the process does not exist or ``/proc`` is unavailable.
-    """
-    fields = _proc_stat(pid)
-    return None if fields is None else fields[1]
 
 
 def _lstart(create_time: float) -> str:

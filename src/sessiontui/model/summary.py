@@ -3,17 +3,21 @@
 Pure functions over a :class:`~sessiontui.model.types.Snapshot`: counts per status, the
 session that has waited longest, the glyphs the TUI header uses, a user format with named
 fields, and the escaping that keeps untrusted names literal in a tmux status line.
+
+The fields (:func:`summary_fields`) and their rendering (:func:`render_fields`) are apart, so a
+running monitor can publish the fields and ``sessiontui status`` render them with this same
+code (:mod:`sessiontui.model.summary_file`). This module therefore imports neither ``typing``
+nor the dataclass model at run time: only ``re``, ``string`` and :mod:`~sessiontui.model.status`.
 """
 
 from __future__ import annotations
 
 import re
 import string
-from typing import TYPE_CHECKING
 
-from sessiontui.model.text import printable
-from sessiontui.model.types import Status
+from sessiontui.model.status import Status
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~5 ms at start-up)
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
@@ -25,6 +29,7 @@ __all__ = [
     "FormatError",
     "check_format",
     "longest_waiting",
+    "render_fields",
     "render_summary",
     "summary_fields",
     "tmux_literal",
@@ -127,6 +132,8 @@ def summary_fields(snapshot: Snapshot) -> dict[str, object]:
         dead) and ``first_waiting`` (:func:`longest_waiting`'s name made printable, at most
         :data:`NAME_MAX` characters, or ``""``).
     """
+    from sessiontui.model.text import printable
+
     counts = snapshot.counts()
     fields: dict[str, object] = {status.value: counts.get(status, 0) for status in Status}
     fields["total"] = len(snapshot.sessions) - counts.get(Status.DEAD, 0)
@@ -136,10 +143,21 @@ def summary_fields(snapshot: Snapshot) -> dict[str, object]:
 
 
 def render_summary(snapshot: Snapshot, fmt: str | None = None, *, tmux: bool = False) -> str:
-    """The status-bar line for ``snapshot``.
+    """The status-bar line for ``snapshot``: :func:`render_fields` of :func:`summary_fields`.
+
+    Raises:
+        FormatError: ``fmt`` is invalid.
+    """
+    return render_fields(summary_fields(snapshot), fmt, tmux=tmux)
+
+
+def render_fields(
+    fields: Mapping[str, object], fmt: str | None = None, *, tmux: bool = False
+) -> str:
+    """The status-bar line for the values of :func:`summary_fields`.
 
     Args:
-        snapshot: The sessions.
+        fields: Every :data:`FIELDS` name with its value, as :func:`summary_fields` gives.
         fmt: A format (see :func:`check_format`); ``None`` gives the default: a glyph and a
             count for each of waiting, busy, idle and shell that is not zero (``◆2 ●3 ○1``),
             ``""`` when all four are zero.
@@ -151,7 +169,6 @@ def render_summary(snapshot: Snapshot, fmt: str | None = None, *, tmux: bool = F
     Raises:
         FormatError: ``fmt`` is invalid.
     """
-    fields = summary_fields(snapshot)
     if fmt is None:
         parts = [f"{GLYPHS[s]}{fields[s.value]}" for s in DEFAULT_STATUSES if fields[s.value]]
         return " ".join(parts)

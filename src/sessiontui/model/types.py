@@ -10,35 +10,12 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from sessiontui.model.status import Status as Status
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-
-class Status(enum.StrEnum):
-    """What a session is doing (SPEC 3). The string values are the ``ls --json`` values."""
-
-    WAITING = "waiting"
-    BUSY = "busy"
-    SHELL = "shell"
-    IDLE = "idle"
-    UNKNOWN = "unknown"
-    DEAD = "dead"
-
-    @property
-    def sort_rank(self) -> int:
-        """Position in the table: waiting first, then busy, idle (and shell), unknown, dead."""
-        return _SORT_RANK[self]
-
-
-_SORT_RANK: dict[Status, int] = {
-    Status.WAITING: 0,
-    Status.BUSY: 1,
-    Status.SHELL: 2,
-    Status.IDLE: 2,
-    Status.UNKNOWN: 3,
-    Status.DEAD: 4,
-}
 
 #: Registry ``status`` strings that map onto a :class:`Status` (SPEC 2.1).
 REGISTRY_STATUSES: frozenset[str] = frozenset({"busy", "idle", "waiting", "shell"})
