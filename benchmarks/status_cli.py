@@ -2,10 +2,21 @@
 
 Setup: 50 live ``sleep`` processes, one Claude-Code-shaped ``<pid>.json`` each (statuses mixed),
 in the default registry of a temporary ``HOME`` / ``CLAUDE_CONFIG_DIR``; no config file, no
-names file; an empty private tmux socket directory (``status`` asks no tmux server anyway).
+names file; an empty private tmux socket directory (``status`` asks no tmux server anyway); a
+private ``XDG_RUNTIME_DIR``.
 
-Measured, each call a fresh process as a status bar starts it (``python -m sessiontui status``,
+Two paths, each call a fresh process as a status bar starts it (``python -m sessiontui status``,
 this checkout's code, bytecode cached as an installed package has it):
+
+1. **With a running monitor** (what a user who has the TUI or ``sessiontui --bg`` open gets): a
+   child process runs the TUI's monitor and summary publisher (``cli.make_monitor`` +
+   ``cli.publish_summary``, the code ``sessiontui`` runs, without Textual) on the same
+   environment, so ``status`` renders the published summary (``sessiontui.entry``). Measured:
+   wall and CPU time per call, for ``python -m sessiontui`` and for the installed
+   ``sessiontui`` console script when there is one next to this Python; the split of one call
+   (interpreter start-up, imports, the work); and which heavy modules were loaded (none of
+   ``sessiontui.cli``, psutil, dataclasses, typing, pathlib may be).
+2. **Without one** (the publisher stopped, its file removed): the full read, as before:
 
 * wall time from spawn to exit, and the process's CPU time (user + system, ``wait4``), over
   many calls: min / p50 / p95 / max; the CPU time per call says what ``status-interval 1`` costs;
@@ -17,6 +28,8 @@ this checkout's code, bytecode cached as an installed package has it):
 * for comparison, ``sessiontui ls --json`` (which also asks every tmux server and reads
   transcripts).
 
+The output of both paths is checked against the expected counts.
+
 Run: ``python benchmarks/status_cli.py [--quick] [--calls N]``.
 """
 
@@ -27,9 +40,11 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from benchlib import (
     Cleanup,
+    _die_with_parent,
     banner,
     isolated_env,
     percentile,
@@ -62,6 +77,38 @@ print(f"{(t1 - t0) * 1000:.2f}\\t{(t2 - t1) * 1000:.2f}\\t{(t3 - t2) * 1000:.2f}
 """
 
 
+#: Runs in a child: the TUI's monitor and summary publisher until its stdin closes.
+PUBLISHER = """
+import sys
+from sessiontui import cli
+args = cli.parse_args(["--no-zellij"])
+monitor = cli.make_monitor(args)
+publisher = cli.publish_summary(monitor, args)
+monitor.refresh()
+monitor.start()
+print(publisher.path, flush=True)
+sys.stdin.read()
+monitor.unsubscribe(publisher.on_change)
+publisher.close()
+monitor.close()
+"""
+
+#: Runs in the child: where one fast ``status`` call spends its time (ms, tab-separated).
+FAST_HEAVY = "sessiontui.cli, psutil, dataclasses, typing, pathlib, textual, argparse"
+FAST_CHILD = """
+import sys, time
+t0 = time.perf_counter()
+import sessiontui.entry as entry
+t1 = time.perf_counter()
+line = entry.fast_status(["status"])
+t2 = time.perf_counter()
+heavy = ("sessiontui.cli", "psutil", "dataclasses", "typing", "pathlib", "textual", "argparse")
+loaded = [m for m in heavy if m in sys.modules]
+print(f"{(t1 - t0) * 1000:.2f}\t{(t2 - t1) * 1000:.2f}\t{line is not None}\t"
+      + (",".join(loaded) or "-"))
+"""
+
+
 def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, bytes]:
     """Run ``argv`` once: (wall ms, CPU ms of the process, its stdout)."""
     read, write = os.pipe()
@@ -83,7 +130,7 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, bytes]:
 
 def series(label: str, values: list[float]) -> str:
     return (
-        f"  {label:<28} min {min(values):6.1f}  p50 {percentile(values, 50):6.1f}  "
+        f"  {label:<38} min {min(values):6.1f}  p50 {percentile(values, 50):6.1f}  "
         f"p95 {percentile(values, 95):6.1f}  max {max(values):6.1f} ms"
     )
 
@@ -99,7 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         root = cleanup.tempdir("stui-bench-status-")
         registry = root / "claude" / "sessions"
         registry.mkdir(parents=True, mode=0o700)
-        env = isolated_env(root, PYTHONPYCACHEPREFIX=str(root / "pyc"))
+        (root / "run").mkdir(mode=0o700)
+        env = isolated_env(
+            root, PYTHONPYCACHEPREFIX=str(root / "pyc"), XDG_RUNTIME_DIR=str(root / "run")
+        )
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its bytecode
         for i, proc in enumerate(cleanup.sleepers(N_SESSIONS)):
             start = read_proc_start(proc.pid)
@@ -113,7 +163,68 @@ def main(argv: list[str] | None = None) -> int:
         expected = "◆10 ●10 ○20 ◐10"
 
         status = [sys.executable, "-m", "sessiontui", "status"]
-        banner(f"sessiontui status, {N_SESSIONS} live sessions")
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        banner(f"1. sessiontui status with a running monitor publishing, {N_SESSIONS} sessions")
+        print(
+            f"{calls} calls, one fresh process each (spawn → exit); python {sys.version.split()[0]}"
+            f"; {os.cpu_count()} cores; load average at start: {load}"
+        )
+        publisher = subprocess.Popen(
+            [sys.executable, "-c", PUBLISHER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            preexec_fn=_die_with_parent,
+        )
+        cleanup.track_pid(publisher.pid)
+        assert publisher.stdout is not None
+        assert publisher.stdin is not None
+        published = Path(publisher.stdout.readline().decode().strip())
+        deadline = time.monotonic() + 30
+        while not published.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        print(f"summary: {published}")
+        script = Path(sys.executable).parent / "sessiontui"
+        commands = {"python -m sessiontui status": status}
+        if script.exists():
+            commands["sessiontui status (script)"] = [str(script), "status"]
+        fast: dict[str, list[float]] = {}
+        for label, argv_ in commands.items():
+            for _ in range(3):
+                *_, out = timed(argv_, env)
+            if out.decode().strip() != expected:
+                print(f"unexpected output {out!r} (expected {expected!r})", file=sys.stderr)
+                return 1
+            walls_, cpus_ = [], []
+            for _ in range(calls):
+                wall, cpu, _out = timed(argv_, env)
+                walls_.append(wall)
+                cpus_.append(cpu)
+                time.sleep(0.05)
+            print(series(f"{label} wall", walls_))
+            print(series(f"{label} CPU", cpus_))
+            fast[label] = walls_
+        parts_fast: list[list[float]] = [[], []]
+        fast_loaded, used = "-", ""
+        for _ in range(15):
+            *_, out = timed([sys.executable, "-c", FAST_CHILD], env)
+            fields_ = out.decode().split("\t")
+            parts_fast[0].append(float(fields_[0]))
+            parts_fast[1].append(float(fields_[1]))
+            used, fast_loaded = fields_[2], fields_[3].strip()
+        py_pass = [timed([sys.executable, "-c", "pass"], env)[0] for _ in range(15)]
+        print(f"  interpreter start-up (python -c pass)  {percentile(py_pass, 50):6.1f} ms")
+        print(f"  import sessiontui.entry                {percentile(parts_fast[0], 50):6.1f} ms")
+        print(f"  the work (imports, checks, render)     {percentile(parts_fast[1], 50):6.1f} ms")
+        print(f"  summary used: {used}; loaded among {FAST_HEAVY}: {fast_loaded}")
+        publisher.stdin.close()  # the monitor stops and removes its summary
+        publisher.wait(timeout=30)
+        if published.exists():
+            print("the publisher left its summary behind", file=sys.stderr)
+            return 1
+
+        banner(f"2. sessiontui status without a monitor (full read), {N_SESSIONS} sessions")
         print(
             f"{calls} calls, one fresh process each (spawn → exit); python {sys.version.split()[0]}"
             f"; {os.cpu_count()} cores; load average at start: "
@@ -166,9 +277,17 @@ def main(argv: list[str] | None = None) -> int:
         ls_walls = [timed(ls, env)[0] for _ in range(max(5, calls // 4))]
         print(series("ls --json wall", ls_walls))
 
+    print("\nload average at the end: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    for label, values in fast.items():
+        p50_fast = percentile(values, 50)
+        print(
+            f"target: {label} with a monitor running <= {TARGET_MS:g} ms per call ... "
+            f"{verdict(p50_fast <= TARGET_MS)} (p50 {p50_fast:.1f} ms, p95 "
+            f"{percentile(values, 95):.1f} ms)"
+        )
     p50_wall = percentile(walls, 50)
     print(
-        f"\ntarget: status wall <= {TARGET_MS:g} ms per call ... "
+        f"target: status wall without a monitor <= {TARGET_MS:g} ms per call ... "
         f"{verdict(p50_wall <= TARGET_MS)} (p50 {p50_wall:.1f} ms, p95 "
         f"{percentile(walls, 95):.1f} ms)"
     )
