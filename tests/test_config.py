@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from sessiontui.config import (
-    BINDING_IDS,
     COLUMN_IDS,
     CONFIG_KEYS,
     Config,
@@ -20,6 +19,7 @@ from sessiontui.config import (
     load_config,
 )
 from sessiontui.errors import SessiontuiError
+from sessiontui.ui.actions import BINDING_IDS
 
 FULL = """\
 # every key

@@ -35,7 +35,6 @@ ignored, with a warning.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -47,9 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
-from sessiontui.desktop import DESKTOP_METHODS
 from sessiontui.errors import SessiontuiError
-from sessiontui.ui.actions import BINDING_IDS, key_conflicts
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping
@@ -333,6 +330,8 @@ def _notify(value: object) -> _Check:
 
 
 def _desktop_method(value: object) -> _Check:
+    from sessiontui.desktop import DESKTOP_METHODS
+
     if isinstance(value, str) and value in DESKTOP_METHODS:
         return value, None
     return None, "one of " + ", ".join(f'"{m}"' for m in DESKTOP_METHODS)
@@ -369,6 +368,8 @@ CONFIG_KEYS: tuple[str, ...] = tuple(_CHECKS)
 
 
 def _suggest(key: str, choices: Collection[str]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(key, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -426,6 +427,8 @@ def _check_keymap(
             )
         else:
             keymap[binding] = keys
+    from sessiontui.ui.actions import key_conflicts
+
     for key, first, second in key_conflicts(keymap):
         problems.add(
             f"keymap: key {key!r} would run both '{first}' and '{second}'", second, "keymap"
@@ -486,14 +489,15 @@ def _check_context_windows(value: object, problems: _Problems) -> dict[str, int]
     return windows
 
 
-def parse_config(text: str, path: Path, *, binding_ids: Collection[str] = BINDING_IDS) -> Config:
+def parse_config(text: str, path: Path, *, binding_ids: Collection[str] | None = None) -> Config:
     """Parse and validate the text of a configuration file.
 
     Args:
         text: The file's content.
         path: The file, for messages; relative ``registry_dirs`` are resolved against its
             directory.
-        binding_ids: Binding ids ``[keymap]`` may name.
+        binding_ids: Binding ids ``[keymap]`` may name (default
+            :data:`sessiontui.ui.actions.BINDING_IDS`).
 
     Returns:
         The configuration.
@@ -516,6 +520,10 @@ def parse_config(text: str, path: Path, *, binding_ids: Collection[str] = BINDIN
             problems.add(f"unknown key {key!r}{_suggest(key, CONFIG_KEYS)}", key)
             continue
         if key == "keymap":
+            if binding_ids is None:
+                from sessiontui.ui.actions import BINDING_IDS
+
+                binding_ids = BINDING_IDS
             values[key] = types.MappingProxyType(_check_keymap(value, problems, binding_ids))
             continue
         if key == "context_windows":
@@ -591,7 +599,7 @@ def load_config(
     path: Path | None = None,
     *,
     environ: Mapping[str, str] | None = None,
-    binding_ids: Collection[str] = BINDING_IDS,
+    binding_ids: Collection[str] | None = None,
 ) -> Config:
     """Load the configuration.
 
@@ -599,7 +607,8 @@ def load_config(
         path: The ``--config FILE`` argument, or ``None`` to use ``$SESSIONTUI_CONFIG`` or
             the default location (:func:`default_config_path`).
         environ: Environment to consult (default ``os.environ``).
-        binding_ids: Binding ids ``[keymap]`` may name (default :data:`BINDING_IDS`).
+        binding_ids: Binding ids ``[keymap]`` may name (default
+            :data:`sessiontui.ui.actions.BINDING_IDS`).
 
     Returns:
         The configuration; all defaults when no file was named and the default file does

@@ -364,3 +364,28 @@ def test_an_invalid_format_is_reported_by_the_full_command(registry, agents):
         stop_monitor(monitor, publisher)
     assert result.returncode == 2
     assert "unknown field {nope}" in result.stderr
+
+
+def test_the_full_read_without_a_config_file_loads_no_ui_module(registry, agents):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "sessiontui",
+            "status",
+            "--no-zellij",
+            "--sessions-dir",
+            str(registry),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
+    assert "sessiontui.cli" in imported  # no monitor runs: the full read
+    assert not {m for m in imported if m.startswith("sessiontui.ui")}
+    assert "secrets" not in imported
+    assert result.stdout == "◆2 ●2 ○2 ◐1\n"

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -502,6 +501,8 @@ class NameStore:
                 ensure_ascii=False,
                 indent=1,
             ).encode("utf-8")
+            import secrets  # only writes need it (hmac, hashlib): one-shot reads skip it
+
             tmp = directory / f".{self._path.name}.{secrets.token_hex(8)}.tmp"
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
             fd = os.open(tmp, flags | getattr(os, "O_CLOEXEC", 0), 0o600)

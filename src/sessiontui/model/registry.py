@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import stat
 import time
 import types
@@ -617,6 +616,8 @@ def _dump(obj: dict[str, object]) -> bytes:
 
 def _write_temp(directory: Path, file_pid: int, data: bytes, mode: int) -> Path:
     """Write ``data`` to a new fsynced ``.<pid>.json.<random>.tmp`` (never a session name)."""
+    import secrets  # only rewrites need it (hmac and hashlib: ~5 ms a one-shot read saves)
+
     tmp = directory / f".{file_pid}.json.{secrets.token_hex(8)}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(tmp, flags, mode)
