@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from tests.helpers import wait_until, write_entry
+from tests.helpers import spawn_in_pane, wait_until, write_entry
 
 from sessiontui import cli
 from sessiontui.entry import _parse_status
@@ -389,3 +389,17 @@ def test_the_full_read_without_a_config_file_loads_no_ui_module(registry, agents
     assert not {m for m in imported if m.startswith("sessiontui.ui")}
     assert "secrets" not in imported
     assert result.stdout == "◆2 ●2 ○2 ◐1\n"
+
+
+def test_the_tui_in_a_tmux_pane_publishes_until_it_quits(server, registry, agents, tmp_path):
+    argv = [sys.executable, "-m", "sessiontui", "--no-zellij", "--sessions-dir", str(registry)]
+    pane, pid = spawn_in_pane(server, "tui", tmp_path, ["env", "TERM=xterm-256color", *argv])
+    runtime = Path(os.environ["XDG_RUNTIME_DIR"]) / "sessiontui"
+    published = wait_until(lambda: list(runtime.glob("status-*.json")), 20.0, "the summary")
+    assert json.loads(published[0].read_text())["pid"] == pid
+    assert run_status(registry) == ("◆2 ●2 ○2 ◐1\n".encode(), True)
+    write_entry(registry, agents[2].pid, name="b", status="waiting")
+    wait_until(lambda: run_status(registry) == ("◆3 ●1 ○2 ◐1\n".encode(), True), 10.0)
+    server.cmd("send-keys", "-t", pane.pane_id, "q")
+    wait_until(lambda: not published[0].exists(), 10.0, "the TUI to remove its summary")
+    assert run_status(registry) == ("◆3 ●1 ○2 ◐1\n".encode(), False)
