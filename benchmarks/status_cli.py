@@ -100,12 +100,14 @@ import sys, time
 t0 = time.perf_counter()
 import sessiontui.entry as entry
 t1 = time.perf_counter()
-line = entry.fast_status(["status"])
+import sessiontui.model.summary_file
 t2 = time.perf_counter()
+line = entry.fast_status(["status"])
+t3 = time.perf_counter()
 heavy = ("sessiontui.cli", "psutil", "dataclasses", "typing", "pathlib", "textual", "argparse")
 loaded = [m for m in heavy if m in sys.modules]
-print(f"{(t1 - t0) * 1000:.2f}\t{(t2 - t1) * 1000:.2f}\t{line is not None}\t"
-      + (",".join(loaded) or "-"))
+print(f"{(t1 - t0) * 1000:.2f}\t{(t2 - t1) * 1000:.2f}\t{(t3 - t2) * 1000:.2f}\t"
+      + f"{line is not None}\t" + (",".join(loaded) or "-"))
 """
 
 
@@ -205,18 +207,19 @@ def main(argv: list[str] | None = None) -> int:
             print(series(f"{label} wall", walls_))
             print(series(f"{label} CPU", cpus_))
             fast[label] = walls_
-        parts_fast: list[list[float]] = [[], []]
+        parts_fast: list[list[float]] = [[], [], []]
         fast_loaded, used = "-", ""
         for _ in range(15):
             *_, out = timed([sys.executable, "-c", FAST_CHILD], env)
             fields_ = out.decode().split("\t")
-            parts_fast[0].append(float(fields_[0]))
-            parts_fast[1].append(float(fields_[1]))
-            used, fast_loaded = fields_[2], fields_[3].strip()
+            for i in range(3):
+                parts_fast[i].append(float(fields_[i]))
+            used, fast_loaded = fields_[3], fields_[4].strip()
         py_pass = [timed([sys.executable, "-c", "pass"], env)[0] for _ in range(15)]
         print(f"  interpreter start-up (python -c pass)  {percentile(py_pass, 50):6.1f} ms")
         print(f"  import sessiontui.entry                {percentile(parts_fast[0], 50):6.1f} ms")
-        print(f"  the work (imports, checks, render)     {percentile(parts_fast[1], 50):6.1f} ms")
+        print(f"  its imports (json, re, string, enum)   {percentile(parts_fast[1], 50):6.1f} ms")
+        print(f"  the work (read, checks, render)        {percentile(parts_fast[2], 50):6.1f} ms")
         print(f"  summary used: {used}; loaded among {FAST_HEAVY}: {fast_loaded}")
         publisher.stdin.close()  # the monitor stops and removes its summary
         publisher.wait(timeout=30)

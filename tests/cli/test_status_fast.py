@@ -172,6 +172,9 @@ def test_the_file_is_private_and_rewritten_only_on_change(registry, agents):
         wait_until(lambda: path.stat().st_ino != before[0], timeout_s=10)
         assert json.loads(path.read_text())["fields"]["waiting"] == 3
         assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
+        path.unlink()  # removed behind its back (a tmp cleaner): the next snapshot writes it
+        assert publisher.publish(monitor.snapshot)
+        assert json.loads(path.read_text())["fields"]["waiting"] == 3
     finally:
         stop_monitor(monitor, publisher)
 

@@ -274,14 +274,18 @@ class SummaryPublisher:
     def publish(self, snapshot: Snapshot) -> bool:
         """Write the summary of ``snapshot`` unless the file already holds it.
 
+        Called for every published snapshot; costs a ``stat`` when nothing changed.
+
         Returns:
             ``True`` when the file was written.
         """
         from sessiontui.model.summary import summary_fields
 
         fields = summary_fields(snapshot)
-        if fields == self._last or self._start is None:
+        if self._start is None:
             return False
+        if fields == self._last and os.path.exists(self.path):
+            return False  # unchanged (written again if someone removed it, e.g. a tmp cleaner)
         data = {
             "version": VERSION,
             "pid": self._pid,
