@@ -503,7 +503,11 @@ def _status(args: argparse.Namespace) -> int:
     needs_names = args.format is not None and "first_waiting" in args.format
     snapshot = one_shot_snapshot(args, multiplexers=False, transcripts=False, names=needs_names)
     tmux = args.escape == "tmux" or (args.escape == "auto" and run_by_tmux())
-    line = render_summary(snapshot, args.format, tmux=tmux)
+    try:  # a spec taken from a field ({waiting:{first_waiting}}) is known only now
+        line = render_summary(snapshot, args.format, tmux=tmux)
+    except FormatError as error:
+        print(f"sessiontui: {_safe(error)}", file=sys.stderr)
+        return EXIT_USAGE
     if line and sys.stdout is not None:
         sys.stdout.buffer.write(line.encode("utf-8") + b"\n")
         sys.stdout.flush()

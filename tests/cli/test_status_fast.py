@@ -369,6 +369,31 @@ def test_an_invalid_format_is_reported_by_the_full_command(registry, agents):
     assert "unknown field {nope}" in result.stderr
 
 
+@pytest.mark.parametrize("monitor_running", [True, False])
+def test_a_format_that_fails_only_on_the_real_values_is_a_usage_error(
+    registry, agents, monitor_running
+):
+    # The spec comes from the waiting session's name: the check (with "") cannot see it fail.
+    running = start_monitor(registry) if monitor_running else None
+    try:
+        result = subprocess.run(
+            [
+                *(sys.executable, "-m", "sessiontui", "status", "--no-zellij"),
+                *("--sessions-dir", str(registry), "--format", "{waiting:{first_waiting}}"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        if running is not None:
+            stop_monitor(*running)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("sessiontui: invalid format")
+    assert "Traceback" not in result.stderr
+
+
 def test_the_full_read_without_a_config_file_loads_no_ui_module(registry, agents):
     result = subprocess.run(
         [
