@@ -170,7 +170,10 @@ def test_the_file_is_private_and_rewritten_only_on_change(registry, agents):
         assert (path.stat().st_ino, path.stat().st_mtime_ns) == before
         write_entry(registry, agents[3].pid, name="i1", status="waiting")
         wait_until(lambda: path.stat().st_ino != before[0], timeout_s=10)
-        assert json.loads(path.read_text())["fields"]["waiting"] == 3
+        data = json.loads(path.read_text())
+        assert data["fields"]["waiting"] == 3
+        assert data["generation"] == publisher.generation >= 2
+        assert abs(data["written_at_ms"] / 1000 - time.time()) < 60
         assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
         path.unlink()  # removed behind its back (a tmp cleaner): the next snapshot writes it
         assert publisher.publish(monitor.snapshot)

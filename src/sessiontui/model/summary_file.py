@@ -10,11 +10,14 @@ them with the same :func:`~sessiontui.model.summary.render_fields`, importing on
 The file, ``<runtime dir>/status-<crc32 of the scope, 8 hex>.json``, mode 0600, written
 atomically (a temporary file renamed over it) and only when a field changed, is JSON::
 
-    {"version": 1, "pid": 4242, "start": "123456", "scope": "...",
+    {"version": 1, "pid": 4242, "start": "123456", "generation": 3,
+     "written_at_ms": 1795271276089, "scope": "...",
      "config": {"path": "/home/u/.config/sessiontui/config.toml", "stat": [ino, size, mtime_ns]},
      "fields": {"waiting": 1, "busy": 2, ..., "total": 5, "first_waiting": "api-3f"}}
 
-``pid`` and ``start`` (field 22 of ``/proc/<pid>/stat``) name the publishing process; ``scope``
+``pid`` and ``start`` (field 22 of ``/proc/<pid>/stat``) name the publishing process;
+``generation`` counts its writes (1 for the first) and ``written_at_ms`` is when it wrote
+(milliseconds since the Unix epoch; for people and scripts, no reader depends on it); ``scope``
 says which sessions it counts (:func:`scope_key`); ``config`` is the configuration file it read
 (``stat`` ``null`` when there was none). A reader trusts the file only when the same user owns it
 and its directory (mode 0700, no symlink), the scope is its own, the configuration file is
@@ -32,6 +35,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 import zlib
 
 from sessiontui.model.procstat import proc_stat
@@ -246,6 +250,7 @@ class SummaryPublisher:
         path: The published file.
         problem: The last write failure (``None`` after a good write), for diagnostics;
             writing never raises.
+        generation: Number of summaries written (the file's ``generation``).
     """
 
     def __init__(
@@ -266,6 +271,7 @@ class SummaryPublisher:
         self._start = _own_start(self._pid)
         self._last: dict[str, object] | None = None
         self._wrote = False
+        self.generation = 0
 
     def on_change(self, change: SnapshotChange) -> None:
         """A monitor subscriber: publish the new snapshot's summary if it changed."""
@@ -290,6 +296,8 @@ class SummaryPublisher:
             "version": VERSION,
             "pid": self._pid,
             "start": self._start,
+            "generation": self.generation + 1,
+            "written_at_ms": int(time.time() * 1000),
             "scope": self.scope,
             "config": self._config,
             "fields": fields,
@@ -300,6 +308,7 @@ class SummaryPublisher:
             self.problem = f"cannot publish the status summary in {self.path}: {error}"
             return False
         self.problem = None
+        self.generation += 1
         self._last = fields
         self._wrote = True
         return True
