@@ -5,7 +5,9 @@ into the test's tmux server (the user's tmux). A real client of that server runs
 second server (a pane is a terminal), so the status line is read from what the client drew
 (``capture-pane`` of that pane), after tmux ran the ``#()`` command, expanded its output and drew
 it. ``sessiontui`` on ``PATH`` is a wrapper that runs the code under test; it adds ``--no-codex``
-because other people's Codex processes on a shared machine would be counted.
+because other people's Codex processes on a shared machine would be counted. The first example
+also runs with the TUI open in the user's tmux: the line then comes from the summary the TUI
+publishes, through tmux's own environment for ``#()`` commands.
 """
 
 from __future__ import annotations
@@ -167,3 +169,29 @@ def test_readme_first_waiting_shows_hostile_names_literally(bar: Bar, agents, wi
     assert line.rstrip().endswith(f"2 waiting {name}"), line
     time.sleep(2.5)  # another status interval: whatever the line ran has had time to run
     assert not witness.exists()
+
+
+def test_readme_status_right_with_the_tui_open_reads_its_summary(bar: Bar, agents, tmp_path):
+    """With the TUI open in the user's tmux, the status line comes from its published summary."""
+    counts, _ = readme_status_blocks()
+    for proc, status in zip(agents, ("waiting", "waiting", "busy", "shell"), strict=True):
+        write_entry(bar.registry, proc.pid, name=f"agent-{proc.pid}", status=status)
+    log = tmp_path / "imports.log"
+    wrapper = tmp_path / "bin" / "sessiontui"  # the same command, which records its imports
+    wrapper.write_text(
+        f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -X importtime -m sessiontui "
+        f'"$@" --no-codex 2>>{shlex.quote(str(log))}\n'
+    )
+    tui = f"env TERM=xterm-256color {shlex.quote(sys.executable)} -m sessiontui --no-codex"
+    bar.server.new_session("tui", window_command=tui, x=120, y=40)
+    runtime = Path(os.environ["XDG_RUNTIME_DIR"]) / "sessiontui"
+    wait_until(lambda: list(runtime.glob("status-*.json")), 20, "the TUI's summary")
+    bar.load(counts)
+    bar.attach()
+    bar.shows("◆2 ●1 ◐1")
+    write_entry(bar.registry, agents[0].pid, name="calm", status="idle")
+    bar.shows("◆1 ●1 ○1 ◐1")
+    imported = {line.rsplit("|", 1)[-1].strip() for line in log.read_text().splitlines()}
+    assert "sessiontui.entry" in imported  # status ran …
+    assert "sessiontui.cli" not in imported  # … and never needed the full read
+    assert "psutil" not in imported
