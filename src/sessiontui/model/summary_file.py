@@ -22,7 +22,9 @@ says which sessions it counts (:func:`scope_key`); ``config`` is the configurati
 (``stat`` ``null`` when there was none). A reader trusts the file only when the same user owns it
 and its directory (mode 0700, no symlink), the scope is its own, the configuration file is
 unchanged, and the publisher still runs (same start time, not stopped, not a zombie); otherwise
-it reads the sources itself. The reader never writes.
+it reads the sources itself. The reader never writes. That is what "fresh" means here: the
+monitor's loop outlives any failed batch of work and publishes every change, so a running,
+unstopped publisher's file is current; a monitor thread that hangs is not detected.
 
 The runtime directory is ``$XDG_RUNTIME_DIR/sessiontui`` when ``$XDG_RUNTIME_DIR`` is an
 absolute path to a directory of ours with mode 0700 (what the XDG base directory specification
