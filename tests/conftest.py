@@ -48,8 +48,7 @@ def isolated_env(
 ) -> Iterator[None]:
     """Run every test with a temporary HOME (no ~/.tmux.conf), outside any tmux client.
 
-    ``CLAUDE_CONFIG_DIR`` points into the test's tmp_path so nothing reads the real registry;
-    ``XDG_RUNTIME_DIR`` too, so a TUI's published status summary stays the test's.
+    ``CLAUDE_CONFIG_DIR`` points into the test's tmp_path so nothing reads the real registry.
     ``PYTHONPATH`` starts with the absolute source root, so ``python -m sessiontui`` started
     anywhere (a tmux pane, a popup, another directory) runs the code under test.
     """
@@ -65,10 +64,6 @@ def isolated_env(
     monkeypatch.setenv("TMUX_TMPDIR", str(tmux_tmpdir))
     monkeypatch.setenv("ZELLIJ_SOCKET_DIR", str(tmux_tmpdir / "zellij"))  # likewise for Zellij
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    # A running TUI publishes its status summary there (model/summary_file.py).
-    runtime = tmp_path / "run"
-    runtime.mkdir(mode=0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     for var in ("TMUX", "TMUX_PANE", "SESSIONTUI_CONFIG"):
         monkeypatch.delenv(var, raising=False)
     yield

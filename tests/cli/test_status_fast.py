@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +46,18 @@ FORMATS: tuple[str | None, ...] = (
     "{waiting} {busy} {idle} {shell} {unknown} {dead} {total} [{first_waiting}]",
     "{waiting:>3}|{first_waiting:.6}",
 )
+
+
+@pytest.fixture(autouse=True)
+def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private ``XDG_RUNTIME_DIR`` (short, mode 0700) for the summaries of this test.
+
+    Set here rather than for every test: Claude Code and Zellij may keep sockets there.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="st-run-", dir="/tmp"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(directory))
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 def run_status(registry: Path, *args: str, env: dict[str, str] | None = None) -> tuple[bytes, bool]:

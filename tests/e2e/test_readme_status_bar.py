@@ -16,8 +16,10 @@ import contextlib
 import os
 import re
 import shlex
+import shutil
 import stat
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -171,7 +173,18 @@ def test_readme_first_waiting_shows_hostile_names_literally(bar: Bar, agents, wi
     assert not witness.exists()
 
 
-def test_readme_status_right_with_the_tui_open_reads_its_summary(bar: Bar, agents, tmp_path):
+@pytest.fixture
+def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private ``XDG_RUNTIME_DIR`` (mode 0700); ask for it before ``bar`` (tmux inherits it)."""
+    directory = Path(tempfile.mkdtemp(prefix="st-run-", dir="/tmp"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(directory))
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_readme_status_right_with_the_tui_open_reads_its_summary(
+    runtime: Path, bar: Bar, agents, tmp_path
+):
     """With the TUI open in the user's tmux, the status line comes from its published summary."""
     counts, _ = readme_status_blocks()
     for proc, status in zip(agents, ("waiting", "waiting", "busy", "shell"), strict=True):
@@ -184,8 +197,8 @@ def test_readme_status_right_with_the_tui_open_reads_its_summary(bar: Bar, agent
     )
     tui = f"env TERM=xterm-256color {shlex.quote(sys.executable)} -m sessiontui --no-codex"
     bar.server.new_session("tui", window_command=tui, x=120, y=40)
-    runtime = Path(os.environ["XDG_RUNTIME_DIR"]) / "sessiontui"
-    wait_until(lambda: list(runtime.glob("status-*.json")), 20, "the TUI's summary")
+    published = runtime / "sessiontui"
+    wait_until(lambda: list(published.glob("status-*.json")), 20, "the TUI's summary")
     bar.load(counts)
     bar.attach()
     bar.shows("◆2 ●1 ◐1")
