@@ -86,3 +86,10 @@ def test_a_lone_surrogate_travels_as_its_json_escape() -> None:
     line = protocol.encode({"t": "x", "name": "bad\udcff"})
     line.decode("utf-8")
     assert protocol.decode(line)["name"] == "bad\udcff"
+
+
+def test_a_line_is_one_line_for_text_readers_too() -> None:
+    name = "a\x85b\u2028c\u2029d\x1ce\r\nf"
+    line = protocol.encode({"t": "x", "name": name})
+    assert len(line.decode("utf-8").splitlines()) == 1
+    assert protocol.decode(line)["name"] == name
