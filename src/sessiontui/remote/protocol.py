@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from sessiontui.errors import ProtocolError
+from sessiontui import errors
+from sessiontui.errors import ProtocolError, SessiontuiError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -25,6 +26,7 @@ __all__ = [
     "change",
     "decode",
     "encode",
+    "error_class",
     "error_notice",
     "error_result",
     "hello",
@@ -203,3 +205,20 @@ def error_result(call_id: int, error: str, message: str) -> dict[str, object]:
 def error_notice(error: str, message: str) -> dict[str, object]:
     """``{"t":"error","error":..,"message":..}``: a line was refused and had no call id."""
     return {"t": "error", "error": error, "message": message}
+
+
+def error_class(name: object) -> type[SessiontuiError]:
+    """The exception class a failed ``result`` names, for the client to raise again.
+
+    Args:
+        name: The result's ``error`` field (untrusted).
+
+    Returns:
+        The :class:`~sessiontui.errors.SessiontuiError` subclass of that name in
+        :mod:`sessiontui.errors`; :class:`~sessiontui.errors.SessiontuiError` itself for any
+        other name or value.
+    """
+    found = getattr(errors, name, None) if isinstance(name, str) else None
+    if isinstance(found, type) and issubclass(found, SessiontuiError):
+        return found
+    return SessiontuiError
