@@ -336,10 +336,12 @@ def test_watch_reports_health_changes(registry, sleeper, watches):
         # timing): what counts is that they clear once the directory is back.
         assert watch.event(lambda e: e["event"] == "health" and not e["problems"])["problems"] == []
         server.kill()
-        down = watch.event(lambda e: e["event"] == "health")
-        (problem,) = down["problems"]
-        # "unreachable" while the dying server still accepts connections, then "not running"
-        assert re.match(rf"tmux server {server.socket_name} (not running|unreachable)", problem)
+        # "unreachable" while the dying server still accepts connections, then "not running";
+        # under load another problem may share the event, so look for the server's own.
+        pattern = rf"tmux server {server.socket_name} (not running|unreachable)"
+        watch.event(
+            lambda e: e["event"] == "health" and any(re.match(pattern, p) for p in e["problems"])
+        )
         server.new_session("two", window_command="sleep 300")
         watch.event(lambda e: e["event"] == "health" and e["problems"] == [])  # the text may
         # change while it is down (e.g. "exited unexpectedly", then "error connecting")
