@@ -47,7 +47,10 @@ def test_bindings_come_from_the_table() -> None:
 def test_help_rows_follow_the_table_and_the_keymap() -> None:
     rows = {desc: keys for keys, desc in action_rows(str, {"attach": "o,enter"})}
     assert rows["Attach: jump to the session's tmux pane"] == "o, enter"
-    assert rows["Attach the n-th row"] == "1 … 9"
+    jump = "Attach to the n-th session (the number shown at the left of its row)"
+    assert rows[jump] == "1 … 9"
+    assert rows[actions.BY_ACTION["cycle_sort"].description] == "o"
+    assert rows[actions.BY_ACTION["toggle_pin"].description] == "p"
     quit_row = actions.BY_ACTION["leave"].description
     assert rows[quit_row] == "q, ctrl+c"
 
