@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 from textual.widgets import Static
+from textual.widgets.data_table import ColumnKey
 
 from sessiontui.model.monitor import Monitor
 from sessiontui.model.ordering import GroupHeader, is_header_key
@@ -106,6 +107,9 @@ async def test_o_cycles_the_sort_order_and_shows_it(world, tmp_path):
         await pilot.press("o")
         assert names(app) == ["a1", "a2", "s1", "w1"]  # project name, then urgency
         assert "sort: project" in header_line(app)
+        columns = str(app.query_one(MainTable).columns[ColumnKey(ROW_COLUMN)].label)
+        assert "CWD↓" in columns
+        assert "STATUS↓" not in columns
         await pilot.press("o")
         assert names(app) == ["w1", "s1", "a2", "a1"]  # most recent activity first
         assert "sort: activity" in header_line(app)
@@ -121,7 +125,7 @@ async def test_g_groups_with_headers_that_count_and_fold(world, tmp_path):
         table = app.query_one(MainTable)
         await pilot.press("g")
         assert names(app) == ["[web]", "w1", "[api]", "a1", "a2", "[scratch]", "s1"]
-        assert "sort: urgency by project" in header_line(app)
+        assert "sort: urgency, by project" in header_line(app)
         api = table.get_cell(table.row_keys[2], ROW_COLUMN).plain
         assert "▾ api" in api
         assert api.rstrip().endswith("●1 ○1")

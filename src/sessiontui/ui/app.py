@@ -60,6 +60,13 @@ if TYPE_CHECKING:
     from sessiontui.model.service import AttachPlan, SessionService
     from sessiontui.model.types import Session, Snapshot, SnapshotChange
 
+#: Columns whose header gets the sort mark, by preference, per sort order.
+SORTED_COLUMNS: dict[SortMode, tuple[str, ...]] = {
+    SortMode.URGENCY: ("status",),
+    SortMode.PROJECT: ("cwd", "where", "name"),
+    SortMode.ACTIVITY: ("activity",),
+}
+
 #: Below this many columns the table shows glyph, name and sparkline only.
 NARROW_WIDTH = 60
 #: Lines of the pane shown in the preview.
@@ -386,10 +393,12 @@ class SessionTUI(App[None]):
             header.append_text(render.summary(self.snapshot, compact=table.narrow))
             if self.filter_text:
                 header.append(f"  filter: {printable(self.filter_text)}", style="italic")
-            order = f"  {self.sort_mode.value}"
+            table.mark_sorted(SORTED_COLUMNS[self.sort_mode])
+            order = f"sort: {self.sort_mode.value}"
             if self.group_mode is not GroupMode.NONE:
-                order += f" by {self.group_mode.value}"
-            header.append(order if table.narrow else f"  sort: {order.strip()}", style="dim")
+                order += f", by {self.group_mode.value}"
+            if header.cell_len + len(order) + 2 <= self.size.width:  # else only the ↓ says it
+                header.append(f"  {order}", style="dim")
             if header != self._header:  # only on change, and without a re-layout of the
                 self._header = header  # screen: the line's size is fixed (height 1, full width)
                 self.query_one("#summary", Static).update(header, layout=False)

@@ -182,9 +182,25 @@ def line_width(columns: Sequence[Column]) -> int:
     return sum(c.width for c in columns) + gaps + _MARK_WIDTH + 2 * len(_EDGE)
 
 
-def header_text(columns: Sequence[Column]) -> Text:
-    """The header line matching :func:`row_text`'s layout."""
-    labels = [Text(c.label).copy() for c in columns]
+#: Marks the column the rows are sorted by, in the header line.
+SORT_MARK = "\u2193"  # ↓
+
+
+def header_text(columns: Sequence[Column], sorted_by: Sequence[str] = ()) -> Text:
+    """The header line matching :func:`row_text`'s layout.
+
+    Args:
+        columns: The column layout.
+        sorted_by: Column keys, by preference: the first one shown gets :data:`SORT_MARK`.
+    """
+    shown = {c.key for c in columns}
+    marked = next((key for key in sorted_by if key in shown), None)
+    labels = [
+        Text(SORT_MARK if c.label.strip() == "" else c.label + SORT_MARK, style="bold")
+        if c.key == marked
+        else Text(c.label)
+        for c in columns
+    ]
     for label, column in zip(labels, columns, strict=True):
         label.truncate(column.width, pad=True)
     return Text.assemble(" " * (_MARK_WIDTH + len(_EDGE)), Text(_GAP).join(labels), _EDGE)
@@ -318,6 +334,7 @@ class SessionTable(DataTable[RowLine]):
         self._now = 0.0
         self._numbers: Mapping[str, int] = {}
         self._pinned: Collection[str] = frozenset()
+        self._sorted_by: tuple[str, ...] = ()
 
     @property
     def row_keys(self) -> list[str]:
@@ -350,10 +367,23 @@ class SessionTable(DataTable[RowLine]):
         self._columns_spec = spec
         selected = self.selected_key
         self.clear(columns=True)
-        self.add_column(header_text(spec), key=ROW_COLUMN, width=line_width(spec))
+        self.add_column(
+            header_text(spec, self._sorted_by), key=ROW_COLUMN, width=line_width(spec)
+        )
         shown = [self._shown[key] for key in self._order]
         self._shown, self._lines, self._order = {}, {}, []
         self.show(shown, self._now, keep=selected, numbers=self._numbers, pinned=self._pinned)
+
+    def mark_sorted(self, sorted_by: Sequence[str]) -> None:
+        """Mark the column the rows are sorted by (the first of ``sorted_by`` shown)."""
+        if tuple(sorted_by) == self._sorted_by:
+            return
+        self._sorted_by = tuple(sorted_by)
+        column = self.columns.get(ColumnKey(ROW_COLUMN))
+        if column is not None:
+            column.label = header_text(self._columns_spec, self._sorted_by)
+            self._update_count += 1  # DataTable's header caches are keyed by it
+            self.refresh()
 
     def show(
         self,
