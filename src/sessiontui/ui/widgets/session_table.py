@@ -367,9 +367,7 @@ class SessionTable(DataTable[RowLine]):
         self._columns_spec = spec
         selected = self.selected_key
         self.clear(columns=True)
-        self.add_column(
-            header_text(spec, self._sorted_by), key=ROW_COLUMN, width=line_width(spec)
-        )
+        self.add_column(header_text(spec, self._sorted_by), key=ROW_COLUMN, width=line_width(spec))
         shown = [self._shown[key] for key in self._order]
         self._shown, self._lines, self._order = {}, {}, []
         self.show(shown, self._now, keep=selected, numbers=self._numbers, pinned=self._pinned)
