@@ -20,7 +20,7 @@ The file is ``platformdirs.user_config_path("sessiontui")/config.toml`` (on Linu
     tmux_popup = true                             # claude attach in a display-popup in tmux
 
     [keymap]                                      # binding id -> comma-separated keys
-    attach = "enter,o"
+    attach = "enter,l"
     quit = "q,ctrl+q"
 
     [context_windows]                             # model name or prefix -> tokens
@@ -137,7 +137,7 @@ class Config:
         group: The grouping at start, one of
             :data:`~sessiontui.model.ordering.GROUP_MODES` (``g`` cycles it).
         keymap: Binding id (:data:`BINDING_IDS`) -> comma-separated keys, e.g.
-            ``{"attach": "enter,o"}``; the shape ``App.set_keymap`` takes. Read-only.
+            ``{"attach": "enter,l"}``; the shape ``App.set_keymap`` takes. Read-only.
         claude_executable: The ``claude`` program to run (``~`` expanded), or ``None`` to
             find it on ``PATH``.
         tmux_popup: Inside tmux, attach Claude's own background jobs in a

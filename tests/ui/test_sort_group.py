@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from textual.widgets import Static
 from textual.widgets.data_table import ColumnKey
 
+from sessiontui.config import Config
 from sessiontui.model.monitor import Monitor
 from sessiontui.model.ordering import GroupHeader, is_header_key
 from sessiontui.model.pins import PinStore
@@ -246,3 +247,20 @@ async def test_numbers_stay_with_their_sessions_and_attach(world, tmp_path):
         assert any("number 9" in n.message for n in app._notifications)
         await pilot.press("o")  # a new order numbers the rows again from the top
         assert [line(app, n)[0] for n in names(app)] == ["1", "2", "3", "4"]
+
+
+async def test_order_keys_are_remappable_in_the_config(world, tmp_path):
+    agents(world, tmp_path)
+    tmux = TmuxBackend(socket_name=world.server.socket_name, environ={})
+    monitor = Monitor(sessions_dir=world.registry, tmux=tmux, timing=FAST, grace_s=1.0)
+    config = Config(keymap={"sort": "O", "group": "G", "pin": "P"}, sort="activity")
+    app = make_app(monitor, config=config)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await ready(pilot, 4)
+        assert names(app) == ["w1", "s1", "a2", "a1"]  # the configured order at start
+        await pilot.press("o", "g")  # no longer bound
+        assert names(app) == ["w1", "s1", "a2", "a1"]
+        await pilot.press("O")
+        assert "sort: urgency" in header_line(app)
+        await pilot.press("G")
+        assert names(app)[0] == "[web]"
