@@ -145,14 +145,14 @@ def sort_sessions(
         A new list with the same sessions.
     """
     if mode is SortMode.PROJECT:
-        names: dict[str, str] = {}
+        by_cwd: dict[str | None, tuple[str, str]] = {}  # one look-up per cwd, not per session
 
         def by_project(s: Session) -> tuple[str, str]:
-            root = project_of(s)
-            name = names.get(root)
-            if name is None:
-                name = names[root] = project_name(root).casefold()
-            return (name, root)
+            found = by_cwd.get(s.cwd)
+            if found is None:
+                root = project_of(s)
+                found = by_cwd[s.cwd] = (project_name(root).casefold(), root)
+            return found
 
         ordered = sorted(sessions, key=by_project)
     elif mode is SortMode.ACTIVITY:
@@ -249,9 +249,16 @@ def group_rows(
     if mode is GroupMode.NONE:
         return list(ordered)
     groups: dict[str, list[Session]] = {}
-    for session in ordered:
-        group = project_of(session) if mode is GroupMode.PROJECT else mux_group(session)
-        groups.setdefault(group, []).append(session)
+    if mode is GroupMode.PROJECT:
+        by_cwd: dict[str | None, list[Session]] = {}  # one look-up per cwd, not per session
+        for session in ordered:
+            members = by_cwd.get(session.cwd)
+            if members is None:
+                members = by_cwd[session.cwd] = groups.setdefault(project_of(session), [])
+            members.append(session)
+    else:
+        for session in ordered:
+            groups.setdefault(mux_group(session), []).append(session)
     rows: list[Session | GroupHeader] = []
     for group, members in groups.items():
         folded = group in collapsed

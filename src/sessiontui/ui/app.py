@@ -382,7 +382,7 @@ class SessionTUI(App[None]):
         arrangement = (self.sort_mode, self.group_mode, self.filter_text, self._arranged)
         shown = (
             ordered
-            if self.group_mode is GroupMode.NONE
+            if self.group_mode is GroupMode.NONE or not self.collapsed
             else [r for r in rows if not is_header_key(r.key)]
         )
         numbers = self.numbers.update([s.key for s in shown], arrangement)
