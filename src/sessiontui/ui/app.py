@@ -15,6 +15,7 @@ from textual import work
 from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
+from textual.markup import escape as escape_markup
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -710,6 +711,14 @@ class SessionTUI(App[None]):
             assert entry.title is not None
             run = partial(self.run_action, entry.action)
             yield SystemCommand(entry.title, entry.description, run)
+        jump = actions.BY_ACTION["jump"]
+        for number in range(1, 10):  # keys 1-9: the sessions showing a number now
+            key = self.numbers.key_of(number)
+            session = self.snapshot.get(key) if key is not None else None
+            if session is not None:
+                # The palette reads titles as markup: the untrusted name is escaped.
+                title = f"Attach to session {number}: {escape_markup(printable(session.name))}"
+                yield SystemCommand(title, jump.description, partial(self.action_jump, number))
 
     def action_detach(self) -> None:
         """``d``: detach every client from the selected session; it keeps running.
