@@ -199,3 +199,26 @@ async def test_group_headers_numbers_and_pins_are_painted_through_the_fast_path(
                 number = marks.get(row.key)
                 assert line[0] == (str(number) if number else " "), f"step {step}: {line}"
                 assert line[1] == (PIN_GLYPH if row.key in pinned else " ")
+
+
+def test_group_header_shows_untrusted_names_as_plain_text():
+    from sessiontui.model.ordering import GroupHeader
+    from sessiontui.ui.widgets.session_table import group_text, wide_columns
+
+    header = GroupHeader(
+        key="group\x1fx",
+        group="/srv/evil\x1b]0;pwned\x07[bold red]x[/]",
+        label="evil\x1b]0;pwned\x07[bold red]x[/]",
+        detail="/srv/evil\x1b]0;pwned\x07[bold red]x[/]",
+        counts=((Status.WAITING, 2), (Status.DEAD, 1)),
+        size=3,
+        collapsed=True,
+    )
+    columns = wide_columns(120)
+    text = group_text(columns, header)
+    assert "\x1b" not in text.plain
+    assert "\x07" not in text.plain
+    assert "evil\\x1b]0;pwned\\x07[bold red]x[/]" in text.plain
+    assert text.plain.startswith(" ▸ evil")
+    assert text.plain.rstrip().endswith("◆2 ✕1")
+    assert text.cell_len == sum(c.width for c in columns) + 2 * (len(columns) - 1) + 4
