@@ -182,7 +182,7 @@ def test_module_docstring_example_is_valid(cfg: Path) -> None:
     assert "[keymap]" in example
     write(cfg, textwrap.dedent(example.strip("\n")))
     config = load_config(cfg)
-    assert config.keymap["attach"] == "enter,o"
+    assert config.keymap["attach"] == "enter,l"
     assert config.columns == ("status", "name", "where", "activity")
     assert dict(config.context_windows) == {"claude-opus-4": 200_000, "gpt-5": 400_000}
 
