@@ -264,3 +264,15 @@ async def test_order_keys_are_remappable_in_the_config(world, tmp_path):
         assert "sort: urgency" in header_line(app)
         await pilot.press("G")
         assert names(app)[0] == "[web]"
+
+
+async def test_a_bad_pins_file_is_reported_and_kept(tmp_path):
+    path = tmp_path / "pins.json"
+    path.write_text("[bold]not json", encoding="utf-8")
+    monitor = Monitor(sessions_dir=tmp_path / "sessions")
+    app = make_app(monitor, watch=False, pins=PinStore(path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert any("pins.json ignored: not valid JSON" in m for m in messages)
+    assert path.read_text(encoding="utf-8") == "[bold]not json"  # nothing lost

@@ -184,7 +184,9 @@ class SessionTUI(App[None]):
         table.set_layout(narrow=self.size.width < NARROW_WIDTH, width=self.size.width)
         self.pins.pinned(())  # read the pins file now, to report a bad one
         if self.pins.problem:
-            self.notify(printable(self.pins.problem), title="Pins", severity="warning")
+            self.notify(
+                printable(self.pins.problem), title="Pins", severity="warning", markup=False
+            )
         for warning in self.config.warnings():
             self.notify(warning, title="Configuration", severity="warning", markup=False)
         if "desktop" in self.config.notify_channels:
