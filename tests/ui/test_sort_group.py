@@ -247,6 +247,20 @@ async def test_numbers_stay_with_their_sessions_and_attach(world, tmp_path):
         assert any("number 9" in n.message for n in app._notifications)
         await pilot.press("o")  # a new order numbers the rows again from the top
         assert [line(app, n)[0] for n in names(app)] == ["1", "2", "3", "4"]
+        # w into a folded group unfolds it and puts the cursor on the waiting session
+        await pilot.press("g")
+        await select(pilot, "w1")
+        await pilot.press("left")
+        assert "w1" not in names(app)
+        await pilot.press("w")
+        await wait_for(pilot, lambda: client_sessions(world.server.cmd) in (["w1"], [last]))
+        waiting = client_sessions(world.server.cmd)[0]
+        if waiting != "w1":  # w cycles: the other waiting session first
+            await pilot.press("w")
+            await wait_for(pilot, lambda: client_sessions(world.server.cmd) == ["w1"])
+        await wait_for(pilot, lambda: "w1" in names(app))
+        assert app.selected is not None
+        assert app.selected.name == "w1"
 
 
 async def test_order_keys_are_remappable_in_the_config(world, tmp_path):

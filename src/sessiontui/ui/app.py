@@ -647,8 +647,15 @@ class SessionTUI(App[None]):
         self._attach_worker(session.key)
 
     def _select_key(self, key: str) -> None:
-        """Move the cursor onto ``key``'s row if it is shown."""
+        """Move the cursor onto ``key``'s row; a folded group holding it is unfolded first."""
         table = self.query_one(MainTable)
+        session = self.snapshot.get(key)
+        if key not in table.row_keys and session is not None and self.collapsed:
+            group = self._group_of(session)
+            if self.group_mode is not GroupMode.NONE and group in self.collapsed:
+                self.collapsed.discard(group)
+                self._arranged += 1
+                self._show(keep=key)
         if key in table.row_keys:
             table.move_cursor(row=table.row_keys.index(key))
 
