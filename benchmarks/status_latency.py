@@ -53,6 +53,7 @@ from benchlib import (
 from sessiontui.cli import make_muxset, parse_args
 from sessiontui.config import Config
 from sessiontui.model.monitor import Monitor
+from sessiontui.model.ordering import GROUP_MODES, SORT_MODES
 from sessiontui.model.processes import read_proc_start
 from sessiontui.model.types import Status
 from sessiontui.mux.zellij import find_zellij
@@ -261,13 +262,14 @@ async def run(
     labels: list[str],
     *,
     zellij: bool = False,
+    config: Config | None = None,
 ) -> dict[str, Any]:
     rng = random.Random(seed)
     if zellij and not labels:
         labels = [f"stui-bench-none-{os.getpid()}"]  # no tmux server in view
     argv = ["ls", "--no-discover", *(arg for label in labels for arg in ("-L", label))]
     muxes = make_muxset(parse_args(argv), Config()) if labels else None
-    app = make_app(Monitor(sessions_dir=directory, muxes=muxes))
+    app = make_app(Monitor(sessions_dir=directory, muxes=muxes), config=config)
     probe = Probe(app)
     screen_ms: list[float] = []
     cell_ms: list[float] = []
@@ -334,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writes", type=int, default=None, help="measured writes (default 200)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--servers", type=int, default=3, help="tmux servers (0: no tmux)")
+    parser.add_argument("--sort", choices=SORT_MODES, default="urgency", help="sort order (o)")
+    parser.add_argument("--group", choices=GROUP_MODES, default="none", help="grouping (g)")
     parser.add_argument(
         "--sessions", type=int, default=N_SESSIONS, help="agents, without --zellij (default 50)"
     )
@@ -402,8 +406,8 @@ def main(argv: list[str] | None = None) -> int:
             where = f"in the panes of {args.zellij} real Zellij sessions, 2 each"
         print(
             f"{len(agents)} live sessions (sleep processes {where}), temporary registry, headless "
-            f"app {SIZE[0]}x{SIZE[1]}, default MonitorTiming; load average at start: "
-            + " ".join(f"{x:.2f}" for x in os.getloadavg())
+            f"app {SIZE[0]}x{SIZE[1]}, default MonitorTiming, sort {args.sort}, group "
+            f"{args.group}; load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg())
         )
         print(
             f"{writes} measured writes (+{warmup} warm-up), statuses cycling busy → waiting → "
@@ -418,7 +422,16 @@ def main(argv: list[str] | None = None) -> int:
         labels = [server.label for server in servers]
         try:
             result = asyncio.run(
-                run(agents, directory, writes, warmup, args.seed, labels, zellij=world is not None)
+                run(
+                    agents,
+                    directory,
+                    writes,
+                    warmup,
+                    args.seed,
+                    labels,
+                    zellij=world is not None,
+                    config=Config(sort=args.sort, group=args.group),
+                )
             )
         finally:
             if world is not None:

@@ -32,6 +32,8 @@ notify_waiting = false
 waiting_notify_delay_s = 0
 theme = "nord"
 columns = ["status", "name", "activity"]
+sort = "activity"
+group = "mux"
 claude_executable = "~/bin/claude"
 tmux_popup = false
 
@@ -160,6 +162,7 @@ def test_full_valid_file(cfg: Path) -> None:
     assert isinstance(config.waiting_notify_delay_s, float)
     assert config.theme == "nord"
     assert config.columns == ("status", "name", "activity")
+    assert (config.sort, config.group) == ("activity", "mux")
     assert dict(config.keymap) == {"attach": "enter,o", "quit": "q,ctrl+q"}
     assert config.claude_executable == f"{home}/bin/claude"
     assert config.tmux_popup is False
@@ -179,7 +182,7 @@ def test_module_docstring_example_is_valid(cfg: Path) -> None:
     assert "[keymap]" in example
     write(cfg, textwrap.dedent(example.strip("\n")))
     config = load_config(cfg)
-    assert config.keymap["attach"] == "enter,o"
+    assert config.keymap["attach"] == "enter,l"
     assert config.columns == ("status", "name", "where", "activity")
     assert dict(config.context_windows) == {"claude-opus-4": 200_000, "gpt-5": 400_000}
 
@@ -292,6 +295,15 @@ def test_syntax_error_at_end_of_file(cfg: Path) -> None:
         ('columns = ["name", "name"]', "distinct column ids"),
         ('claude_executable = "  "', "'claude_executable' must be a non-empty string"),
         ('keymap = "enter"', "'keymap' must be a table, not 'enter'"),
+        (
+            'sort = "urgncy"',
+            """'sort' must be one of "urgency", "project", "activity" (did you mean 'urgency'?)""",
+        ),
+        ("sort = 1", "'sort' must be one of \"urgency\""),
+        (
+            'group = "byproject"',
+            """'group' must be one of "none", "project", "mux" (did you mean 'project'?)""",
+        ),
     ],
 )
 def test_wrong_type_or_range_names_key_and_line(cfg: Path, line: str, expected: str) -> None:

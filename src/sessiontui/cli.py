@@ -971,9 +971,13 @@ def _tui(args: argparse.Namespace) -> int:
     # In a display-popup (a --client and no pane of our own), an attach ends the TUI: the
     # popup closes over the session the client was switched to.
     popup = bool(args.client) and not os.environ.get("TMUX_PANE")
+    from sessiontui.model.pins import PinStore, default_pins_path
+
+    pins = PinStore(default_pins_path())
+    app = make_app(monitor, config=config, background=bg, exit_after_attach=popup, pins=pins)
     publisher = publish_summary(monitor, args)
     try:
-        return run_app(make_app(monitor, config=config, background=bg, exit_after_attach=popup))
+        return run_app(app)
     finally:
         monitor.unsubscribe(publisher.on_change)
         publisher.close()

@@ -14,11 +14,13 @@ The file is ``platformdirs.user_config_path("sessiontui")/config.toml`` (on Linu
     waiting_notify_delay_s = 2.0                  # wait this long before notifying, [0, 3600]
     theme = "nord"                                # a Textual theme name
     columns = ["status", "name", "where", "activity"]
+    sort = "urgency"                              # "urgency", "project", "activity" (o cycles)
+    group = "none"                                # "none", "project", "mux" (g cycles)
     claude_executable = "~/.local/bin/claude"
     tmux_popup = true                             # claude attach in a display-popup in tmux
 
     [keymap]                                      # binding id -> comma-separated keys
-    attach = "enter,o"
+    attach = "enter,l"
     quit = "q,ctrl+q"
 
     [context_windows]                             # model name or prefix -> tokens
@@ -47,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 
 from sessiontui.errors import SessiontuiError
+from sessiontui.model.ordering import GROUP_MODES, SORT_MODES
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping
@@ -126,8 +129,12 @@ class Config:
         theme: A Textual theme name (checked by the UI), or ``None`` for the default.
         columns: Table columns to show, a subset of :data:`COLUMN_IDS` in the user's order,
             or ``None`` for all.
+        sort: The sort order at start, one of
+            :data:`~sessiontui.model.ordering.SORT_MODES` (``o`` cycles it while the app runs).
+        group: The grouping at start, one of
+            :data:`~sessiontui.model.ordering.GROUP_MODES` (``g`` cycles it).
         keymap: Binding id (:data:`BINDING_IDS`) -> comma-separated keys, e.g.
-            ``{"attach": "enter,o"}``; the shape ``App.set_keymap`` takes. Read-only.
+            ``{"attach": "enter,l"}``; the shape ``App.set_keymap`` takes. Read-only.
         claude_executable: The ``claude`` program to run (``~`` expanded), or ``None`` to
             find it on ``PATH``.
         tmux_popup: Inside tmux, attach Claude's own background jobs in a
@@ -150,6 +157,8 @@ class Config:
     waiting_notify_delay_s: float = 2.0
     theme: str | None = None
     columns: tuple[str, ...] | None = None
+    sort: str = "urgency"
+    group: str = "none"
     keymap: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}))
     claude_executable: str | None = None
     tmux_popup: bool = True
@@ -329,6 +338,16 @@ def _notify(value: object) -> _Check:
     return tuple(value), None
 
 
+def _one_of(choices: tuple[str, ...]) -> Callable[[object], _Check]:
+    def check(value: object) -> _Check:
+        if isinstance(value, str) and value in choices:
+            return value, None
+        hint = _suggest(value, choices) if isinstance(value, str) else ""
+        return None, "one of " + ", ".join(f'"{c}"' for c in choices) + hint
+
+    return check
+
+
 def _desktop_method(value: object) -> _Check:
     from sessiontui.desktop import DESKTOP_METHODS
 
@@ -357,6 +376,8 @@ _CHECKS: dict[str, Callable[[object], _Check]] = {
     "waiting_notify_delay_s": _number(0, 3600, low_open=False),
     "theme": _text,
     "columns": _columns,
+    "sort": _one_of(SORT_MODES),
+    "group": _one_of(GROUP_MODES),
     "keymap": lambda value: (value, None),  # checked entry by entry below
     "claude_executable": _executable,
     "tmux_popup": _bool,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from textual.binding import Binding
+from textual.content import Content
 
 from sessiontui import config
 from sessiontui.config import Config
@@ -47,7 +48,10 @@ def test_bindings_come_from_the_table() -> None:
 def test_help_rows_follow_the_table_and_the_keymap() -> None:
     rows = {desc: keys for keys, desc in action_rows(str, {"attach": "o,enter"})}
     assert rows["Attach: jump to the session's tmux pane"] == "o, enter"
-    assert rows["Attach the n-th row"] == "1 … 9"
+    jump = "Attach to the n-th session (the number shown at the left of its row)"
+    assert rows[jump] == "1 … 9"
+    assert rows[actions.BY_ACTION["cycle_sort"].description] == "o"
+    assert rows[actions.BY_ACTION["toggle_pin"].description] == "p"
     quit_row = actions.BY_ACTION["leave"].description
     assert rows[quit_row] == "q, ctrl+c"
 
@@ -75,6 +79,12 @@ async def test_palette_lists_every_table_action(tmp_path: Path) -> None:
         titles = {command.title for command in app.get_system_commands(app.screen)}
         assert {entry.title for entry in actions.palette()} <= titles
         assert "Next waiting" in titles
+        assert "Attach to session 1: api-refactor" in titles  # keys 1-9, as numbered
+        assert "Attach to session 7: old-spike" in titles
+        assert not any(t.startswith("Attach to session 8") for t in titles)
+        hostile = next(t for t in titles if t.startswith("Attach to session 5"))
+        shown = Content.from_markup(hostile).plain  # as the palette shows it
+        assert shown == "Attach to session 5: evil\\x1b]0;pwned\\x07[bold red]markup[/]"
 
 
 async def test_footer_dims_from_the_table(tmp_path: Path) -> None:

@@ -140,3 +140,85 @@ async def test_the_screen_shows_every_reorder_and_update_painted_in_place():
             for s in shown[table.scroll_offset.y :][: len(visible)]:
                 line = next(line for line in terminal.screen.display if f" {s.name} " in line)
                 assert f" {s.agent} " in line, f"step {step}: {s.name} shows a stale line"
+
+
+async def test_group_headers_numbers_and_pins_are_painted_through_the_fast_path():
+    """Header rows, ``1``-``9`` numbers and pin marks stay right on screen while rows move."""
+    from sessiontui.model.ordering import (
+        GroupHeader,
+        GroupMode,
+        SortMode,
+        StableNumbers,
+        group_rows,
+        sort_sessions,
+    )
+    from sessiontui.ui.widgets.session_table import PIN_GLYPH
+
+    rng = random.Random(11)
+    width, height = 100, 40
+    sessions = {
+        n: replace(session(n, rng.choice(STATUSES[:3]), float(n)), cwd=f"/p/g{n % 4}")
+        for n in range(24)
+    }
+    numbers = StableNumbers()
+    app = TableApp()
+    terminal = Terminal(app, width, height)
+    async with app.run_test(size=(width, height)) as pilot:
+        table = app.query_one(SessionTable)
+        table.set_layout(narrow=False, width=width)
+        first: dict[str, int] = {}
+        for step in range(30):
+            for n in rng.sample(sorted(sessions), 3):
+                sessions[n] = replace(
+                    sessions[n], status=rng.choice(STATUSES[:3]), status_changed_at=1e3 + step
+                )
+            urgency = sorted(
+                sessions.values(),
+                key=lambda s: (s.status.sort_rank, -(s.status_changed_at or 0.0), s.key),
+            )
+            pinned = {"claude:5:1", "claude:17:1"}
+            ordered = sort_sessions(urgency, SortMode.URGENCY, pinned=pinned)
+            folded = {"/p/g3"} if step >= 15 else set()
+            rows = group_rows(ordered, GroupMode.PROJECT, collapsed=folded)
+            shown = [r for r in rows if not isinstance(r, GroupHeader)]
+            marks = numbers.update([s.key for s in shown], bool(folded))
+            if step in (0, 15):
+                first = dict(marks)
+            assert marks == first  # a status change never renumbers
+            table.show(rows, 0.0, numbers=marks, pinned=pinned)
+            await pilot.pause()
+            await pilot.pause()
+            lines = [line for line in terminal.screen.display if line.strip()][1:]  # no header
+            assert len(lines) == len(rows), f"step {step}"
+            for row, line in zip(rows, lines, strict=True):
+                if isinstance(row, GroupHeader):
+                    assert row.label in line, f"step {step}"
+                    assert ("▸" if row.collapsed else "▾") in line
+                    continue
+                assert f" {row.name} " in line, f"step {step}"
+                number = marks.get(row.key)
+                assert line[0] == (str(number) if number else " "), f"step {step}: {line}"
+                assert line[1] == (PIN_GLYPH if row.key in pinned else " ")
+
+
+def test_group_header_shows_untrusted_names_as_plain_text():
+    from sessiontui.model.ordering import GroupHeader
+    from sessiontui.ui.widgets.session_table import group_text, wide_columns
+
+    header = GroupHeader(
+        key="group\x1fx",
+        group="/srv/evil\x1b]0;pwned\x07[bold red]x[/]",
+        label="evil\x1b]0;pwned\x07[bold red]x[/]",
+        detail="/srv/evil\x1b]0;pwned\x07[bold red]x[/]",
+        counts=((Status.WAITING, 2), (Status.DEAD, 1)),
+        size=3,
+        collapsed=True,
+    )
+    columns = wide_columns(120)
+    text = group_text(columns, header)
+    assert "\x1b" not in text.plain
+    assert "\x07" not in text.plain
+    assert "evil\\x1b]0;pwned\\x07[bold red]x[/]" in text.plain
+    assert text.plain.startswith(" ▸ evil")
+    assert text.plain.rstrip().endswith("◆2 ✕1")
+    assert text.cell_len == sum(c.width for c in columns) + 2 * (len(columns) - 1) + 4

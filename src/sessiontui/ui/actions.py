@@ -30,11 +30,15 @@ class ActionContext:
         session: The session under the cursor, or ``None``.
         snapshot: The latest snapshot.
         can_go_back: A previous jump exists (``tab``).
+        on_header: The cursor is on a group header row (``session`` is ``None``).
+        grouped: The table is grouped (``g``), so it has group headers.
     """
 
     session: Session | None
     snapshot: Snapshot
     can_go_back: bool
+    on_header: bool = False
+    grouped: bool = False
 
 
 def _reachable(c: ActionContext) -> bool:
@@ -53,6 +57,22 @@ def _renamable(c: ActionContext) -> bool:
             or (s.agent == "codex" and s.session_id is not None)  # kept in the names file
         )
     )
+
+
+def _attach_or_fold(c: ActionContext) -> bool:
+    return c.on_header or _reachable(c)
+
+
+def _on_session(c: ActionContext) -> bool:
+    return c.session is not None
+
+
+def _on_header(c: ActionContext) -> bool:
+    return c.on_header
+
+
+def _grouped(c: ActionContext) -> bool:
+    return c.grouped and (c.on_header or c.session is not None)
 
 
 def _alive(c: ActionContext) -> bool:
@@ -188,8 +208,8 @@ class Action:
 
 # fmt: off
 ACTIONS: tuple[Action, ...] = (
-    Action(None, "1,2,3,4,5,6,7,8,9", "jump", "Jump to row", "Attach the n-th row", show=False, per_key=True, help_keys="1 … 9"),  # noqa: E501
-    Action("attach", "enter", "attach", "Attach", "Attach: jump to the session's tmux pane", "Attach", applies=_reachable),  # noqa: E501
+    Action(None, "1,2,3,4,5,6,7,8,9", "jump", "Attach n-th", "Attach to the n-th session (the number shown at the left of its row)", show=False, per_key=True, help_keys="1 … 9"),  # noqa: E501
+    Action("attach", "enter", "attach", "Attach", "Attach: jump to the session's tmux pane", "Attach", applies=_attach_or_fold),  # noqa: E501
     Action("detach", "d", "detach", "Detach", "Detach every client from the session's tmux session (it keeps running)", "Detach", applies=_reachable),  # noqa: E501
     Action("rename", "r", "rename", "Rename", "Rename the session (and the tmux session sessiontui made for it)", "Rename", applies=_renamable),  # noqa: E501
     Action("end", "x", "end", "End", "End: detach a background session; confirm a kill for others", "End", applies=_alive),  # noqa: E501
@@ -201,6 +221,12 @@ ACTIONS: tuple[Action, ...] = (
     Action("dismiss", "D", "dismiss", "Dismiss", "Dismiss a dead session (removes its registry file once verified dead; an exited Zellij session: deleted, confirmed)", "Dismiss", show=False, applies=_dead),  # noqa: E501
     Action("jump_waiting", "w", "jump_waiting", "Waiting", "Attach the next session waiting for input (cycles)", "Next waiting", applies=_someone_waits),  # noqa: E501
     Action("jump_back", "tab", "jump_back", "Back", "Back to the session attached before", "Back", show=False, applies=_can_go_back),  # noqa: E501
+    Action("sort", "o", "cycle_sort", "Sort", "Sort order: urgency, project, last activity (cycles; pinned sessions first)", "Cycle sort order", show=False),  # noqa: E501
+    Action("group", "g", "cycle_group", "Group", "Group by project (git repository), by multiplexer session, or not (cycles)", "Cycle grouping", show=False),  # noqa: E501
+    Action("pin", "p", "toggle_pin", "Pin", "Pin or unpin the session: pinned sessions come first (kept across restarts)", "Pin / unpin session", show=False, applies=_on_session),  # noqa: E501
+    Action("fold", "space", "fold", "Fold", "Fold or unfold the group under the cursor (enter on its header too)", "Fold group", show=False, applies=_on_header),  # noqa: E501
+    Action("collapse", "left", "collapse", "Fold", "Fold the group of the row under the cursor", show=False, applies=_grouped),  # noqa: E501
+    Action("expand", "right", "expand", "Unfold", "Unfold the group under the cursor", show=False, applies=_on_header),  # noqa: E501
     Action("new", "n", "new_session", "New", "New background session in tmux (name, directory, command)", "New background session"),  # noqa: E501
     Action("filter", "slash", "filter", "Filter", "Filter: text in name or cwd; s:waiting a:claude k:bg w:tmux:work (escape clears)", "Filter", scope="app"),  # noqa: E501
     Action("help", "question_mark", "help", "Help", "This help", scope="app"),

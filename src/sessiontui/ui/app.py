@@ -15,6 +15,7 @@ from textual import work
 from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
+from textual.markup import escape as escape_markup
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -23,8 +24,19 @@ from sessiontui.desktop import Transport, choose_transport
 from sessiontui.errors import SessiontuiError
 from sessiontui.model.desktop import DesktopNotice, DesktopNotifier
 from sessiontui.model.filters import SessionFilter
-from sessiontui.model.navigation import nth_row
 from sessiontui.model.notify import WaitingNotifier
+from sessiontui.model.ordering import (
+    GroupMode,
+    ProjectRoots,
+    SortMode,
+    StableNumbers,
+    group_rows,
+    header_key,
+    is_header_key,
+    mux_group,
+    sort_sessions,
+)
+from sessiontui.model.pins import PinStore, PinStoreError
 from sessiontui.model.prompts import question_text
 from sessiontui.model.text import printable
 from sessiontui.model.types import Status
@@ -48,6 +60,13 @@ if TYPE_CHECKING:
 
     from sessiontui.model.service import AttachPlan, SessionService
     from sessiontui.model.types import Session, Snapshot, SnapshotChange
+
+#: Columns whose header gets the sort mark, by preference, per sort order.
+SORTED_COLUMNS: dict[SortMode, tuple[str, ...]] = {
+    SortMode.URGENCY: ("status",),
+    SortMode.PROJECT: ("cwd", "where", "name"),
+    SortMode.ACTIVITY: ("activity",),
+}
 
 #: Below this many columns the table shows glyph, name and sparkline only.
 NARROW_WIDTH = 60
@@ -77,6 +96,7 @@ class SessionTUI(App[None]):
         background: Running as the ``--bg`` monitor (``q`` leaves it running).
         exit_after_attach: Quit once an attach has switched the client (in a
             ``display-popup``: the popup closes and the user sees the session).
+        pins: Where pins (``p``) are kept (default: in memory, for this run only).
     """
 
     CSS_PATH = "sessiontui.tcss"
@@ -93,6 +113,7 @@ class SessionTUI(App[None]):
         config: Config | None = None,
         background: bool = False,
         exit_after_attach: bool = False,
+        pins: PinStore | None = None,
     ) -> None:
         super().__init__()
         self.exit_after_attach = exit_after_attach
@@ -124,6 +145,18 @@ class SessionTUI(App[None]):
         """The session the open reply input (``s``) sends to; ``None`` while it is closed."""
         self._previewed_state: tuple[object, ...] | None = None
         self._answering: set[str] = set()
+        self.pins = pins or PinStore(None)
+        """The pinned sessions (``p``)."""
+        self.sort_mode = SortMode(self.config.sort)
+        """The sort order (``o`` cycles it; for this run only)."""
+        self.group_mode = GroupMode(self.config.group)
+        """The grouping (``g`` cycles it; for this run only)."""
+        self.collapsed: set[str] = set()
+        """Ids of the folded groups."""
+        self.numbers = StableNumbers()
+        """The ``1``-``9`` numbers shown in the rows."""
+        self._roots = ProjectRoots()
+        self._arranged = 0  # bumped when the user re-arranges the rows (a pin, a fold)
 
     # -- layout -------------------------------------------------------------------------
 
@@ -149,6 +182,11 @@ class SessionTUI(App[None]):
         table = self.query_one(MainTable)
         table.wanted_columns = self.config.columns
         table.set_layout(narrow=self.size.width < NARROW_WIDTH, width=self.size.width)
+        self.pins.pinned(())  # read the pins file now, to report a bad one
+        if self.pins.problem:
+            self.notify(
+                printable(self.pins.problem), title="Pins", severity="warning", markup=False
+            )
         for warning in self.config.warnings():
             self.notify(warning, title="Configuration", severity="warning", markup=False)
         if "desktop" in self.config.notify_channels:
@@ -317,20 +355,53 @@ class SessionTUI(App[None]):
             return list(self.snapshot.sessions)
         return [s for s in self.snapshot.sessions if self._filter.matches(s)]
 
-    def _show(self) -> None:
-        """Render header, table and detail from the current snapshot."""
+    def _project_of(self, session: Session) -> str:
+        """The project directory of ``session`` (git repository root of its cwd; cached)."""
+        return self._roots.root(session.cwd)
+
+    def _group_of(self, session: Session) -> str:
+        """The id of the group ``session`` is shown in (with grouping on)."""
+        if self.group_mode is GroupMode.PROJECT:
+            return self._project_of(session)
+        return mux_group(session)
+
+    def _show(self, keep: str | None = None) -> None:
+        """Render header, table and detail from the current snapshot.
+
+        Args:
+            keep: Row key to put the cursor on (default: where it is).
+        """
         now = self.clock()
         try:
             table = self.query_one(MainTable)
         except NoMatches:  # a snapshot that arrives while the app shuts down
             return
+        visible = self._visible()
+        pinned = self.pins.pinned(visible)
+        ordered = sort_sessions(visible, self.sort_mode, pinned=pinned, project_of=self._project_of)
+        rows = group_rows(
+            ordered, self.group_mode, collapsed=self.collapsed, project_of=self._project_of
+        )
+        arrangement = (self.sort_mode, self.group_mode, self.filter_text, self._arranged)
+        shown = (
+            ordered
+            if self.group_mode is GroupMode.NONE or not self.collapsed
+            else [r for r in rows if not is_header_key(r.key)]
+        )
+        numbers = self.numbers.update([s.key for s in shown], arrangement)
         with self.batch_update():
-            table.show(self._visible(), now)
+            table.show(rows, now, keep=keep, numbers=numbers, pinned=pinned)
             title = "sessiontui" if table.narrow else printable(self.header_title)
             header = Text(f" {title} ", style="bold reverse")
             header.append_text(render.summary(self.snapshot, compact=table.narrow))
             if self.filter_text:
                 header.append(f"  filter: {printable(self.filter_text)}", style="italic")
+            table.mark_sorted(SORTED_COLUMNS[self.sort_mode])
+            order = f"sort: {self.sort_mode.value}"
+            if self.group_mode is not GroupMode.NONE:
+                order += f", by {self.group_mode.value}"
+            if header.cell_len + len(order) + 2 <= self.size.width:  # else only the ↓ says it
+                header.append(f"  {order}", style="dim")
             if header != self._header:  # only on change, and without a re-layout of the
                 self._header = header  # screen: the line's size is fixed (height 1, full width)
                 self.query_one("#summary", Static).update(header, layout=False)
@@ -343,6 +414,8 @@ class SessionTUI(App[None]):
             session=self.selected,
             snapshot=self.snapshot,
             can_go_back=self.monitor.previous_key is not None,
+            on_header=self.query_one(MainTable).selected_header is not None,
+            grouped=self.group_mode is not GroupMode.NONE,
         )
 
     def _refresh_bindings_if_changed(self) -> None:
@@ -434,8 +507,10 @@ class SessionTUI(App[None]):
         self.call_from_thread(self.notify, printable(message), severity=severity, markup=False)
 
     def action_attach(self) -> None:
-        """``enter``: jump to the session's pane."""
-        if (session := self.selected) is not None:
+        """``enter``: jump to the session's pane; on a group header, fold or unfold it."""
+        if self.query_one(MainTable).selected_header is not None:
+            self.action_fold()
+        elif (session := self.selected) is not None:
             self._attach_worker(session.key)
 
     @work(thread=True, exclusive=True, group="attach", exit_on_error=False)
@@ -485,12 +560,82 @@ class SessionTUI(App[None]):
         self._attach_worker_body(session.key)
 
     def action_jump(self, row: int) -> None:
-        """Keys ``1`` to ``9``: attach the n-th row."""
+        """Keys ``1`` to ``9``: attach the session showing that number in its row."""
+        key = self.numbers.key_of(row)
+        if key is None or key not in self.query_one(MainTable).row_keys:
+            self.notify(f"no session shows the number {row}", markup=False)
+            return
+        self._select_key(key)
+        self._attach_worker(key)
+
+    # -- order and grouping -------------------------------------------------------------
+
+    def action_cycle_sort(self) -> None:
+        """``o``: next sort order (urgency, project, last activity)."""
+        self.sort_mode = self.sort_mode.next()
+        self._show()
+
+    def action_cycle_group(self) -> None:
+        """``g``: next grouping (none, project, multiplexer session); the cursor keeps its row.
+
+        On a header when grouping ends, the cursor goes to that group's first session.
+        """
         table = self.query_one(MainTable)
-        key = nth_row(table.row_keys, row)
-        if key is not None:
-            table.move_cursor(row=row - 1)
-            self._attach_worker(key)
+        header = table.selected_header
+        keep = None
+        if header is not None:
+            keep = next((s.key for s in self._visible() if self._group_of(s) == header.group), None)
+        self.group_mode = self.group_mode.next()
+        self.collapsed.clear()
+        self._show(keep=keep)
+
+    def action_toggle_pin(self) -> None:
+        """``p``: pin or unpin the selected session (pinned ones come first)."""
+        session = self.selected
+        if session is None:
+            return
+        try:
+            self.pins.toggle(session)
+        except PinStoreError as error:
+            self.notify(printable(str(error)), severity="error", markup=False)
+        self._arranged += 1
+        self._show()
+
+    def action_fold(self) -> None:
+        """``space`` (or ``enter``) on a group header: fold or unfold its group."""
+        header = self.query_one(MainTable).selected_header
+        if header is None:
+            return
+        if header.group in self.collapsed:
+            self.collapsed.discard(header.group)
+        else:
+            self.collapsed.add(header.group)
+        self._arranged += 1
+        self._show(keep=header.key)
+
+    def action_collapse(self) -> None:
+        """``left``: fold the group under the cursor (from a session: its group's header)."""
+        if self.group_mode is GroupMode.NONE:
+            return
+        header = self.query_one(MainTable).selected_header
+        session = self.selected
+        group = header.group if header is not None else None
+        if group is None and session is not None:
+            group = self._group_of(session)
+        if group is None or group in self.collapsed:
+            return
+        self.collapsed.add(group)
+        self._arranged += 1
+        self._show(keep=header_key(group))
+
+    def action_expand(self) -> None:
+        """``right`` on a folded group header: unfold it."""
+        header = self.query_one(MainTable).selected_header
+        if header is None or header.group not in self.collapsed:
+            return
+        self.collapsed.discard(header.group)
+        self._arranged += 1
+        self._show(keep=header.key)
 
     def action_jump_back(self) -> None:
         """``tab``: attach the session attached before the last one."""
@@ -502,8 +647,15 @@ class SessionTUI(App[None]):
         self._attach_worker(session.key)
 
     def _select_key(self, key: str) -> None:
-        """Move the cursor onto ``key``'s row if it is shown."""
+        """Move the cursor onto ``key``'s row; a folded group holding it is unfolded first."""
         table = self.query_one(MainTable)
+        session = self.snapshot.get(key)
+        if key not in table.row_keys and session is not None and self.collapsed:
+            group = self._group_of(session)
+            if self.group_mode is not GroupMode.NONE and group in self.collapsed:
+                self.collapsed.discard(group)
+                self._arranged += 1
+                self._show(keep=key)
         if key in table.row_keys:
             table.move_cursor(row=table.row_keys.index(key))
 
@@ -568,6 +720,14 @@ class SessionTUI(App[None]):
             assert entry.title is not None
             run = partial(self.run_action, entry.action)
             yield SystemCommand(entry.title, entry.description, run)
+        jump = actions.BY_ACTION["jump"]
+        for number in range(1, 10):  # keys 1-9: the sessions showing a number now
+            key = self.numbers.key_of(number)
+            session = self.snapshot.get(key) if key is not None else None
+            if session is not None:
+                # The palette reads titles as markup: the untrusted name is escaped.
+                title = f"Attach to session {number}: {escape_markup(printable(session.name))}"
+                yield SystemCommand(title, jump.description, partial(self.action_jump, number))
 
     def action_detach(self) -> None:
         """``d``: detach every client from the selected session; it keeps running.
@@ -882,7 +1042,10 @@ class SessionTUI(App[None]):
         if active is None or active.enabled:
             return
         action = active.binding.action.removeprefix("app.")
-        reason = actions.why_not(action, self._action_context())
+        context = self._action_context()
+        reason = actions.why_not(action, context)
+        if context.on_header and action not in ("fold", "collapse", "expand"):
+            reason = "a group header: enter or space folds it; move to a session for that key"
         if reason:
             self.notify(printable(reason), severity="warning", markup=False)
 
@@ -896,6 +1059,7 @@ def make_app(
     config: Config | None = None,
     background: bool = False,
     exit_after_attach: bool = False,
+    pins: PinStore | None = None,
 ) -> SessionTUI:
     """Build the app; the one factory shared by the CLI, the tests and the benchmarks."""
     return SessionTUI(
@@ -906,4 +1070,5 @@ def make_app(
         config=config,
         background=background,
         exit_after_attach=exit_after_attach,
+        pins=pins,
     )

@@ -17,6 +17,8 @@ from sessiontui.model.text import format_age, printable, shorten_home
 from sessiontui.model.types import Status
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from sessiontui.model.types import Session, Snapshot
 
 STYLES: dict[Status, str] = {
@@ -112,6 +114,21 @@ def age(session: Session, now: float) -> str:
 def cwd(session: Session) -> str:
     """The working directory with the home directory shown as ``~``."""
     return printable(shorten_home(session.cwd, HOME))
+
+
+def shorten(path: str) -> str:
+    """A path (untrusted) with the home directory shown as ``~``, escapes made visible."""
+    return printable(shorten_home(path, HOME))
+
+
+def status_counts(counts: Iterable[tuple[Status, int]]) -> Text:
+    """Compact counts per status in the header line's glyphs and styles: ``◆2 ●1 ○3``."""
+    text = Text()
+    for status, n in counts:
+        if text:
+            text.append(" ")
+        text.append(f"{GLYPHS[status]}{n}", style=STYLES[status])
+    return text
 
 
 def context_percent(session: Session) -> str:

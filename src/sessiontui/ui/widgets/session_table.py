@@ -11,10 +11,11 @@ from textual.geometry import Region
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
+from sessiontui.model.ordering import GroupHeader
 from sessiontui.ui import render
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Collection, Mapping, Sequence
 
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.segment import Segment
@@ -75,7 +76,7 @@ def wide_columns(width: int, wanted: Sequence[str] | None = None) -> tuple[Colum
     keys = list(COLUMN_ORDER) if wanted is None else [k for k in wanted if k in COLUMN_ORDER]
     if wanted is None and width < AGENT_COLUMN_MIN_WIDTH:
         keys.remove("agent")
-    fixed = sum(_FIXED_WIDTHS.get(k, 0) for k in keys)
+    fixed = sum(_FIXED_WIDTHS.get(k, 0) for k in keys) + _MARK_WIDTH
     flex = [k for k in keys if k in _FLEX_SHARES]
     spare = max(8 * len(flex), width - fixed - len(keys) * _PADDING_PER_COLUMN - _SCROLLBAR)
     total_share = sum(_FLEX_SHARES[k] for k in flex) or 1
@@ -87,7 +88,9 @@ def wide_columns(width: int, wanted: Sequence[str] | None = None) -> tuple[Colum
 
 def narrow_columns(width: int) -> tuple[Column, ...]:
     """Glyph, name and sparkline; the name takes what the terminal ``width`` leaves."""
-    name_width = max(8, width - 1 - NARROW_SPARK_WIDTH - 3 * _PADDING_PER_COLUMN - _SCROLLBAR)
+    name_width = max(
+        8, width - 1 - NARROW_SPARK_WIDTH - 3 * _PADDING_PER_COLUMN - _SCROLLBAR - _MARK_WIDTH
+    )
     return (
         Column("status", " ", 1, lambda s, now: render.status_cell(s.status, word=False)),
         Column(
@@ -112,30 +115,110 @@ _GAP = "  "
 #: Space at each end of a line (in the line itself: DataTable's cell padding would wrap every
 #: row in a ``Padding`` renderable on each redraw).
 _EDGE = " "
+#: Marks the pinned sessions (``p``), after their number.
+PIN_GLYPH = "\u2605"  # ★
+#: Cells before the first column: the ``1``-``9`` number, the pin mark and a space (they
+#: take the place of the left edge).
+_MARK_WIDTH = 2
+#: Folded and unfolded group header marks.
+FOLDED, UNFOLDED = "\u25b8", "\u25be"  # ▸ ▾
 
 
-def row_text(columns: Sequence[Column], session: Session, now: float) -> Text:
-    """One table line: every column's cell cut or padded to its width, separated by a gap."""
+def _mark(number: int | None, pinned: bool) -> Text:
+    """The first cells of a session line: its number (or a space), the pin mark, a space."""
+    text = Text(str(number) if number is not None and 1 <= number <= 9 else " ", style="bold")
+    text.append(PIN_GLYPH if pinned else " ", style="yellow")
+    text.append(_EDGE)
+    return text
+
+
+def row_text(
+    columns: Sequence[Column],
+    session: Session,
+    now: float,
+    number: int | None = None,
+    *,
+    pinned: bool = False,
+) -> Text:
+    """One table line: number and pin mark, then each column's cell cut or padded to width.
+
+    Columns are separated by a gap.
+    """
     parts: list[Text] = []
     for column in columns:
         cell = column.cell(session, now)
         text = cell.copy()
         text.truncate(column.width, overflow="ellipsis", pad=True)
         parts.append(text)
-    return Text(_EDGE).join([Text(), Text(_GAP).join(parts), Text()])
+    return Text.assemble(_mark(number, pinned), Text(_GAP).join(parts), _EDGE)
+
+
+def group_text(columns: Sequence[Column], header: GroupHeader) -> Text:
+    """A group header line: fold mark, name, project directory, a count per status.
+
+    The name and directory are untrusted text (plain); the counts use the status glyphs and
+    styles of the header line (``◆2 ●1 ○3``).
+    """
+    width = line_width(columns)
+    counts = render.status_counts(header.counts)
+    text = Text(f" {FOLDED if header.collapsed else UNFOLDED} ", style="bold")
+    text.append_text(render.plain(header.label))
+    text.stylize("bold")
+    if header.detail and width >= 60:
+        text.append("  ")
+        text.append_text(render.plain(render.shorten(header.detail), dim=True))
+    room = width - counts.cell_len - 2
+    text.truncate(max(room, 4), overflow="ellipsis", pad=True)
+    text.append(" ")
+    text.append_text(counts)
+    text.append(" ")
+    text.truncate(width, overflow="ellipsis", pad=True)
+    return text
 
 
 def line_width(columns: Sequence[Column]) -> int:
-    """Cells of a line laid out by :func:`row_text` (edges and gaps included)."""
-    return sum(c.width for c in columns) + len(_GAP) * max(len(columns) - 1, 0) + 2 * len(_EDGE)
+    """Cells of a line laid out by :func:`row_text` (mark, gaps and edge included)."""
+    gaps = len(_GAP) * max(len(columns) - 1, 0)
+    return sum(c.width for c in columns) + gaps + _MARK_WIDTH + 2 * len(_EDGE)
 
 
-def header_text(columns: Sequence[Column]) -> Text:
-    """The header line matching :func:`row_text`'s layout."""
-    labels = [Text(c.label).copy() for c in columns]
+#: Marks the column the rows are sorted by, in the header line.
+SORT_MARK = "\u2193"  # ↓
+
+
+def header_text(columns: Sequence[Column], sorted_by: Sequence[str] = ()) -> Text:
+    """The header line matching :func:`row_text`'s layout.
+
+    Args:
+        columns: The column layout.
+        sorted_by: Column keys, by preference: the first one shown gets :data:`SORT_MARK`.
+    """
+    shown = {c.key for c in columns}
+    marked = next((key for key in sorted_by if key in shown), None)
+    labels = [
+        Text(SORT_MARK if c.label.strip() == "" else c.label + SORT_MARK, style="bold")
+        if c.key == marked
+        else Text(c.label)
+        for c in columns
+    ]
     for label, column in zip(labels, columns, strict=True):
         label.truncate(column.width, pad=True)
-    return Text(_EDGE).join([Text(), Text(_GAP).join(labels), Text()])
+    return Text.assemble(" " * (_MARK_WIDTH + len(_EDGE)), Text(_GAP).join(labels), _EDGE)
+
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    #: What a row shows: a session or a group's header.
+    Row: TypeAlias = Session | GroupHeader
+    #: A session row's number (``1``-``9``, or ``None``) and pin.
+    Mark: TypeAlias = tuple[int | None, bool]
+
+
+def _line_text(columns: Sequence[Column], row: Row, now: float, mark: Mark) -> Text:
+    if isinstance(row, GroupHeader):
+        return group_text(columns, row)
+    return row_text(columns, row, now, mark[0], pinned=mark[1])
 
 
 class RowLine:
@@ -147,15 +230,19 @@ class RowLine:
 
     Args:
         columns: The column layout.
-        session: The session shown.
+        session: The session (or group header) shown.
         now: Wall-clock seconds for the age column.
+        mark: The row's ``1``-``9`` number (or ``None``) and whether it is pinned.
     """
 
-    __slots__ = ("_columns", "_now", "_segments", "_text", "session")
+    __slots__ = ("_columns", "_mark", "_now", "_segments", "_text", "session")
 
-    def __init__(self, columns: Sequence[Column], session: Session, now: float) -> None:
+    def __init__(
+        self, columns: Sequence[Column], session: Row, now: float, mark: Mark = (None, False)
+    ) -> None:
         self._columns = columns
         self._now = now
+        self._mark = mark
         self._text: Text | None = None
         self._segments: tuple[int, list[Segment]] | None = None  # (max width, rendered)
         self.session = session
@@ -164,10 +251,10 @@ class RowLine:
     def text(self) -> Text:
         """The formatted line (built on first use)."""
         if self._text is None:
-            self._text = row_text(self._columns, self.session, self._now)
+            self._text = _line_text(self._columns, self.session, self._now, self._mark)
         return self._text
 
-    def retarget(self, session: Session, now: float) -> bool:
+    def retarget(self, session: Row, now: float, mark: Mark = (None, False)) -> bool:
         """Make this line show ``session`` if that needs no repaint; say whether it did.
 
         A line never drawn yet (off screen) just takes the new session. A drawn line takes it
@@ -178,12 +265,12 @@ class RowLine:
             True when the line now shows ``session``.
         """
         if self._text is None:
-            self.session, self._now = session, now
+            self.session, self._now, self._mark = session, now, mark
             return True
-        text = row_text(self._columns, session, now)
+        text = _line_text(self._columns, session, now, mark)
         if text != self._text:
             return False
-        self.session, self._now = session, now
+        self.session, self._now, self._mark = session, now, mark
         return True
 
     @property
@@ -241,10 +328,13 @@ class SessionTable(DataTable[RowLine]):
         self.wanted_columns: tuple[str, ...] | None = None
         """Wide-layout columns to show (config ``columns``); ``None`` means all."""
         self._columns_spec: tuple[Column, ...] = ()
-        self._shown: dict[str, Session] = {}
+        self._shown: dict[str, Row] = {}
         self._lines: dict[str, RowLine] = {}
         self._order: list[str] = []
         self._now = 0.0
+        self._numbers: Mapping[str, int] = {}
+        self._pinned: Collection[str] = frozenset()
+        self._sorted_by: tuple[str, ...] = ()
 
     @property
     def row_keys(self) -> list[str]:
@@ -253,10 +343,20 @@ class SessionTable(DataTable[RowLine]):
 
     @property
     def selected_key(self) -> str | None:
-        """Key of the session under the cursor, or ``None`` when the table is empty."""
+        """Key of the row under the cursor (a session or a group header), or ``None``."""
         if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):
             return None
         return self._order[self.cursor_row]
+
+    @property
+    def selected_header(self) -> GroupHeader | None:
+        """The group header under the cursor, or ``None`` (a session row, or no row)."""
+        key = self.selected_key
+        row = self._shown.get(key) if key is not None else None
+        return row if isinstance(row, GroupHeader) else None
+
+    def _mark_of(self, key: str) -> Mark:
+        return (self._numbers.get(key), key in self._pinned)
 
     def set_layout(self, *, narrow: bool, width: int) -> None:
         """Switch between the wide and the narrow column sets for a terminal ``width``."""
@@ -267,12 +367,31 @@ class SessionTable(DataTable[RowLine]):
         self._columns_spec = spec
         selected = self.selected_key
         self.clear(columns=True)
-        self.add_column(header_text(spec), key=ROW_COLUMN, width=line_width(spec))
+        self.add_column(header_text(spec, self._sorted_by), key=ROW_COLUMN, width=line_width(spec))
         shown = [self._shown[key] for key in self._order]
         self._shown, self._lines, self._order = {}, {}, []
-        self.show(shown, self._now, keep=selected)
+        self.show(shown, self._now, keep=selected, numbers=self._numbers, pinned=self._pinned)
 
-    def show(self, sessions: Sequence[Session], now: float, *, keep: str | None = None) -> None:
+    def mark_sorted(self, sorted_by: Sequence[str]) -> None:
+        """Mark the column the rows are sorted by (the first of ``sorted_by`` shown)."""
+        if tuple(sorted_by) == self._sorted_by:
+            return
+        self._sorted_by = tuple(sorted_by)
+        column = self.columns.get(ColumnKey(ROW_COLUMN))
+        if column is not None:
+            column.label = header_text(self._columns_spec, self._sorted_by)
+            self._update_count += 1  # DataTable's header caches are keyed by it
+            self.refresh()
+
+    def show(
+        self,
+        sessions: Sequence[Row],
+        now: float,
+        *,
+        keep: str | None = None,
+        numbers: Mapping[str, int] | None = None,
+        pinned: Collection[str] = frozenset(),
+    ) -> None:
         """Make the table show ``sessions`` in that order, touching as little as possible.
 
         New rows are added, gone rows removed, changed rows updated in place (or not at all
@@ -280,13 +399,22 @@ class SessionTable(DataTable[RowLine]):
         given twice is shown once (the first), so a bad snapshot can never crash the table.
 
         Args:
-            sessions: The rows to show, in display order.
+            sessions: The rows to show (sessions and group headers), in display order.
             now: Wall-clock seconds for the age column.
-            keep: Session key to keep the cursor on (default: the current one).
+            keep: Row key to keep the cursor on (default: the current one).
+            numbers: Session key -> the ``1``-``9`` number shown in its row.
+            pinned: Keys of the pinned sessions (marked with :data:`PIN_GLYPH`).
         """
         keep = keep or self.selected_key
         old_row = self.cursor_row
-        unique: dict[str, Session] = {}
+        old_marks = {k: self._mark_of(k) for k in {*self._numbers, *self._pinned}}
+        self._numbers, self._pinned = numbers or {}, pinned
+        remarked = {
+            k
+            for k in {*old_marks, *self._numbers, *pinned}
+            if old_marks.get(k, (None, False)) != self._mark_of(k)
+        }
+        unique: dict[str, Row] = {}
         for session in sessions:
             unique.setdefault(session.key, session)
         order = list(unique)
@@ -307,13 +435,14 @@ class SessionTable(DataTable[RowLine]):
                     self._add(session, now)
                     current.append(key)
                     continue
-                if (old is session or old == session) and not age_due:
+                if (old is session or old == session) and not age_due and key not in remarked:
                     continue
                 self._shown[key] = session
                 line = self._lines[key]
-                if line.retarget(session, now):
+                mark = self._mark_of(key)
+                if line.retarget(session, now, mark):
                     continue  # never drawn, or it would draw the same: nothing to repaint
-                line = self._lines[key] = RowLine(self._columns_spec, session, now)
+                line = self._lines[key] = RowLine(self._columns_spec, session, now, mark)
                 self._replace_line(key, line)
             if order != current:
                 self._reorder(current, order)
@@ -422,13 +551,14 @@ class SessionTable(DataTable[RowLine]):
             cache.clear()
         self.refresh_row(self.get_row_index(key))
 
-    def _add(self, session: Session, now: float) -> None:
+    def _add(self, session: Row, now: float) -> None:
         """Append a row for ``session``."""
-        line = self._lines[session.key] = RowLine(self._columns_spec, session, now)
+        mark = self._mark_of(session.key)
+        line = self._lines[session.key] = RowLine(self._columns_spec, session, now, mark)
         self.add_row(line, key=session.key)
         self._shown[session.key] = session
 
-    def _refill(self, sessions: dict[str, Session], now: float) -> None:
+    def _refill(self, sessions: dict[str, Row], now: float) -> None:
         """Clear the rows and add every session again (first show, or a mass removal)."""
         self.clear(columns=False)
         self._shown, self._lines = {}, {}
@@ -436,6 +566,7 @@ class SessionTable(DataTable[RowLine]):
             self._add(session, now)
 
     def session_at_cursor(self) -> Session | None:
-        """The session under the cursor as last shown."""
+        """The session under the cursor as last shown (``None`` on a group header)."""
         key = self.selected_key
-        return self._shown.get(key) if key else None
+        row = self._shown.get(key) if key else None
+        return None if row is None or isinstance(row, GroupHeader) else row
