@@ -1,1 +1,4 @@
-"""Remote hosts over SSH: the JSON-lines protocol, ``serve --stdio``, links and the hub."""
+"""Remote hosts over OpenSSH: the JSON-lines protocol and its server (SPEC 2.7).
+
+Model layer: nothing here imports Textual, Rich or the UI.
+"""
