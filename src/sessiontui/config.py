@@ -16,6 +16,7 @@ The file is ``platformdirs.user_config_path("sessiontui")/config.toml`` (on Linu
     columns = ["status", "name", "where", "activity"]
     claude_executable = "~/.local/bin/claude"
     tmux_popup = true                             # claude attach in a display-popup in tmux
+    ssh_command = ["ssh"]                         # OpenSSH client (argv) for [[hosts]]
 
     [keymap]                                      # binding id -> comma-separated keys
     attach = "enter,o"
@@ -24,8 +25,6 @@ The file is ``platformdirs.user_config_path("sessiontui")/config.toml`` (on Linu
     [context_windows]                             # model name or prefix -> tokens
     "claude-opus-4" = 200000                      # quote names: "gpt-5.1" has a dot
     "gpt-5" = 400000
-
-    ssh_command = ["ssh"]                         # OpenSSH client (argv) for [[hosts]]
 
     [[hosts]]                                     # a remote host, over OpenSSH (SPEC 2.7)
     name = "build"                                # HOST column and key prefix (default: ssh)
