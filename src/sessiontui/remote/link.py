@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import os
 import shlex
+import signal
 import subprocess
 import threading
 import time
@@ -226,6 +227,13 @@ class HostLink:
         """Why the host is not live now (``"connecting"``, an ssh error ...), or ``None``."""
         with self._lock:
             return self._problem
+
+    @property
+    def transport_pid(self) -> int | None:
+        """PID of the running transport process (``ssh``), or ``None`` between connections."""
+        with self._lock:
+            proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
 
     @property
     def remote_health(self) -> tuple[str, ...]:
@@ -543,15 +551,23 @@ class HostLink:
         if proc is None:
             return
         if proc.poll() is None:
-            with contextlib.suppress(OSError):
-                proc.terminate()
+            # The transport leads a process group of its own (start_new_session): signal the
+            # group, so a shell's child holding the pipe ends with it.
+            _signal_group(proc, signal.SIGTERM)
             try:
                 proc.wait(timeout=2.0)
             except subprocess.TimeoutExpired:
-                with contextlib.suppress(OSError):
-                    proc.kill()
+                _signal_group(proc, signal.SIGKILL)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(timeout=2.0)
+        else:
+            _signal_group(proc, signal.SIGTERM)  # what it left behind in its group
+
+
+def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
+    """Send ``signum`` to the process group ``proc`` leads (nothing if it is gone)."""
+    with contextlib.suppress(OSError):
+        os.killpg(proc.pid, signum)
 
 
 def _strings(value: object) -> tuple[str, ...]:
