@@ -87,7 +87,7 @@ def test_calls_get_results_and_typed_errors(link: HostLink) -> None:
         "-t",
         "=a b",
     ]
-    assert link.call("detach", "box/claude:4242:99")["count"] == 2
+    assert link.call("detach", "box/claude:4242:99")["detached"] == 2
     changes: list[str] = []
     link.on_change = lambda: changes.append(link.sessions[0].name)
     link.call("rename", "box/claude:4242:99", {"name": "renamed"})

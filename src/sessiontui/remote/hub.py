@@ -229,7 +229,7 @@ class Hub:
         link = self._link(key)
         if link is None:
             return self.local.detach(key, keep_own=keep_own)
-        return _int(link.call("detach", key), "count")
+        return _int(link.call("detach", key), "detached")
 
     def detach_takes_own_client(self, key: str) -> bool:
         """True when detaching would detach our own client (never for a remote session)."""
