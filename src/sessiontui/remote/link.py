@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 
 from sessiontui import errors
 from sessiontui.errors import ProtocolError, SessiontuiError
+from sessiontui.model.types import HOST_UNREACHABLE
 from sessiontui.model.wire import session_from_json
 from sessiontui.remote import protocol
 
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 #: ``Session.health`` of a remote session whose host cannot be reached (last-known state).
-UNREACHABLE = "host unreachable"
+UNREACHABLE = HOST_UNREACHABLE
 
 #: ``ssh`` options every link uses: no password prompt, and a dead peer noticed in ~30 s.
 SSH_LINK_OPTIONS: tuple[str, ...] = (
