@@ -171,3 +171,25 @@ def test_ls_with_an_unreachable_host_says_so(tmp_path: Path) -> None:
     )
     assert result.returncode == 0
     assert "host:gone: unreachable" in result.stderr
+
+
+def test_cli_verbs_take_host_slash_target(
+    tmp_path: Path, remote_registry: Path, sleeper: subprocess.Popen[bytes]
+) -> None:
+    config = write_config(tmp_path, remote_registry)
+    empty = tmp_path / "empty" / "sessions"
+    empty.mkdir(parents=True)
+    common = ["--config", str(config), "--sessions-dir", str(empty), "--no-zellij"]
+    renamed = run_cli(*common, "rename", "box/remote-one", "renamed-by-cli", timeout_s=60.0)
+    assert renamed.returncode == 0, renamed.stderr
+    entry = json.loads((remote_registry / f"{sleeper.pid}.json").read_text())
+    assert entry["name"] == "renamed-by-cli"
+    missing = run_cli(*common, "rename", "box/nothing-here", "x", timeout_s=60.0)
+    assert missing.returncode == 1
+    assert "nothing-here" in missing.stderr
+    # Without the host prefix the name is looked up here, where it does not exist.
+    local = run_cli(*common, "rename", "renamed-by-cli", "y", timeout_s=60.0)
+    assert local.returncode == 1
+    killed = run_cli(*common, "kill", "--force", f"box/{sleeper.pid}", timeout_s=60.0)
+    assert killed.returncode == 0, killed.stderr
+    assert sleeper.wait(timeout=10) is not None
