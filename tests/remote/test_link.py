@@ -168,3 +168,18 @@ def test_unknown_error_names_become_the_base_class(tmp_path: Path) -> None:
             link.call("send", "box/claude:4242:99", {"text": "hi"})
     finally:
         link.close()
+
+
+def test_a_silent_host_is_taken_for_dead_and_reconnected(tmp_path: Path) -> None:
+    # The scripted peer never pings: with a 1 s stall limit the link ends it and reconnects.
+    link = make_link(state_file(tmp_path), stall_s=1.0, backoff_first_s=0.2)
+    problems: list[str | None] = []
+    link.on_change = lambda: problems.append(link.problem)
+    link.start()
+    try:
+        assert link.wait_snapshot(15.0), link.problem
+        first = link.transport_pid
+        wait_until(lambda: "no message for 1 s" in problems, 10.0, "the stall to be noticed")
+        wait_until(lambda: link.connected and link.transport_pid != first, 10.0, "reconnect")
+    finally:
+        link.close()
