@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sessiontui.mux.tmux import TmuxBackend
     from sessiontui.mux.zellij import ZellijServer
     from sessiontui.remote.hosts import HostSpec
+    from sessiontui.remote.hub import Hub
     from sessiontui.remote.link import HostLink
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -683,7 +684,7 @@ def _watch(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        with make_monitor(args, read_only=True) as monitor:
+        with _watched_service(args) as monitor:
             monitor.refresh()
             monitor.subscribe(changes.put)
             emit(feed.start(monitor.snapshot))
@@ -705,6 +706,17 @@ def _watch(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _watched_service(args: argparse.Namespace) -> Monitor | Hub:
+    """What ``watch`` follows: this machine, plus each ``-H`` host (its rows arrive as added)."""
+    monitor = make_monitor(args, read_only=True)
+    if not args.host:
+        return monitor
+    from sessiontui.remote.hub import Hub
+
+    config = load_settings(args)
+    return Hub(monitor, make_links(resolve_hosts(args, config, configured=False), config))
 
 
 def _serve(args: argparse.Namespace) -> int:
