@@ -379,10 +379,8 @@ class HostLink:
             return result
         name = result.get("error")
         message = result.get("message")
-        error_class = getattr(errors, name, None) if isinstance(name, str) else None
-        if not (isinstance(error_class, type) and issubclass(error_class, SessiontuiError)):
-            error_class = SessiontuiError
-        raise error_class(f"{self.host.name}: {message if isinstance(message, str) else name}")
+        text = message if isinstance(message, str) else str(name)
+        raise protocol.error_class(name)(f"{self.host.name}: {text}")
 
     # -- reader thread --------------------------------------------------------------------
 
