@@ -310,6 +310,8 @@ def make_links(hosts: Sequence[HostSpec], config: Config) -> list[HostLink]:
 
 #: Seconds a one-shot command (``ls``, ``status``) waits for each host's first snapshot.
 ONE_SHOT_HOST_TIMEOUT_S = 20.0
+#: Seconds of quiet after it: a snapshot over one line's limit continues in ``change`` lines.
+ONE_SHOT_SETTLE_S = 0.15
 
 
 def with_hosts(snapshot: Snapshot, links: Sequence[HostLink]) -> Snapshot:
@@ -326,7 +328,7 @@ def with_hosts(snapshot: Snapshot, links: Sequence[HostLink]) -> Snapshot:
     messages = list(snapshot.messages)
     try:
         for link in links:
-            if link.wait_snapshot(ONE_SHOT_HOST_TIMEOUT_S):
+            if link.wait_snapshot(ONE_SHOT_HOST_TIMEOUT_S, settle_s=ONE_SHOT_SETTLE_S):
                 sessions += link.sessions
                 messages += [f"host:{link.host.name}: {m}" for m in link.remote_health]
             else:
@@ -811,7 +813,7 @@ def _target(args: argparse.Namespace) -> Iterator[tuple[SessionService, Session]
     hub = Hub(monitor, [link])
     link.start()
     try:
-        if not link.wait_snapshot(ONE_SHOT_HOST_TIMEOUT_S):
+        if not link.wait_snapshot(ONE_SHOT_HOST_TIMEOUT_S, settle_s=ONE_SHOT_SETTLE_S):
             raise HostUnreachable(host_problem(host_name, link.problem or "no answer"))
         yield hub, resolve_target(link.sessions, remote_target)
     finally:

@@ -1,7 +1,8 @@
 """A scripted protocol peer for HostLink tests: fixed sessions, canned results, a skewed clock.
 
 ``python script_server.py STATE.json``: the file holds ``{"clock_skew_s": float,
-"sessions": [session_json objects], "version": int}``. It sends hello (its clock is ours
+"sessions": [session_json objects], "version": int, "continued": [session_json objects]}``
+(``continued``: sent in a ``change`` 50 ms after the snapshot). It sends hello (its clock is ours
 plus ``clock_skew_s``) and a snapshot, then answers each call: ``attach_plan`` with
 ``{"argv": ["tmux", "attach", "-t", "=a b"]}``, ``rename`` by sending a change with the new
 name, ``detach`` with ``{"detached": 2}``, any other verb with a ``TargetNotFound`` error.
@@ -32,6 +33,10 @@ def main() -> None:
     hello["v"] = state.get("version", protocol.PROTOCOL_VERSION)
     send(hello)
     send(protocol.snapshot(list(sessions.values()), state.get("health", [])))
+    more = state.get("continued", [])  # a snapshot continued in a change line, a bit later
+    if more:
+        time.sleep(0.05)
+        send(protocol.change(more, [], None))
     for line in sys.stdin.buffer:
         message = protocol.decode(line)
         call_id = message["id"]

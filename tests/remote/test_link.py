@@ -183,3 +183,16 @@ def test_a_silent_host_is_taken_for_dead_and_reconnected(tmp_path: Path) -> None
         wait_until(lambda: link.connected and link.transport_pid != first, 10.0, "reconnect")
     finally:
         link.close()
+
+
+def test_a_one_shot_wait_settles_over_a_snapshot_continued_in_changes(tmp_path: Path) -> None:
+    extra = session_json(
+        Session(key="claude:5151:1", pid=5151, agent="claude", name="late", status=Status.IDLE)
+    )
+    link = make_link(state_file(tmp_path, continued=[extra]))
+    link.start()
+    try:
+        assert link.wait_snapshot(15.0, settle_s=0.5), link.problem
+        assert sorted(s.name for s in link.sessions) == ["fix-bug \x1b[31m[bold]", "late"]
+    finally:
+        link.close()

@@ -303,8 +303,13 @@ class HostLink:
             self._fail_calls("the link was closed")
             self._ready.notify_all()
 
-    def wait_snapshot(self, timeout_s: float) -> bool:
+    def wait_snapshot(self, timeout_s: float, *, settle_s: float = 0.0) -> bool:
         """Wait for the first snapshot, or for the first connection attempt to fail.
+
+        Args:
+            timeout_s: Seconds to wait at most.
+            settle_s: Then also wait until no line has come for this long (a snapshot too
+                large for one line continues in ``change`` lines), within ``timeout_s``.
 
         Returns:
             True when a snapshot arrived (``sessions`` is the host's), False otherwise
@@ -317,7 +322,14 @@ class HostLink:
                 if left <= 0:
                     break
                 self._ready.wait(left)
-            return self._snapshots > 0
+            got = self._snapshots > 0
+        while got and settle_s > 0:
+            with self._lock:
+                quiet = time.monotonic() - self._last_line
+            if quiet >= settle_s or time.monotonic() >= deadline or not self.connected:
+                break
+            time.sleep(min(settle_s - quiet, max(0.0, deadline - time.monotonic())))
+        return got
 
     def kill_transport(self) -> None:
         """End the current transport process (the link reconnects with backoff); for tests."""
