@@ -28,11 +28,11 @@ def send(obj: dict[str, object]) -> None:
 
 def main() -> None:
     state = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
-    sessions = {s["key"]: s for s in state["sessions"]}
+    sessions = {s["key"]: s for s in state["sessions"] if isinstance(s, dict) and "pid" in s}
     hello = protocol.hello("scripted", time.time() + state.get("clock_skew_s", 0.0))
     hello["v"] = state.get("version", protocol.PROTOCOL_VERSION)
     send(hello)
-    send(protocol.snapshot(list(sessions.values()), state.get("health", [])))
+    send(protocol.snapshot(state["sessions"], state.get("health", [])))  # bad rows too
     more = state.get("continued", [])  # a snapshot continued in a change line, a bit later
     if more:
         time.sleep(0.05)

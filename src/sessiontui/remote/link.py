@@ -211,6 +211,7 @@ class HostLink:
         self._remote: dict[str, Session] = {}  # remote key -> session as received (shifted)
         self._sessions: tuple[Session, ...] = ()
         self._health: tuple[str, ...] = ()
+        self._skipped: str | None = None  # the last malformed session object's problem
         self._connected = False
         self._snapshots = 0  # snapshots received since start (one-shot readers wait for one)
         self._failures = 0  # connection attempts that ended
@@ -249,9 +250,12 @@ class HostLink:
 
     @property
     def remote_health(self) -> tuple[str, ...]:
-        """The remote model's own problems (its ``Snapshot.messages``), untrusted text."""
+        """The remote model's own problems (its ``Snapshot.messages``), untrusted text.
+
+        Also a note when a session object the host sent was malformed and skipped.
+        """
         with self._lock:
-            return self._health
+            return (*self._health, self._skipped) if self._skipped else self._health
 
     @property
     def clock_offset_s(self) -> float:
@@ -552,12 +556,15 @@ class HostLink:
             offset = self._offset_s
         out = []
         for obj in objects:
-            if not isinstance(obj, dict):
-                raise ProtocolError("a session must be a JSON object")
             try:
+                if not isinstance(obj, dict):
+                    raise ProtocolError("a session must be a JSON object")
                 session = session_from_json(obj, host=self.host.name, key_prefix=self.prefix)
-            except ValueError as error:
-                raise ProtocolError(f"a malformed session: {error}") from None
+            except (ProtocolError, ValueError) as error:
+                # One bad row costs that row, not the host's other rows (nor the link).
+                with self._lock:
+                    self._skipped = f"a malformed session object was skipped ({error})"[:300]
+                continue
             out.append(_shifted(session, offset))
         return out
 
