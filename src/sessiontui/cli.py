@@ -1069,6 +1069,16 @@ def _forwarded_options(args: argparse.Namespace) -> list[str]:
     return out
 
 
+def make_service(monitor: Monitor, args: argparse.Namespace, config: Config) -> SessionService:
+    """What the TUI shows: ``monitor``, or a Hub of it and every host (``[[hosts]]``, ``-H``)."""
+    hosts = resolve_hosts(args, config)
+    if not hosts:
+        return monitor
+    from sessiontui.remote.hub import Hub
+
+    return Hub(monitor, make_links(hosts, config))
+
+
 def run_app(app: App[None], *, headless: bool = False) -> int:
     """Run a Textual app; a crash is exit code 1 with a message on stderr, never 0.
 
@@ -1122,13 +1132,7 @@ def _tui(args: argparse.Namespace) -> int:
             if demo.zellij_problem:
                 print(f"sessiontui: {demo.zellij_problem}", file=sys.stderr)
             return run_app(make_app(monitor, config=config, title="sessiontui — demo"))
-    monitor = make_monitor(args, config=config)
-    service: SessionService = monitor
-    hosts = resolve_hosts(args, config)
-    if hosts:
-        from sessiontui.remote.hub import Hub
-
-        service = Hub(monitor, make_links(hosts, config))
+    service = make_service(make_monitor(args, config=config), args, config)
     bg = os.environ.get(BG_ENV) == "1"
     # In a display-popup (a --client and no pane of our own), an attach ends the TUI: the
     # popup closes over the session the client was switched to.

@@ -161,3 +161,22 @@ def test_bg_monitor_keeps_the_hosts() -> None:
         "-H",
         "gpu",
     ]
+
+
+def test_the_tui_shows_a_hub_only_when_hosts_are_given(tmp_path: Path) -> None:
+    from sessiontui.cli import make_service
+    from sessiontui.model.monitor import Monitor
+    from sessiontui.remote.hub import Hub
+
+    config = load(tmp_path, '[[hosts]]\nname = "build"\nssh = "me@build"\n')
+    monitor = Monitor(sessions_dir=tmp_path / "sessions")
+    assert make_service(monitor, parse_args([]), Config()) is monitor
+    hub = make_service(monitor, parse_args(["-H", "gpu"]), config)
+    assert isinstance(hub, Hub)
+    assert [link.host.name for link in hub.links] == ["build", "gpu"]
+    assert hub.links[0].transport.serve_argv(hub.links[0].host)[-3:] == [
+        "me@build",
+        "--",
+        "sessiontui serve --stdio",
+    ]
+    hub.close()  # never started: nothing to stop, and no error
