@@ -180,3 +180,20 @@ def test_the_tui_shows_a_hub_only_when_hosts_are_given(tmp_path: Path) -> None:
         "sessiontui serve --stdio",
     ]
     hub.close()  # never started: nothing to stop, and no error
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    from sessiontui.remote import hosts, hub, link
+
+    for module in (hosts, hub, link):
+        result = doctest.testmod(module)
+        assert result.attempted > 0
+        assert result.failed == 0
+
+
+def test_an_ssh_uri_is_named_without_its_scheme() -> None:
+    args = parse_args(["ls", "-H", "ssh://me@box:2222"])
+    (host,) = resolve_hosts(args, Config())
+    assert host == HostSpec(name="me@box:2222", ssh="ssh://me@box:2222")

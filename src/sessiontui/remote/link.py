@@ -81,7 +81,7 @@ def remote_command_line(argv: Sequence[str]) -> str:
     remote home directory.
 
     >>> remote_command_line(["~/bin/sessiontui", "serve", "--stdio"])
-    "~/bin/sessiontui serve --stdio"
+    '~/bin/sessiontui serve --stdio'
     >>> remote_command_line(["tmux", "attach", "-t", "=a b;rm"])
     "tmux attach -t '=a b;rm'"
     """
