@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -16,18 +18,22 @@ from sessiontui.entry import run_by_tmux
 from sessiontui.errors import InvalidName, SessiontuiError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from textual.app import App
 
     from sessiontui.config import Config
     from sessiontui.model.monitor import Monitor
     from sessiontui.model.muxset import MuxSet
+    from sessiontui.model.service import SessionService
     from sessiontui.model.summary_file import SummaryPublisher
-    from sessiontui.model.types import Snapshot, SnapshotChange
+    from sessiontui.model.types import Session, Snapshot, SnapshotChange
     from sessiontui.mux.base import ChangeTrigger, Multiplexer
     from sessiontui.mux.tmux import TmuxBackend
     from sessiontui.mux.zellij import ZellijServer
+    from sessiontui.remote.hosts import HostSpec
+    from sessiontui.remote.hub import Hub
+    from sessiontui.remote.link import HostLink
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -42,6 +48,7 @@ _GLOBAL_DEFAULTS: dict[str, Any] = {
     "no_codex": False,
     "no_discover": False,
     "client": None,
+    "host": None,
 }
 
 #: Name of the tmux session that ``sessiontui --bg`` runs the monitor in.
@@ -103,6 +110,15 @@ def _global_options() -> _Parser:
         metavar="TTY",
         help="act for this tmux client (a key binding passes '#{client_tty}'; run-shell and "
         "display-popup have no pane of their own)",
+    )
+    group.add_argument(
+        "-H",
+        "--host",
+        action="append",
+        default=argparse.SUPPRESS,
+        metavar="DEST",
+        help="also show this remote host over ssh (repeatable): a [[hosts]] name or an ssh "
+        "destination; the remote side runs 'sessiontui serve --stdio'",
     )
     group.add_argument(
         "--no-zellij",
@@ -249,7 +265,81 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         build_parser().error("attach takes a TARGET or --waiting (one of them)")
     if args.command == "new" and args.argv and args.argv[0] == "--":
         args.argv = args.argv[1:]
+    from sessiontui.remote.hosts import host_from_destination
+
+    for destination in args.host or ():
+        try:
+            host_from_destination(destination)
+        except ValueError as error:
+            build_parser().error(f"-H/--host: {error}")
     return args
+
+
+def resolve_hosts(
+    args: argparse.Namespace, config: Config, *, configured: bool = True
+) -> tuple[HostSpec, ...]:
+    """The remote hosts to show: the config's ``[[hosts]]`` and each ``-H/--host DEST``.
+
+    A ``DEST`` that names a ``[[hosts]]`` entry is that entry; any other is an ssh
+    destination, named by itself (``-H user@box`` shows as ``user@box``).
+
+    Args:
+        args: Parsed options (``host``: the ``-H`` values, checked by :func:`parse_args`).
+        config: The configuration.
+        configured: Include every ``[[hosts]]`` entry (the TUI); ``False``: only the
+            ``-H`` ones (one-shot commands contact no host unless asked to).
+
+    Returns:
+        The hosts, each name once, config order first.
+    """
+    from sessiontui.remote.hosts import host_from_destination
+
+    by_name = {host.name: host for host in config.hosts}
+    chosen: dict[str, HostSpec] = dict(by_name) if configured else {}
+    for destination in args.host or ():
+        host = by_name.get(destination) or host_from_destination(destination)
+        chosen.setdefault(host.name, host)
+    return tuple(chosen.values())
+
+
+def make_links(hosts: Sequence[HostSpec], config: Config) -> list[HostLink]:
+    """One (not started) :class:`~sessiontui.remote.link.HostLink` per host, over OpenSSH."""
+    from sessiontui.remote.link import HostLink, SshTransport
+
+    transport = SshTransport(ssh=config.ssh_command)
+    return [HostLink(host, transport=transport) for host in hosts]
+
+
+#: Seconds a one-shot command (``ls``, ``status``) waits for each host's first snapshot.
+ONE_SHOT_HOST_TIMEOUT_S = 20.0
+#: Seconds of quiet after it: a snapshot over one line's limit continues in ``change`` lines.
+ONE_SHOT_SETTLE_S = 0.15
+
+
+def with_hosts(snapshot: Snapshot, links: Sequence[HostLink]) -> Snapshot:
+    """``snapshot`` plus each host's sessions, read once: connect, hello, snapshot, close.
+
+    The links are started together and each waits up to :data:`ONE_SHOT_HOST_TIMEOUT_S`;
+    a host that cannot be reached adds its ``host:NAME`` problem to the messages.
+    """
+    from sessiontui.remote.hub import host_problem
+
+    for link in links:
+        link.start()
+    sessions = list(snapshot.sessions)
+    messages = list(snapshot.messages)
+    try:
+        for link in links:
+            if link.wait_snapshot(ONE_SHOT_HOST_TIMEOUT_S, settle_s=ONE_SHOT_SETTLE_S):
+                sessions += link.sessions
+                messages += [f"host:{link.host.name}: {m}" for m in link.remote_health]
+            else:
+                messages.append(host_problem(link.host.name, link.problem or "no answer"))
+    finally:
+        for link in links:
+            link.close()
+    sessions.sort(key=lambda s: (s.status.sort_rank, -(s.status_changed_at or 0.0), s.key))
+    return replace(snapshot, sessions=tuple(sessions), messages=tuple(messages))
 
 
 def load_settings(args: argparse.Namespace) -> Config:
@@ -445,7 +535,8 @@ def one_shot_snapshot(
         spare: Also list pre-warmed background workers (registry ``spare: true``).
 
     Returns:
-        The snapshot (every session, dead ones included; spare workers only with ``spare``).
+        The snapshot (every session, dead ones included; spare workers only with ``spare``),
+        with the sessions of each ``-H/--host`` (see :func:`with_hosts`).
     """
     monitor = make_monitor(
         args,
@@ -457,7 +548,12 @@ def one_shot_snapshot(
     )
     monitor.store.include_spare = spare
     with monitor:
-        return monitor.refresh()
+        snapshot = monitor.refresh()
+    if args.host:
+        config = config or load_settings(args)
+        hosts = resolve_hosts(args, config, configured=False)
+        snapshot = with_hosts(snapshot, make_links(hosts, config))
+    return snapshot
 
 
 def _ls(args: argparse.Namespace) -> int:
@@ -479,7 +575,7 @@ def _ls(args: argparse.Namespace) -> int:
             (
                 s.status.value,
                 printable(s.name, max_len=40),
-                printable(s.mux.label) if s.mux else "-",
+                _where_text(s),
                 str(s.pid),
                 format_age(age),
                 printable(shorten_home(s.cwd, home)),
@@ -492,6 +588,14 @@ def _ls(args: argparse.Namespace) -> int:
     for message in snapshot.messages:
         print(f"sessiontui: {message}", file=sys.stderr)
     return EXIT_OK
+
+
+def _where_text(session: Session) -> str:
+    """The WHERE cell of ``ls``: ``tmux:work:2.1``, ``host:tmux:work:2.1`` for a remote row."""
+    from sessiontui.model.text import printable
+
+    where = printable(session.mux.label) if session.mux else "-"
+    return f"{printable(session.host)}:{where}" if session.host is not None else where
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -579,7 +683,7 @@ def _watch(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        with make_monitor(args, read_only=True) as monitor:
+        with _watched_service(args) as monitor:
             monitor.refresh()
             monitor.subscribe(changes.put)
             emit(feed.start(monitor.snapshot))
@@ -601,6 +705,17 @@ def _watch(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _watched_service(args: argparse.Namespace) -> Monitor | Hub:
+    """What ``watch`` follows: this machine, plus each ``-H`` host (its rows arrive as added)."""
+    monitor = make_monitor(args, read_only=True)
+    if not args.host:
+        return monitor
+    from sessiontui.remote.hub import Hub
+
+    config = load_settings(args)
+    return Hub(monitor, make_links(resolve_hosts(args, config, configured=False), config))
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -667,6 +782,43 @@ def _silence_stdout() -> None:
         pass
 
 
+@contextlib.contextmanager
+def _target(args: argparse.Namespace) -> Iterator[tuple[SessionService, Session]]:
+    """The service that owns ``args.target``, and the session it names (SPEC 6).
+
+    ``HOST/TARGET``, where ``HOST`` is a ``[[hosts]]`` name or a ``-H`` destination, is
+    resolved on that host (one link, its first snapshot) and the verb goes over the link;
+    anything else is resolved on this machine.
+
+    Raises:
+        TargetNotFound, AmbiguousTarget: As their names say.
+        HostUnreachable: The host did not answer with a snapshot in time.
+    """
+    from sessiontui.model.targets import resolve_target
+
+    config = load_settings(args)
+    monitor = make_monitor(args, config=config, read_only=True)
+    host_name, _, remote_target = str(args.target or "").partition("/")
+    hosts = {host.name: host for host in resolve_hosts(args, config)}
+    if not remote_target or host_name not in hosts:
+        with monitor:
+            monitor.refresh()
+            yield monitor, monitor.resolve(args.target)
+        return
+    from sessiontui.remote.hub import Hub, host_problem
+    from sessiontui.remote.link import HostUnreachable
+
+    (link,) = make_links([hosts[host_name]], config)
+    hub = Hub(monitor, [link])
+    link.start()
+    try:
+        if not link.wait_snapshot(ONE_SHOT_HOST_TIMEOUT_S, settle_s=ONE_SHOT_SETTLE_S):
+            raise HostUnreachable(host_problem(host_name, link.problem or "no answer"))
+        yield hub, resolve_target(link.sessions, remote_target)
+    finally:
+        hub.close()
+
+
 def _rename(args: argparse.Namespace) -> int:
     """``sessiontui rename TARGET NAME``."""
     from sessiontui.model.registry import validate_name
@@ -676,10 +828,8 @@ def _rename(args: argparse.Namespace) -> int:
     except InvalidName as error:
         print(f"sessiontui: {error}", file=sys.stderr)
         return EXIT_USAGE
-    with make_monitor(args, read_only=True) as monitor:
-        monitor.refresh()
-        session = monitor.resolve(args.target)
-        monitor.rename(session.key, args.name)
+    with _target(args) as (service, session):
+        service.rename(session.key, args.name)
     return EXIT_OK
 
 
@@ -687,10 +837,9 @@ def _kill(args: argparse.Namespace) -> int:
     """``sessiontui kill TARGET [--force]``: confirmed on a tty, or ``--force``."""
     from sessiontui.model.text import printable
 
-    with make_monitor(args, read_only=True) as monitor:
-        monitor.refresh()
-        session = monitor.resolve(args.target)
-        label = f"{printable(session.name)} (pid {session.pid})"
+    with _target(args) as (service, session):
+        where = f" on {printable(session.host)}" if session.host is not None else ""
+        label = f"{printable(session.name)} (pid {session.pid}{where})"
         if not args.force:
             if not sys.stdin.isatty():
                 print(
@@ -702,14 +851,24 @@ def _kill(args: argparse.Namespace) -> int:
             if answer.strip().lower() not in ("y", "yes"):
                 print("sessiontui: not killed", file=sys.stderr)
                 return EXIT_FAILURE
-        report = monitor.kill(session.key)
+        report = service.kill(session.key)
     if report.already_gone:
         print(f"sessiontui: {label} had already ended", file=sys.stderr)
     return EXIT_OK
 
 
 def _attach(args: argparse.Namespace) -> int:
-    """``sessiontui attach TARGET``: switch our tmux client, or run ``tmux attach``."""
+    """``sessiontui attach TARGET``: switch our tmux client, or run ``tmux attach``.
+
+    ``HOST/TARGET`` runs ``ssh -t`` to the host's own attach command (a new window of our
+    tmux client inside tmux, else in this terminal).
+    """
+    if args.target and not args.client:
+        with _target(args) as (service, session):
+            plan = service.attach(session.key)
+        if plan.switched:
+            return EXIT_OK
+        return subprocess.call(list(plan.argv), env=dict(plan.env))
     with make_monitor(args, read_only=True) as monitor:
         monitor.refresh()
         if args.client and monitor.own_client() is None:
@@ -731,10 +890,8 @@ def _attach(args: argparse.Namespace) -> int:
 
 def _send(args: argparse.Namespace) -> int:
     """``sessiontui send TARGET TEXT``: the reply goes to the session's own pane."""
-    with make_monitor(args, read_only=True) as monitor:
-        monitor.refresh()
-        session = monitor.resolve(args.target)
-        monitor.send(session.key, " ".join(args.text))
+    with _target(args) as (service, session):
+        service.send(session.key, " ".join(args.text))
     return EXIT_OK
 
 
@@ -742,10 +899,8 @@ def _answer(args: argparse.Namespace) -> int:
     """``sessiontui approve|deny TARGET``: prints the decision and the option chosen."""
     from sessiontui.model.text import printable
 
-    with make_monitor(args, read_only=True) as monitor:
-        monitor.refresh()
-        session = monitor.resolve(args.target)
-        verb = monitor.approve if args.command == "approve" else monitor.deny
+    with _target(args) as (service, session):
+        verb = service.approve if args.command == "approve" else service.deny
         answer = verb(session.key)
     print(f"{answer.decision}\t{printable(str(answer.option))}\t{printable(session.name)}")
     return EXIT_OK
@@ -755,10 +910,8 @@ def _interrupt(args: argparse.Namespace) -> int:
     """``sessiontui interrupt TARGET``: exit 0 once the turn stopped, 1 if it still runs."""
     from sessiontui.model.text import printable
 
-    with make_monitor(args, read_only=True) as monitor:
-        monitor.refresh()
-        session = monitor.resolve(args.target)
-        stopped = monitor.interrupt(session.key)
+    with _target(args) as (service, session):
+        stopped = service.interrupt(session.key)
     if not stopped:
         print(
             f"sessiontui: sent Escape to {printable(session.name)}, but it still shows a "
@@ -908,9 +1061,21 @@ def _forwarded_options(args: argparse.Namespace) -> list[str]:
         out += ["-S", path]
     if args.no_discover:
         out.append("--no-discover")
+    for host in args.host or ():
+        out += ["-H", host]
     if args.config:
         out += ["--config", str(Path(args.config).expanduser().resolve())]
     return out
+
+
+def make_service(monitor: Monitor, args: argparse.Namespace, config: Config) -> SessionService:
+    """What the TUI shows: ``monitor``, or a Hub of it and every host (``[[hosts]]``, ``-H``)."""
+    hosts = resolve_hosts(args, config)
+    if not hosts:
+        return monitor
+    from sessiontui.remote.hub import Hub
+
+    return Hub(monitor, make_links(hosts, config))
 
 
 def run_app(app: App[None], *, headless: bool = False) -> int:
@@ -967,6 +1132,7 @@ def _tui(args: argparse.Namespace) -> int:
                 print(f"sessiontui: {demo.zellij_problem}", file=sys.stderr)
             return run_app(make_app(monitor, config=config, title="sessiontui — demo"))
     monitor = make_monitor(args, config=config)
+    service = make_service(monitor, args, config)
     bg = os.environ.get(BG_ENV) == "1"
     # In a display-popup (a --client and no pane of our own), an attach ends the TUI: the
     # popup closes over the session the client was switched to.
@@ -974,7 +1140,7 @@ def _tui(args: argparse.Namespace) -> int:
     from sessiontui.model.pins import PinStore, default_pins_path
 
     pins = PinStore(default_pins_path())
-    app = make_app(monitor, config=config, background=bg, exit_after_attach=popup, pins=pins)
+    app = make_app(service, config=config, background=bg, exit_after_attach=popup, pins=pins)
     publisher = publish_summary(monitor, args)
     try:
         return run_app(app)

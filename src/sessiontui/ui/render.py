@@ -14,7 +14,7 @@ from textual.renderables.sparkline import Sparkline
 
 from sessiontui.model.summary import GLYPHS  # one table for the TUI and ``sessiontui status``
 from sessiontui.model.text import format_age, printable, shorten_home
-from sessiontui.model.types import Status
+from sessiontui.model.types import HOST_UNREACHABLE, Status
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -102,8 +102,32 @@ def _sparkline_text(data: tuple[float, ...], width: int) -> Text:
 
 
 def where(session: Session) -> str:
-    """``tmux:work:2.1``, or ``-`` when the session is not in a multiplexer pane."""
-    return printable(session.mux.label) if session.mux else "-"
+    """``tmux:work:2.1``, or ``-`` when the session is not in a multiplexer pane.
+
+    A remote session's place starts with its host (``box:tmux:work:2.1``, ``box:-``); while
+    the host cannot be reached it reads ``box unreachable`` (the row is last-known).
+    """
+    place = printable(session.mux.label) if session.mux else "-"
+    if session.host is None:
+        return place
+    host = printable(session.host)
+    if session.health == HOST_UNREACHABLE:
+        return f"{host} unreachable"
+    return f"{host}:{place}"
+
+
+def who(session: Session) -> str:
+    """The session's name for a notification: ``api``, or ``api on box`` for a remote one."""
+    name = printable(session.name)
+    return name if session.host is None else f"{name} on {printable(session.host)}"
+
+
+def session_status_cell(session: Session, *, word: bool = True) -> Text:
+    """:func:`status_cell` of a session: dimmed while it is only last-known (host unreachable)."""
+    cell = status_cell(session.status, word=word)
+    if session.health == HOST_UNREACHABLE:
+        cell.stylize("dim")
+    return cell
 
 
 def age(session: Session, now: float) -> str:
@@ -174,6 +198,32 @@ def summary(snapshot: Snapshot, *, compact: bool = False) -> Text:
             text.append(label, style=style)
     if not snapshot.sessions:
         text.append("  no agent sessions", style="dim")
+    if not compact:
+        text.append_text(host_counts(snapshot))
     for message in snapshot.messages:
         text.append(f"  ⚠ {printable(message)}", style="yellow")
+    return text
+
+
+def host_counts(snapshot: Snapshot) -> Text:
+    """``  here 2 · build 3 · gpu 1`` when remote rows are in view (rows per host), else empty.
+
+    A host whose rows are only last-known (unreachable) is dimmed.
+    """
+    counts: dict[str | None, int] = {}
+    down: set[str] = set()
+    for session in snapshot.sessions:
+        counts[session.host] = counts.get(session.host, 0) + 1
+        if session.host is not None and session.health == HOST_UNREACHABLE:
+            down.add(session.host)
+    text = Text()
+    if set(counts) <= {None}:
+        return text
+    text.append(" ")
+    parts = [("here", counts[None], False)] if None in counts else []
+    parts += [(host, counts[host], host in down) for host in sorted(h for h in counts if h)]
+    for index, (label, count, dim) in enumerate(parts):
+        if index:
+            text.append(" ·", style="dim")
+        text.append(f" {printable(label, max_len=20)} {count}", style="dim" if dim else "bold")
     return text
