@@ -95,6 +95,10 @@ class DetailPanel(Vertical):
         self._deferred = None
         self._updated_at = time.monotonic()
         self._shown = shown
+        if session is None or last is None or session.key != last.key:
+            # Another session (or none): what the pane showed belongs to the last one.
+            self.show_preview(None)
+            self.show_question(None)
         fields = self.query_one("#detail-fields", Static)
         spark = self.query_one("#detail-spark", Sparkline)
         if session is None:
