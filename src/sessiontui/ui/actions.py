@@ -332,27 +332,28 @@ def applicability(context: ActionContext) -> tuple[bool, ...]:
 
 
 def key_conflicts(keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
-    """Keys that ``keymap`` gives to two different actions (SPEC 7: an error).
+    """Keys that would run two different actions once ``keymap`` is applied (SPEC 7: an error).
 
-    A remapped key takes over from a default binding of that key (Textual drops the
-    default, e.g. ``quit = "q,ctrl+q"`` replaces ``quit_bg``'s ``ctrl+q``), so only keys
-    named twice in ``keymap`` itself conflict.
+    Every action keeps its default keys unless ``keymap`` names its binding id; the fixed
+    keys (``1``-``9``, ``ctrl+c``) cannot be remapped. So ``attach = "d"`` conflicts with
+    ``detach``'s default ``d`` unless ``detach`` is remapped too.
 
     Args:
         keymap: Binding id -> comma-separated keys (ids not in the table are ignored).
 
     Returns:
-        ``(key, first id, second id)`` per conflict, in table order.
+        ``(key, first, second)`` per conflict, in table order: the key and the binding ids (or
+        action names, for fixed keys) of the two actions.
     """
-    owner: dict[str, str] = {}
+    owner: dict[str, tuple[str, str]] = {}  # key -> (action, who)
     conflicts: list[tuple[str, str, str]] = []
     for entry in ACTIONS:
-        if entry.id is None or entry.id not in keymap:
-            continue
-        for key in keymap[entry.id].split(","):
-            first = owner.setdefault(key, entry.id)
-            if first != entry.id:
-                conflicts.append((key, first, entry.id))
+        keys = keymap[entry.id] if entry.id is not None and entry.id in keymap else entry.keys
+        who = entry.id or entry.action
+        for key in keys.split(","):
+            first = owner.setdefault(key, (entry.action, who))
+            if first[0] != entry.action:
+                conflicts.append((key, first[1], who))
     return conflicts
 
 

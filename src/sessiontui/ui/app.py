@@ -35,6 +35,7 @@ from sessiontui.ui.screens.confirm import ConfirmScreen
 from sessiontui.ui.screens.help import HelpScreen, action_rows
 from sessiontui.ui.screens.new_session import NewSessionRequest, NewSessionScreen
 from sessiontui.ui.screens.rename import RenameScreen
+from sessiontui.ui.themes import theme_named
 from sessiontui.ui.widgets.detail import DetailPanel
 from sessiontui.ui.widgets.footer import SessionFooter
 from sessiontui.ui.widgets.session_table import SessionTable
@@ -148,9 +149,11 @@ class SessionTUI(App[None]):
         """Lay out for the terminal width, show the first snapshot, start the monitor."""
         if self.config.keymap:
             self.set_keymap(dict(self.config.keymap))
-        if self.config.theme:
-            with contextlib.suppress(Exception):
-                self.theme = self.config.theme
+        theme = theme_named(self.config.theme)  # the configuration checked the name
+        render.use_theme(theme)
+        if theme.textual.name not in self.available_themes:
+            self.register_theme(theme.textual)
+        self.theme = theme.textual.name
         self.set_interval(PREVIEW_INTERVAL_S, self._refresh_preview)
         table = self.query_one(MainTable)
         table.wanted_columns = self.config.columns

@@ -13,6 +13,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from sessiontui.ui import render
 from sessiontui.ui.actions import ACTIONS
 
 if TYPE_CHECKING:
@@ -115,7 +116,8 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         """Two tables: keys and statuses."""
         with VerticalScroll(id="dialog", classes="help"):
-            yield Static(KeyList("Keys", self.keys, key_style="bold $accent"), id="help-keys")
+            keys = KeyList("Keys", self.keys, key_style=render.current_theme().key)
+            yield Static(keys, id="help-keys")
             yield Static(KeyList("Status", STATUS_HELP), id="help-status")
             yield Static("escape closes", classes="hint")
 

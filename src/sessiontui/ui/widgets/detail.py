@@ -103,7 +103,7 @@ class DetailPanel(Vertical):
         spark = self.query_one("#detail-spark", Sparkline)
         if session is None:
             self._fields = None
-            fields.update(Text("No session selected.", style="dim"))
+            fields.update(Text("No session selected.", style=render.muted()))
             spark.data = []
             return
         spark.data = render.quantize(session.activity)
@@ -139,7 +139,13 @@ class DetailPanel(Vertical):
             ("registry", render.plain(str(session.registry_path or ""))),
         ]
         if session.health:
-            rows.insert(3, ("health", Text(printable(session.health), style="bold red")))
+            rows.insert(
+                3,
+                (
+                    "health",
+                    Text(printable(session.health), style=f"bold {render.current_theme().error}"),
+                ),
+            )
         if session.mux is not None and session.mux.show_server:
             rows.append(("server", render.plain(session.mux.socket)))
         if session.job_id:
@@ -155,7 +161,12 @@ class DetailPanel(Vertical):
                 (printable(key, max_len=12), render.plain(str(session.extra[key]), max_len=80))
             )
         if session.unreadable:
-            rows.append(("problem", Text(printable(session.unreadable), style="yellow")))
+            rows.append(
+                (
+                    "problem",
+                    Text(printable(session.unreadable), style=render.current_theme().warning),
+                )
+            )
         for label, value in rows:
             if value:
                 grid.add_row(label, value)
@@ -209,7 +220,9 @@ class DetailPanel(Vertical):
             preview.display = False
             return
         lines = [printable(line) for line in text.rstrip("\n").splitlines()]
-        preview.update(Text("\n".join(lines), style="dim", no_wrap=True, overflow="ellipsis"))
+        preview.update(
+            Text("\n".join(lines), style=render.muted(), no_wrap=True, overflow="ellipsis")
+        )
         preview.display = True
 
 
@@ -273,7 +286,9 @@ def job_rows(session: Session) -> list[tuple[str, Text | str]]:
     if job is None:
         return rows
     if job.problem is not None:
-        problem = Text(f"unreadable: {printable(job.problem)}", style="yellow")
+        problem = Text(
+            f"unreadable: {printable(job.problem)}", style=render.current_theme().warning
+        )
         return [*rows, ("job state", problem)]
     state = printable(job.state or "?", max_len=40)
     if job.detail:
