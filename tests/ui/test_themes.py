@@ -51,7 +51,7 @@ def test_contrast_formula() -> None:
 
 def text_pairs(theme: UiTheme) -> list[tuple[str, Color, Color]]:
     """(what, foreground, background) for every text the theme's cells and widgets draw."""
-    variables = theme.textual.to_color_system().generate()
+    variables = {**theme.textual.to_color_system().generate(), **theme.textual.variables}
     foreground = Color.parse(variables["foreground"])
     pairs: list[tuple[str, Color, Color]] = []
     cell_styles = {
@@ -73,7 +73,11 @@ def text_pairs(theme: UiTheme) -> list[tuple[str, Color, Color]]:
     for what in ("background", "surface", "panel"):
         pairs.append((f"foreground on {what}", foreground, Color.parse(variables[what])))
     footer = Color.parse(variables["footer-background"])
-    for what in ("footer-key-foreground", "footer-description-foreground"):
+    for what in (
+        "footer-key-foreground",
+        "footer-description-foreground",
+        "footer-disabled-foreground",
+    ):
         pairs.append((what, Color.parse(variables[what]), footer))
     pairs.append(
         (
@@ -120,7 +124,7 @@ def test_every_config_theme_name_has_a_theme() -> None:
     [
         (None, "sessiontui-dark", True),
         ("light", "sessiontui-light", False),
-        ("ansi", "ansi-dark", True),
+        ("ansi", "sessiontui-ansi", True),
     ],
 )
 async def test_config_theme_is_applied(tmp_path: Path, name, textual_name, dark) -> None:

@@ -35,7 +35,7 @@ from sessiontui.ui.screens.confirm import ConfirmScreen
 from sessiontui.ui.screens.help import HelpScreen, action_rows
 from sessiontui.ui.screens.new_session import NewSessionRequest, NewSessionScreen
 from sessiontui.ui.screens.rename import RenameScreen
-from sessiontui.ui.themes import theme_named
+from sessiontui.ui.themes import THEME_VARIABLE_DEFAULTS, theme_named
 from sessiontui.ui.widgets.detail import DetailPanel
 from sessiontui.ui.widgets.footer import SessionFooter
 from sessiontui.ui.widgets.session_table import SessionTable
@@ -131,6 +131,10 @@ class SessionTUI(App[None]):
         self._answering: set[str] = set()
         self._held_notices: list[tuple[str, str, SeverityLevel, float | None, bool]] = []
         self._holding_notices = False
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """Sessiontui's own CSS variables, for any theme that does not set them."""
+        return dict(THEME_VARIABLE_DEFAULTS)
 
     # -- layout -------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ RGB); its cells use ANSI colour names and never ``dim``, so the terminal's palet
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from textual.theme import BUILTIN_THEMES, Theme
@@ -74,6 +74,7 @@ _DARK = Theme(
         "footer-description-foreground": "#E0E0E0",
         "block-cursor-background": "#005A9E",
         "block-cursor-foreground": "#FFFFFF",
+        "footer-disabled-foreground": "#A0A8B0",
     },
 )
 
@@ -96,6 +97,18 @@ _LIGHT = Theme(
         "footer-description-foreground": "#1B1B1B",
         "block-cursor-background": "#0B5CAD",
         "block-cursor-foreground": "#FFFFFF",
+        "footer-disabled-foreground": "#555B61",
+    },
+)
+
+#: Textual's own ANSI theme, plus the colour of dimmed footer keys (the default foreground: they
+#: are told apart by italics, see ``SessionFooter``).
+_ANSI = replace(
+    BUILTIN_THEMES["ansi-dark"],
+    name="sessiontui-ansi",
+    variables={
+        **BUILTIN_THEMES["ansi-dark"].variables,
+        "footer-disabled-foreground": "ansi_default",
     },
 )
 
@@ -142,7 +155,7 @@ THEMES: dict[str, UiTheme] = {
     ),
     "ansi": UiTheme(
         name="ansi",
-        textual=BUILTIN_THEMES["ansi-dark"],
+        textual=_ANSI,
         status={
             Status.WAITING: "bold black on yellow",
             Status.BUSY: "bold green",
@@ -161,6 +174,9 @@ THEMES: dict[str, UiTheme] = {
     ),
 }
 assert tuple(THEMES) == THEME_NAMES
+
+#: sessiontui's own CSS variables with the values used before a theme of this module is set.
+THEME_VARIABLE_DEFAULTS: Mapping[str, str] = {"footer-disabled-foreground": "#A0A8B0"}
 
 #: The theme used when the config names none.
 DEFAULT_THEME = "dark"

@@ -57,6 +57,13 @@ class SessionFooter(Footer):
         height: 1;
         background: transparent;
     }
+    /* Dimmed keys in italics and a muted colour that keeps 4.5:1 (Textual's dim does not). */
+    SessionFooter FooterKey.-disabled {
+        text-style: italic;
+        .footer-key--key, .footer-key--description {
+            color: $footer-disabled-foreground;
+        }
+    }
     """
 
     _width = 0
