@@ -30,7 +30,7 @@ grace_period_s = 2.5
 bell_on_waiting = false
 notify_waiting = false
 waiting_notify_delay_s = 0
-theme = "nord"
+theme = "light"
 columns = ["status", "name", "activity"]
 sort = "activity"
 group = "mux"
@@ -38,8 +38,8 @@ claude_executable = "~/bin/claude"
 tmux_popup = false
 
 [keymap]
-attach = "enter,o"
-"quit" = "q,ctrl+q"
+attach = "enter,l"
+"quit" = "q,Q"
 
 [context_windows]
 "claude-opus-4" = 200000
@@ -115,9 +115,9 @@ def test_env_variable_overrides_default(cfg: Path) -> None:
 def test_env_variable_from_the_process_environment(
     cfg: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write(cfg, "theme = 'dracula'\n")
+    write(cfg, "theme = 'ansi'\n")
     monkeypatch.setenv("SESSIONTUI_CONFIG", str(cfg))
-    assert load_config().theme == "dracula"
+    assert load_config().theme == "ansi"
 
 
 def test_explicit_path_overrides_env(cfg: Path, tmp_path: Path) -> None:
@@ -160,10 +160,10 @@ def test_full_valid_file(cfg: Path) -> None:
     assert config.notify_waiting is False
     assert config.waiting_notify_delay_s == 0.0
     assert isinstance(config.waiting_notify_delay_s, float)
-    assert config.theme == "nord"
+    assert config.theme == "light"
     assert config.columns == ("status", "name", "activity")
     assert (config.sort, config.group) == ("activity", "mux")
-    assert dict(config.keymap) == {"attach": "enter,o", "quit": "q,ctrl+q"}
+    assert dict(config.keymap) == {"attach": "enter,l", "quit": "q,Q"}
     assert config.claude_executable == f"{home}/bin/claude"
     assert config.tmux_popup is False
     with pytest.raises(TypeError):
@@ -284,8 +284,9 @@ def test_syntax_error_at_end_of_file(cfg: Path) -> None:
         ('bell_on_waiting = "yes"', "'bell_on_waiting' must be true or false"),
         ("notify_waiting = 0", "'notify_waiting' must be true or false"),
         ("tmux_popup = []", "'tmux_popup' must be true or false (got an array)"),
-        ('theme = ""', "'theme' must be a non-empty string"),
-        ("theme = 3", "'theme' must be a non-empty string (got 3)"),
+        ('theme = ""', '\'theme\' must be one of "dark", "light", "ansi" (got \'\')'),
+        ("theme = 3", '\'theme\' must be one of "dark", "light", "ansi" (got 3)'),
+        ('theme = "nord"', '\'theme\' must be one of "dark", "light", "ansi" (got \'nord\')'),
         ('theme = "evil\\u001b]0;x"', "(got 'evil\\x1b]0;x')"),
         ('registry_dirs = "/one/dir"', "'registry_dirs' must be an array of non-empty strings"),
         ('registry_dirs = ["ok", 3]', "'registry_dirs' must be an array of non-empty strings"),
@@ -330,7 +331,7 @@ def test_every_problem_is_listed_in_file_order(cfg: Path) -> None:
 def test_key_in_a_table_is_not_confused_with_a_top_level_key(cfg: Path) -> None:
     # The bad entry is reported at its line under [keymap], not at an earlier "quit" text.
     text = """\
-    theme = "nord"  # quit = ""
+    theme = "dark"  # quit = ""
     [keymap]
     attach = "o"
     quit = ""

@@ -12,7 +12,7 @@ The file is ``platformdirs.user_config_path("sessiontui")/config.toml`` (on Linu
     notify = ["bell", "toast", "desktop"]         # how a waiting session is announced
     desktop_method = "auto"                       # "auto", "osc777", "osc9", "notify-send"
     waiting_notify_delay_s = 2.0                  # wait this long before notifying, [0, 3600]
-    theme = "nord"                                # a Textual theme name
+    theme = "light"                               # "dark" (default), "light" or "ansi"
     columns = ["status", "name", "where", "activity"]
     sort = "urgency"                              # "urgency", "project", "activity" (o cycles)
     group = "none"                                # "none", "project", "mux" (g cycles)
@@ -22,7 +22,7 @@ The file is ``platformdirs.user_config_path("sessiontui")/config.toml`` (on Linu
 
     [keymap]                                      # binding id -> comma-separated keys
     attach = "enter,l"
-    quit = "q,ctrl+q"
+    quit = "q,Q"
 
     [context_windows]                             # model name or prefix -> tokens
     "claude-opus-4" = 200000                      # quote names: "gpt-5.1" has a dot
@@ -82,6 +82,9 @@ COLUMN_IDS: tuple[str, ...] = (
 
 #: Entries accepted in ``notify``: the ways a session that starts waiting is announced.
 NOTIFY_CHANNELS: tuple[str, ...] = ("bell", "toast", "desktop")
+#: Values of ``theme``: sessiontui's dark and light themes, and ``ansi`` (the terminal's own
+#: colours); the UI defines them in ``sessiontui.ui.themes``.
+THEME_NAMES: tuple[str, ...] = ("dark", "light", "ansi")
 
 #: Largest context window ``[context_windows]`` accepts, tokens (anything larger is a typo).
 MAX_CONTEXT_WINDOW: int = 100_000_000
@@ -139,7 +142,7 @@ class Config:
         notify_waiting: Older key: announce at all (``False`` silences bell and toast).
         waiting_notify_delay_s: Seconds a session must keep waiting before the notification;
             in ``[0, 3600]``.
-        theme: A Textual theme name (checked by the UI), or ``None`` for the default.
+        theme: One of :data:`THEME_NAMES`, or ``None`` for the default (``dark``).
         columns: Table columns to show, a subset of :data:`COLUMN_IDS` in the user's order,
             or ``None`` for all.
         sort: The sort order at start, one of
@@ -374,6 +377,12 @@ def _desktop_method(value: object) -> _Check:
     return None, "one of " + ", ".join(f'"{m}"' for m in DESKTOP_METHODS)
 
 
+def _theme(value: object) -> _Check:
+    if isinstance(value, str) and value in THEME_NAMES:
+        return value, None
+    return None, "one of " + ", ".join(f'"{name}"' for name in THEME_NAMES)
+
+
 def _executable(value: object) -> _Check:
     converted, expected = _text(value)
     if expected is not None:
@@ -401,7 +410,7 @@ _CHECKS: dict[str, Callable[[object], _Check]] = {
     "bell_on_waiting": _bool,
     "notify_waiting": _bool,
     "waiting_notify_delay_s": _number(0, 3600, low_open=False),
-    "theme": _text,
+    "theme": _theme,
     "columns": _columns,
     "sort": _one_of(SORT_MODES),
     "group": _one_of(GROUP_MODES),
@@ -471,7 +480,7 @@ def _check_keymap(
         elif not _check_keys(keys):
             problems.add(
                 f"keymap '{binding}' must be a string of comma-separated keys without spaces, "
-                f'e.g. "enter,o" (got {_describe(keys)})',
+                f'e.g. "enter,l" (got {_describe(keys)})',
                 binding,
                 "keymap",
             )
@@ -480,8 +489,13 @@ def _check_keymap(
     from sessiontui.ui.actions import key_conflicts
 
     for key, first, second in key_conflicts(keymap):
+        where = second if second in keymap else first
         problems.add(
-            f"keymap: key {key!r} would run both '{first}' and '{second}'", second, "keymap"
+            f"keymap: key {key!r} would run both '{first}' and '{second}'"
+            f"{'' if first in keymap and second in keymap else ' (its default key)'}; "
+            "give one of them another key",
+            where,
+            "keymap",
         )
     return keymap
 

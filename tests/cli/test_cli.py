@@ -513,3 +513,13 @@ def test_bad_context_windows_stop_with_the_line_and_exit_2(tmp_path):
     assert [line.split("config.toml:", 1)[1].split(":", 1)[0] for line in lines] == ["3", "4"]
     assert "context_windows 'o3' must be a whole number of tokens" in lines[0]
     assert 'quote a model name that has a dot in it, e.g. "gpt-5.1"' in lines[1]
+
+
+def test_unknown_theme_and_a_key_bound_twice_are_config_errors(tmp_path, registry):
+    config = tmp_path / "config.toml"
+    config.write_text('theme = "solarized"\n[keymap]\nhelp = "q"\n', encoding="utf-8")
+    result = run_cli("--config", str(config), "ls", "--sessions-dir", str(registry))
+    assert result.returncode == 2
+    assert f'{config}:1: \'theme\' must be one of "dark", "light", "ansi"' in result.stderr
+    assert f"{config}:3: keymap: key 'q' would run both 'help' and 'quit'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -58,7 +58,12 @@ def test_help_rows_follow_the_table_and_the_keymap() -> None:
 
 def test_key_conflicts() -> None:
     assert actions.key_conflicts({}) == []
-    assert actions.key_conflicts({"quit": "q,ctrl+q"}) == []  # takes over quit_bg's default
+    assert actions.key_conflicts({"quit": "q,Q"}) == []
+    # A remapped key that another action still has by default runs two actions: a conflict.
+    assert actions.key_conflicts({"quit": "q,ctrl+q"}) == [("ctrl+q", "quit", "quit_bg")]
+    assert actions.key_conflicts({"attach": "d"}) == [("d", "attach", "detach")]
+    assert actions.key_conflicts({"attach": "d", "detach": "e"}) == []  # moved out of the way
+    assert actions.key_conflicts({"help": "1"}) == [("1", "jump", "help")]  # a fixed key
     assert actions.key_conflicts({"attach": "o,enter", "detach": "d,o"}) == [
         ("o", "attach", "detach")
     ]
@@ -69,6 +74,19 @@ def test_keymap_conflict_is_a_config_error(tmp_path: Path) -> None:
     path.write_text('[keymap]\nattach = "o"\ndetach = "o"\n', encoding="utf-8")
     with pytest.raises(config.ConfigError, match=r":3: keymap: key 'o' would run both"):
         config.load_config(path)
+
+
+def test_keymap_key_taken_from_another_actions_default_is_a_config_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('theme = "dark"\n[keymap]\nattach = "enter,d"\n', encoding="utf-8")
+    with pytest.raises(config.ConfigError) as info:
+        config.load_config(path)
+    assert str(info.value) == (
+        f"{path}:3: keymap: key 'd' would run both 'attach' and 'detach' (its default key); "
+        "give one of them another key"
+    )
 
 
 async def test_palette_lists_every_table_action(tmp_path: Path) -> None:

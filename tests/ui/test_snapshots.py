@@ -31,10 +31,18 @@ def fixed_home(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(render, "HOME", HOME)
 
 
+#: No bell, toast or desktop notice for waiting sessions (see :func:`fixed_app`).
+QUIET = Config(notify_waiting=False)
+
+
 def fixed_app(tmp_path: Path) -> SessionTUI:
-    """The app on fixed data: a monitor that is never started, a frozen clock."""
+    """The app on fixed data: a monitor that is never started, a frozen clock, no toasts.
+
+    No toasts: a waiting session is announced after a delay measured on the real clock,
+    so whether its toast is in the picture would depend on the machine's speed.
+    """
     monitor = Monitor(sessions_dir=tmp_path / "sessions")
-    return make_app(monitor, clock=lambda: NOW, watch=False)
+    return make_app(monitor, clock=lambda: NOW, watch=False, config=QUIET)
 
 
 async def show_fixed(pilot: Pilot[None]) -> None:
@@ -132,7 +140,7 @@ def zellij_app(tmp_path: Path) -> SessionTUI:
     )
     assert zellij.server == ZELLIJ_SERVER
     monitor = Monitor(sessions_dir=tmp_path / "sessions", muxes=MuxSet([zellij]))
-    return make_app(monitor, clock=lambda: NOW, watch=False)
+    return make_app(monitor, clock=lambda: NOW, watch=False, config=QUIET)
 
 
 async def show_zellij(pilot: Pilot[None]) -> None:

@@ -83,6 +83,47 @@ def _dead(c: ActionContext) -> bool:
     return c.session is not None and c.session.status is Status.DEAD
 
 
+def attach_blocker(c: ActionContext) -> str | None:
+    """Why ``enter`` (attach) and ``d`` (detach) do not apply now, or ``None`` when they do."""
+    s = c.session
+    if s is None:
+        return "no session is selected"
+    if not s.alive:
+        return f"{s.name} has ended: there is nothing to attach (D dismisses it)"
+    if s.mux is None and s.job_id is None:
+        return f"{s.name} runs in no tmux or Zellij pane and is no Claude background job"
+    return None
+
+
+def dismiss_blocker(c: ActionContext) -> str | None:
+    """Why ``D`` (dismiss) does not apply now, or ``None`` when it does."""
+    s = c.session
+    if s is None:
+        return "no session is selected"
+    if s.status is not Status.DEAD:
+        return f"{s.name} is {s.status.value}: only a dead session is dismissed (K kills)"
+    return None
+
+
+def alive_blocker(c: ActionContext) -> str | None:
+    """Why ``x``/``K`` (end, kill) and ``r`` (rename) do not apply now, or ``None``."""
+    s = c.session
+    if s is None:
+        return "no session is selected"
+    if not s.alive:
+        return f"{s.name} has ended (D dismisses it)"
+    return None
+
+
+def rename_blocker(c: ActionContext) -> str | None:
+    """Why ``r`` (rename) does not apply now, or ``None`` when it does."""
+    reason = alive_blocker(c)
+    if reason is None and not _renamable(c):
+        assert c.session is not None
+        return f"{c.session.name} has no registry file or session sessiontui can rename"
+    return reason
+
+
 def _someone_waits(c: ActionContext) -> bool:
     return bool(c.snapshot.counts().get(Status.WAITING))
 
@@ -189,6 +230,7 @@ class Action:
             dimmed in the footer and does nothing.
         why_not: The reason the action does not apply now (shown when its dimmed key is
             pressed), or ``None`` when it applies; ``None`` here: no reason is told.
+        contextual: Shown in the footer only while it applies (``D`` on a dead row).
     """
 
     id: str | None
@@ -204,21 +246,22 @@ class Action:
     help_keys: str | None = None
     applies: Callable[[ActionContext], bool] | None = None
     why_not: Callable[[ActionContext], str | None] | None = None
+    contextual: bool = False
 
 
 # fmt: off
 ACTIONS: tuple[Action, ...] = (
     Action(None, "1,2,3,4,5,6,7,8,9", "jump", "Attach n-th", "Attach to the n-th session (the number shown at the left of its row)", show=False, per_key=True, help_keys="1 … 9"),  # noqa: E501
-    Action("attach", "enter", "attach", "Attach", "Attach: jump to the session's tmux pane", "Attach", applies=_attach_or_fold),  # noqa: E501
-    Action("detach", "d", "detach", "Detach", "Detach every client from the session's tmux session (it keeps running)", "Detach", applies=_reachable),  # noqa: E501
-    Action("rename", "r", "rename", "Rename", "Rename the session (and the tmux session sessiontui made for it)", "Rename", applies=_renamable),  # noqa: E501
-    Action("end", "x", "end", "End", "End: detach a background session; confirm a kill for others", "End", applies=_alive),  # noqa: E501
-    Action("kill", "K", "kill", "Kill", "Kill, confirmed: SIGTERM, grace period, then SIGKILL", "Kill", applies=_alive),  # noqa: E501
+    Action("attach", "enter", "attach", "Attach", "Attach: jump to the session's tmux pane", "Attach", applies=_attach_or_fold, why_not=attach_blocker),  # noqa: E501
+    Action("detach", "d", "detach", "Detach", "Detach every client from the session's tmux session (it keeps running)", "Detach", applies=_reachable, why_not=attach_blocker),  # noqa: E501
+    Action("rename", "r", "rename", "Rename", "Rename the session (and the tmux session sessiontui made for it)", "Rename", applies=_renamable, why_not=rename_blocker),  # noqa: E501
+    Action("end", "x", "end", "End", "End: detach a background session; confirm a kill for others", "End", applies=_alive, why_not=alive_blocker),  # noqa: E501
+    Action("kill", "K", "kill", "Kill", "Kill, confirmed: SIGTERM, grace period, then SIGKILL", "Kill", applies=_alive, why_not=alive_blocker),  # noqa: E501
     Action("send", "s", "send", "Send", "Send a one-line reply to the session's pane (enter sends, escape cancels)", "Send a reply", applies=_can_send, why_not=send_blocker),  # noqa: E501
     Action("approve", "a", "approve", "Approve", "Approve: choose the permission prompt's own \"Yes\" (checked on a fresh capture)", "Approve", applies=_can_answer, why_not=answer_blocker),  # noqa: E501
     Action("deny", "A", "deny", "Deny", "Deny: choose the permission prompt's own \"No\" (checked on a fresh capture)", "Deny", applies=_can_answer, why_not=answer_blocker),  # noqa: E501
     Action("interrupt", "i", "interrupt", "Interrupt", "Interrupt the running turn with the agent's own key (Escape); K kills", "Interrupt", applies=_can_interrupt, why_not=interrupt_blocker),  # noqa: E501
-    Action("dismiss", "D", "dismiss", "Dismiss", "Dismiss a dead session (removes its registry file once verified dead; an exited Zellij session: deleted, confirmed)", "Dismiss", show=False, applies=_dead),  # noqa: E501
+    Action("dismiss", "D", "dismiss", "Dismiss", "Dismiss a dead session (removes its registry file once verified dead; an exited Zellij session: deleted, confirmed)", "Dismiss", applies=_dead, why_not=dismiss_blocker, contextual=True),  # noqa: E501
     Action("jump_waiting", "w", "jump_waiting", "Waiting", "Attach the next session waiting for input (cycles)", "Next waiting", applies=_someone_waits),  # noqa: E501
     Action("jump_back", "tab", "jump_back", "Back", "Back to the session attached before", "Back", show=False, applies=_can_go_back),  # noqa: E501
     Action("sort", "o", "cycle_sort", "Sort", "Sort order: urgency, project, last activity (cycles; pinned sessions first)", "Cycle sort order", show=False),  # noqa: E501
@@ -289,6 +332,12 @@ def bindings(scope: Literal["table", "app"]) -> list[BindingType]:
     return out
 
 
+def contextual_actions(scope: Literal["table", "app"]) -> frozenset[str]:
+    """Binding actions (as :func:`bindings` names them) the footer shows only while they apply."""
+    prefix = "app." if scope == "table" else ""
+    return frozenset(f"{prefix}{a.action}" for a in ACTIONS if a.contextual and a.scope == scope)
+
+
 def applies(action: str, context: ActionContext) -> bool:
     """True when the app action ``action`` applies now (unknown actions always apply)."""
     entry = BY_ACTION.get(action)
@@ -309,27 +358,28 @@ def applicability(context: ActionContext) -> tuple[bool, ...]:
 
 
 def key_conflicts(keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
-    """Keys that ``keymap`` gives to two different actions (SPEC 7: an error).
+    """Keys that would run two different actions once ``keymap`` is applied (SPEC 7: an error).
 
-    A remapped key takes over from a default binding of that key (Textual drops the
-    default, e.g. ``quit = "q,ctrl+q"`` replaces ``quit_bg``'s ``ctrl+q``), so only keys
-    named twice in ``keymap`` itself conflict.
+    Every action keeps its default keys unless ``keymap`` names its binding id; the fixed
+    keys (``1``-``9``, ``ctrl+c``) cannot be remapped. So ``attach = "d"`` conflicts with
+    ``detach``'s default ``d`` unless ``detach`` is remapped too.
 
     Args:
         keymap: Binding id -> comma-separated keys (ids not in the table are ignored).
 
     Returns:
-        ``(key, first id, second id)`` per conflict, in table order.
+        ``(key, first, second)`` per conflict, in table order: the key and the binding ids (or
+        action names, for fixed keys) of the two actions.
     """
-    owner: dict[str, str] = {}
+    owner: dict[str, tuple[str, str]] = {}  # key -> (action, who)
     conflicts: list[tuple[str, str, str]] = []
     for entry in ACTIONS:
-        if entry.id is None or entry.id not in keymap:
-            continue
-        for key in keymap[entry.id].split(","):
-            first = owner.setdefault(key, entry.id)
-            if first != entry.id:
-                conflicts.append((key, first, entry.id))
+        keys = keymap[entry.id] if entry.id is not None and entry.id in keymap else entry.keys
+        who = entry.id or entry.action
+        for key in keys.split(","):
+            first = owner.setdefault(key, (entry.action, who))
+            if first[0] != entry.action:
+                conflicts.append((key, first[1], who))
     return conflicts
 
 

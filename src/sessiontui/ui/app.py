@@ -16,7 +16,7 @@ from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.markup import escape as escape_markup
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from sessiontui.config import Config
@@ -47,7 +47,9 @@ from sessiontui.ui.screens.confirm import ConfirmScreen
 from sessiontui.ui.screens.help import HelpScreen, action_rows
 from sessiontui.ui.screens.new_session import NewSessionRequest, NewSessionScreen
 from sessiontui.ui.screens.rename import RenameScreen
+from sessiontui.ui.themes import THEME_VARIABLE_DEFAULTS, theme_named
 from sessiontui.ui.widgets.detail import DetailPanel
+from sessiontui.ui.widgets.footer import SessionFooter
 from sessiontui.ui.widgets.session_table import SessionTable
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
 
     from textual.app import ComposeResult
     from textual.events import Resize
+    from textual.notifications import SeverityLevel
     from textual.screen import Screen
     from textual.timer import Timer
 
@@ -74,6 +77,8 @@ NARROW_WIDTH = 60
 PREVIEW_LINES = 8
 #: Lines captured from a waiting agent's pane to find its question (a whole screen).
 QUESTION_CAPTURE_LINES = 60
+#: How often the AGE column is brought up to date, seconds (it shows whole seconds at first).
+AGE_TICK_S = 1.0
 #: Longest reply the input takes, in characters (what a multiplexer types at once).
 REPLY_MAX_CHARS = 4096
 
@@ -157,6 +162,12 @@ class SessionTUI(App[None]):
         """The ``1``-``9`` numbers shown in the rows."""
         self._roots = ProjectRoots()
         self._arranged = 0  # bumped when the user re-arranges the rows (a pin, a fold)
+        self._held_notices: list[tuple[str, str, SeverityLevel, float | None, bool]] = []
+        self._holding_notices = False
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """Sessiontui's own CSS variables, for any theme that does not set them."""
+        return dict(THEME_VARIABLE_DEFAULTS)
 
     # -- layout -------------------------------------------------------------------------
 
@@ -169,15 +180,17 @@ class SessionTUI(App[None]):
         )
         yield DetailPanel(id="detail")
         yield Input(id="reply", max_length=REPLY_MAX_CHARS)
-        yield Footer()
+        yield SessionFooter(contextual=actions.contextual_actions("table"))
 
     def on_mount(self) -> None:
         """Lay out for the terminal width, show the first snapshot, start the monitor."""
         if self.config.keymap:
             self.set_keymap(dict(self.config.keymap))
-        if self.config.theme:
-            with contextlib.suppress(Exception):
-                self.theme = self.config.theme
+        theme = theme_named(self.config.theme)  # the configuration checked the name
+        render.use_theme(theme)
+        if theme.textual.name not in self.available_themes:
+            self.register_theme(theme.textual)
+        self.theme = theme.textual.name
         self.set_interval(PREVIEW_INTERVAL_S, self._refresh_preview)
         table = self.query_one(MainTable)
         table.wanted_columns = self.config.columns
@@ -196,6 +209,7 @@ class SessionTUI(App[None]):
         self.monitor.subscribe(self._on_change)
         self._show()
         self.set_interval(30.0, self._show)
+        self.set_interval(AGE_TICK_S, self._tick_ages)
         if self.start_monitor:
             self._start_monitor()
 
@@ -401,12 +415,17 @@ class SessionTUI(App[None]):
             if self.group_mode is not GroupMode.NONE:
                 order += f", by {self.group_mode.value}"
             if header.cell_len + len(order) + 2 <= self.size.width:  # else only the ↓ says it
-                header.append(f"  {order}", style="dim")
+                header.append(f"  {order}", style=render.current_theme().muted)
             if header != self._header:  # only on change, and without a re-layout of the
                 self._header = header  # screen: the line's size is fixed (height 1, full width)
                 self.query_one("#summary", Static).update(header, layout=False)
             self.query_one(DetailPanel).show(table.session_at_cursor(), now)
         self._refresh_bindings_if_changed()
+
+    def _tick_ages(self) -> None:
+        """Timer: repaint the AGE cells whose text moved (status and CPU may not have)."""
+        with contextlib.suppress(NoMatches):  # the app is shutting down
+            self.query_one(MainTable).tick_ages(self.clock())
 
     def _action_context(self) -> actions.ActionContext:
         """What decides which actions apply now."""
@@ -979,12 +998,46 @@ class SessionTUI(App[None]):
         self.call_from_thread(self._refresh_preview)
 
     def action_help(self) -> None:
-        """``?``: the help screen, listing the keys as currently bound."""
+        """``?``: the help screen, listing the keys as currently bound.
+
+        Notifications on screen and those that arrive while it is shown are held and shown
+        again when it closes (they would cover its text).
+        """
 
         def display(key: str) -> str:
             return self.get_key_display(Binding(key, ""))
 
-        self.push_screen(HelpScreen(action_rows(display, self.config.keymap)))
+        shown = list(getattr(self, "_notifications", ()))  # Textual's live notifications
+        self.clear_notifications()
+        self._holding_notices = True
+        self._held_notices += [(n.message, n.title, n.severity, n.timeout, n.markup) for n in shown]
+        self.push_screen(HelpScreen(action_rows(display, self.config.keymap)), self._release)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show a notification (Textual's ``App.notify``); held while the help screen is up."""
+        if self._holding_notices:
+            self._held_notices.append((message, title, severity, timeout, markup))
+            return
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def _release(self, _result: object = None) -> None:
+        """Show the notifications held while the help screen was up, in order."""
+        self._holding_notices = False
+        self.call_after_refresh(self._show_held)  # once the main screen is back on top
+
+    def _show_held(self) -> None:
+        """Show the held notifications (see :meth:`_release`)."""
+        held, self._held_notices = self._held_notices, []
+        for message, title, severity, timeout, markup in held:
+            self.notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def action_filter(self) -> None:
         """``/``: show and focus the filter input."""

@@ -15,24 +15,43 @@ from textual.renderables.sparkline import Sparkline
 from sessiontui.model.summary import GLYPHS  # one table for the TUI and ``sessiontui status``
 from sessiontui.model.text import format_age, printable, shorten_home
 from sessiontui.model.types import HOST_UNREACHABLE, Status
+from sessiontui.ui.themes import DEFAULT_THEME, THEMES
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from sessiontui.model.types import Session, Snapshot
+    from sessiontui.ui.themes import UiTheme
 
-STYLES: dict[Status, str] = {
-    Status.WAITING: "bold black on yellow",
-    Status.BUSY: "bold green",
-    Status.SHELL: "cyan",
-    Status.IDLE: "",
-    Status.UNKNOWN: "dim",
-    Status.DEAD: "dim red",
-}
+#: Rich style of each status word and glyph in the current theme (see :func:`use_theme`).
+STYLES: dict[Status, str] = dict(THEMES[DEFAULT_THEME].status)
 
 _CONSOLE = Console(file=io.StringIO(), width=200, color_system="truecolor", force_terminal=True)
-_SPARK_MIN = Color.parse("#3a3a3a")
-_SPARK_MAX = Color.parse("#5fd75f")
+_current: UiTheme = THEMES[DEFAULT_THEME]
+
+
+def use_theme(theme: UiTheme) -> None:
+    """Make every cell rendered from now on use ``theme``'s styles (the app calls it on mount).
+
+    Cells already rendered keep their styles; the app renders the table again after this.
+    """
+    global _current
+    _current = theme
+    STYLES.clear()
+    STYLES.update(theme.status)
+    _sparkline_text.cache_clear()
+
+
+def current_theme() -> UiTheme:
+    """The theme cells are rendered with (the dark one until :func:`use_theme`)."""
+    return _current
+
+
+def muted() -> str:
+    """Rich style of secondary text in the current theme (not ``dim``: it keeps 4.5:1)."""
+    return _current.muted
+
+
 HOME = str(Path.home())
 
 
@@ -44,7 +63,7 @@ def status_cell(status: Status, *, word: bool = True) -> Text:
 
 def plain(text: str | None, *, max_len: int | None = None, dim: bool = False) -> Text:
     """Untrusted text as a plain :class:`Text` (escapes made visible, never markup)."""
-    return Text(printable(text or "", max_len=max_len), style="dim" if dim else "")
+    return Text(printable(text or "", max_len=max_len), style=_current.muted if dim else "")
 
 
 #: Marks the number of subagents a session runs, after its name (``api ↳3``). An arrow that
@@ -61,7 +80,7 @@ def name_cell(session: Session, max_len: int) -> Text:
     room = max(1, max_len - len(badge))
     text = plain(session.name, max_len=room, dim=not session.alive)
     if badge:
-        text.append(badge, style="bold magenta")
+        text.append(badge, style=_current.badge)
     return text
 
 
@@ -93,7 +112,12 @@ def sparkline(values: tuple[float, ...], width: int) -> Text:
 @functools.lru_cache(maxsize=2048)
 def _sparkline_text(data: tuple[float, ...], width: int) -> Text:
     """Render the sparkline once and keep its segments as styled text."""
-    renderable = Sparkline(list(data), width=width, min_color=_SPARK_MIN, max_color=_SPARK_MAX)
+    renderable = Sparkline(
+        list(data),
+        width=width,
+        min_color=Color.parse(_current.spark_min),
+        max_color=Color.parse(_current.spark_max),
+    )
     text = Text(no_wrap=True, overflow="crop")
     for segment in _CONSOLE.render(renderable, _CONSOLE.options.update_width(width)):
         if segment.text and segment.text != "\n":
@@ -126,7 +150,7 @@ def session_status_cell(session: Session, *, word: bool = True) -> Text:
     """:func:`status_cell` of a session: dimmed while it is only last-known (host unreachable)."""
     cell = status_cell(session.status, word=word)
     if session.health == HOST_UNREACHABLE:
-        cell.stylize("dim")
+        cell.stylize(_current.muted)
     return cell
 
 
@@ -193,15 +217,15 @@ def summary(snapshot: Snapshot, *, compact: bool = False) -> Text:
     ):
         n = counts.get(status, 0)
         if n or status in (Status.WAITING, Status.BUSY, Status.IDLE):
-            style = STYLES[status] if n else "dim"
+            style = STYLES[status] if n else _current.muted
             label = f" {GLYPHS[status]}{n}" if compact else f" {GLYPHS[status]} {n} {status.value} "
             text.append(label, style=style)
     if not snapshot.sessions:
-        text.append("  no agent sessions", style="dim")
+        text.append("  no agent sessions", style=_current.muted)
     if not compact:
         text.append_text(host_counts(snapshot))
     for message in snapshot.messages:
-        text.append(f"  ⚠ {printable(message)}", style="yellow")
+        text.append(f"  ⚠ {printable(message)}", style=_current.warning)
     return text
 
 
@@ -224,6 +248,7 @@ def host_counts(snapshot: Snapshot) -> Text:
     parts += [(host, counts[host], host in down) for host in sorted(h for h in counts if h)]
     for index, (label, count, dim) in enumerate(parts):
         if index:
-            text.append(" ·", style="dim")
-        text.append(f" {printable(label, max_len=20)} {count}", style="dim" if dim else "bold")
+            text.append(" ·", style=_current.muted)
+        style = _current.muted if dim else "bold"
+        text.append(f" {printable(label, max_len=20)} {count}", style=style)
     return text

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.console import Group
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from sessiontui.ui import render
 from sessiontui.ui.actions import ACTIONS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+    from rich.console import Console, ConsoleOptions, RenderResult
     from textual.app import ComposeResult
 
 STATUS_HELP = (
@@ -53,6 +58,46 @@ def action_rows(
     return rows
 
 
+#: Below this many cells of text width, each key is shown above its description (indented)
+#: instead of beside it, so descriptions keep whole words on their lines.
+STACKED_WIDTH = 56
+
+
+class KeyList:
+    """A titled list of ``(keys, description)`` pairs that fits any width (a Rich renderable).
+
+    Wide: two columns, keys then descriptions. Narrow (under :data:`STACKED_WIDTH` cells):
+    each key on its own line and its description under it, indented. Descriptions wrap on
+    word boundaries; a single word longer than the line is folded.
+
+    Args:
+        title: The list's title.
+        rows: ``(keys, description)`` pairs, plain text.
+        key_style: Rich style of the keys.
+    """
+
+    def __init__(self, title: str, rows: Sequence[tuple[str, str]], key_style: str = "") -> None:
+        self.title = title
+        self.rows = list(rows)
+        self.key_style = key_style
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """Two columns when they fit, else stacked."""
+        if options.max_width >= STACKED_WIDTH:
+            table = Table(title=self.title, show_header=False, box=None, padding=(0, 2))
+            table.add_column(style=self.key_style, no_wrap=True)
+            table.add_column(overflow="fold")
+            for key, description in self.rows:
+                table.add_row(Text(key), Text(description))
+            yield table
+            return
+        parts: list[Text | Padding] = [Text(self.title, style="italic", justify="center")]
+        for key, description in self.rows:
+            parts.append(Text(key, style=self.key_style))
+            parts.append(Padding(Text(description, overflow="fold"), (0, 0, 0, 2)))
+        yield Group(*parts)
+
+
 class HelpScreen(ModalScreen[None]):
     """Lists key bindings and status glyphs; any of escape, q, ? closes it.
 
@@ -70,19 +115,10 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         """Two tables: keys and statuses."""
-        table = Table(title="Keys", show_header=False, box=None, padding=(0, 2))
-        table.add_column(style="bold cyan", no_wrap=True)
-        table.add_column()
-        for key, description in self.keys:
-            table.add_row(key, description)
-        statuses = Table(title="Status", show_header=False, box=None, padding=(0, 2))
-        statuses.add_column(no_wrap=True)
-        statuses.add_column()
-        for glyph, meaning in STATUS_HELP:
-            statuses.add_row(glyph, meaning)
         with VerticalScroll(id="dialog", classes="help"):
-            yield Static(table)
-            yield Static(statuses)
+            keys = KeyList("Keys", self.keys, key_style=render.current_theme().key)
+            yield Static(keys, id="help-keys")
+            yield Static(KeyList("Status", STATUS_HELP), id="help-status")
             yield Static("escape closes", classes="hint")
 
     def action_close(self) -> None:

@@ -95,11 +95,15 @@ class DetailPanel(Vertical):
         self._deferred = None
         self._updated_at = time.monotonic()
         self._shown = shown
+        if session is None or last is None or session.key != last.key:
+            # Another session (or none): what the pane showed belongs to the last one.
+            self.show_preview(None)
+            self.show_question(None)
         fields = self.query_one("#detail-fields", Static)
         spark = self.query_one("#detail-spark", Sparkline)
         if session is None:
             self._fields = None
-            fields.update(Text("No session selected.", style="dim"))
+            fields.update(Text("No session selected.", style=render.muted()))
             spark.data = []
             return
         spark.data = render.quantize(session.activity)
@@ -135,7 +139,13 @@ class DetailPanel(Vertical):
             ("registry", render.plain(str(session.registry_path or ""))),
         ]
         if session.health:
-            rows.insert(3, ("health", Text(printable(session.health), style="bold red")))
+            rows.insert(
+                3,
+                (
+                    "health",
+                    Text(printable(session.health), style=f"bold {render.current_theme().error}"),
+                ),
+            )
         if session.host is not None:  # the place below is on that host, not here
             rows.insert(3, ("host", render.plain(session.host)))
         if session.mux is not None and session.mux.show_server:
@@ -153,7 +163,12 @@ class DetailPanel(Vertical):
                 (printable(key, max_len=12), render.plain(str(session.extra[key]), max_len=80))
             )
         if session.unreadable:
-            rows.append(("problem", Text(printable(session.unreadable), style="yellow")))
+            rows.append(
+                (
+                    "problem",
+                    Text(printable(session.unreadable), style=render.current_theme().warning),
+                )
+            )
         for label, value in rows:
             if value:
                 grid.add_row(label, value)
@@ -207,7 +222,9 @@ class DetailPanel(Vertical):
             preview.display = False
             return
         lines = [printable(line) for line in text.rstrip("\n").splitlines()]
-        preview.update(Text("\n".join(lines), style="dim", no_wrap=True, overflow="ellipsis"))
+        preview.update(
+            Text("\n".join(lines), style=render.muted(), no_wrap=True, overflow="ellipsis")
+        )
         preview.display = True
 
 
@@ -271,7 +288,9 @@ def job_rows(session: Session) -> list[tuple[str, Text | str]]:
     if job is None:
         return rows
     if job.problem is not None:
-        problem = Text(f"unreadable: {printable(job.problem)}", style="yellow")
+        problem = Text(
+            f"unreadable: {printable(job.problem)}", style=render.current_theme().warning
+        )
         return [*rows, ("job state", problem)]
     state = printable(job.state or "?", max_len=40)
     if job.detail:

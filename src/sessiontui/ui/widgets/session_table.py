@@ -273,6 +273,21 @@ class RowLine:
         self.session, self._now, self._mark = session, now, mark
         return True
 
+    def age_changed(self, now: float) -> bool:
+        """Move this line to ``now``; True when it is drawn and its AGE text changes.
+
+        A line never drawn takes the new time for free (it is formatted when first drawn).
+        A drawn line whose age reads the same (``12m`` for another minute) keeps its cached
+        rendering.
+        """
+        if self._text is None or isinstance(self.session, GroupHeader):  # a header has no age
+            self._now = now
+            return False
+        if render.age(self.session, now) == render.age(self.session, self._now):
+            self._now = now
+            return False
+        return True
+
     @property
     def plain(self) -> str:
         """The line as plain text."""
@@ -456,6 +471,26 @@ class SessionTable(DataTable[RowLine]):
                 self.move_cursor(row=index, animate=False, scroll=True)
         else:
             self.move_cursor(row=min(max(old_row, 0), len(order) - 1), animate=False)
+
+    def tick_ages(self, now: float) -> int:
+        """Show the AGE column at ``now`` (wall-clock seconds): repaint only rows it changes.
+
+        Costs one age formatting per drawn row; rows never drawn just take the new time.
+        The changed rows go through the same one-row patch as any other update.
+
+        Returns:
+            How many rows were repainted.
+        """
+        if not any(column.key == "age" for column in self._columns_spec):
+            return 0
+        self._now = now
+        repainted = 0
+        for key, line in self._lines.items():
+            if line.age_changed(now):
+                fresh = self._lines[key] = RowLine(self._columns_spec, line.session, now)
+                self._replace_line(key, fresh)
+                repainted += 1
+        return repainted
 
     def _reorder(self, current: list[str], order: list[str]) -> None:
         """Move the rows from the ``current`` order to ``order`` (the same keys).
