@@ -188,8 +188,8 @@ def test_module_docstring_example_is_valid(cfg: Path) -> None:
 
 
 def test_dotted_and_inline_keymap_forms(cfg: Path) -> None:
-    write(cfg, 'keymap.attach = "o"\n')
-    assert dict(load_config(cfg).keymap) == {"attach": "o"}
+    write(cfg, 'keymap.attach = "l"\n')
+    assert dict(load_config(cfg).keymap) == {"attach": "l"}
     write(cfg, 'keymap = {help = "?,f1"}\n')
     assert dict(load_config(cfg).keymap) == {"help": "?,f1"}
 
@@ -333,7 +333,7 @@ def test_key_in_a_table_is_not_confused_with_a_top_level_key(cfg: Path) -> None:
     text = """\
     theme = "dark"  # quit = ""
     [keymap]
-    attach = "o"
+    attach = "l"
     quit = ""
     """
     error = error_of(cfg, text)
@@ -348,7 +348,7 @@ def test_keymap_unknown_binding_id_with_suggestion(cfg: Path) -> None:
     zellij = true
 
     [keymap]
-    attach = "o"
+    attach = "l"
     atach = "enter"
     """
     error = error_of(cfg, text)
