@@ -341,6 +341,28 @@ class TranscriptFacts:
             return None
         return self.context_used / self.context_window
 
+    @property
+    def headline(self) -> tuple[object, ...]:
+        """The facts whose change the user should see at once, as one comparable tuple.
+
+        Whether the file exists, the fallback status and its reason, the model, the title,
+        the context window and the context used in whole percent (as the ``CTX`` column shows
+        it). The rest (output totals, turns, the activity buckets, the last prompt and the
+        last activity time) moves with every record while an agent works; a store may show
+        changes of only those at a slower pace.
+        """
+        fraction = self.context_fraction
+        percent = None if fraction is None else round(fraction * 100)
+        return (
+            self.exists,
+            self.status,
+            self.status_reason,
+            self.model,
+            self.title,
+            self.context_window,
+            percent,
+        )
+
     def series(self, now_s: float, count: int | None = None) -> tuple[int, ...]:
         """Return output tokens per bin over the window ending at ``now_s``, oldest first.
 
