@@ -10,7 +10,8 @@ Three layers:
 
 - path helpers (:func:`encode_project_dir`, :func:`transcript_path`, :func:`find_transcript`);
 - :class:`TranscriptReader`: one file, read from the last offset, only appended bytes, a bounded
-  amount per :meth:`~TranscriptReader.poll`, with :class:`TranscriptFacts` as the immutable result;
+  amount per :meth:`~TranscriptReader.poll` (:mod:`sessiontui.model.jsonl_tail`), with
+  :class:`TranscriptFacts` as the immutable result;
 - :class:`TranscriptTracker`: readers keyed by session, for the store (watchdog event or timer).
 
 Nothing here writes a file, and nothing blocks: a FIFO or device named like a transcript is
@@ -19,7 +20,6 @@ refused, reads are bounded, a missing file is a state, not an error.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -29,6 +29,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sessiontui.model.jsonl_tail import JsonlTail, Oversized, parse_object
 from sessiontui.model.text import parse_timestamp, printable
 from sessiontui.model.types import Status
 
@@ -50,7 +51,6 @@ MAX_PROMPT_CHARS = 200
 MAX_SCAN_ENTRIES = 10_000
 
 _SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-_SKIP_PREFIX_BYTES = 4096  # kept from an oversized line to classify it
 _MAX_TOKENS = 10**12  # larger usage values are garbage
 _IDLE_STOP_REASONS = frozenset({"end_turn", "stop_sequence", "max_tokens", "refusal"})
 _INTERRUPTED = "[Request interrupted by user"
@@ -458,13 +458,14 @@ class _Tail:
 class TranscriptReader:
     """Incremental reader of one Claude Code transcript.
 
-    Each :meth:`poll` stats the path and reads only bytes appended since the last one (at most
-    ``max_read_bytes``). The first open of a file, and the first read after the file shrank or
-    was replaced (another inode), starts at its last ``tail_bytes`` and drops the partial first
-    line; a replaced or shrunk file also resets every derived fact. A line longer than
-    ``max_line_bytes`` is skipped without being held (only its first 4 KiB are kept, to classify
-    it); malformed lines and unknown record types are ignored. Never raises for anything found
-    in or about the file.
+    Each :meth:`poll` reads only the bytes appended since the last one (at most
+    ``max_read_bytes``) through a :class:`~sessiontui.model.jsonl_tail.JsonlTail`. The first
+    open of a file, and the first read after the file shrank, was replaced (another inode) or
+    rewritten in place, starts at its last ``tail_bytes`` and drops the partial first line; a
+    start-over also resets every derived fact. A line longer than ``max_line_bytes`` is
+    skipped without being held (only its first 4 KiB are kept, to classify it); malformed
+    lines and unknown record types are ignored. A symbolic link, FIFO or directory counts as
+    no file. Never raises for anything found in or about the file.
 
     Not thread-safe: one thread (the store's) calls it.
 
@@ -484,12 +485,13 @@ class TranscriptReader:
         self.path = path
         self.settings = settings or TranscriptSettings()
         self._clock = clock
-        self._ident: tuple[int, int] | None = None
-        self._offset = 0
-        self._pending = bytearray()
-        self._skipping = False  # inside a line that is being skipped
-        self._skip_prefix = bytearray()
-        self._skip_counts = True  # the skipped line is an oversized one (not a resync)
+        self.tail = JsonlTail(
+            path,
+            tail_bytes=self.settings.tail_bytes,
+            max_line_bytes=self.settings.max_line_bytes,
+            max_read_bytes=self.settings.max_read_bytes,
+        )
+        """The file's :class:`~sessiontui.model.jsonl_tail.JsonlTail` (offset, held bytes)."""
         self._mtime: float | None = None
         self._exists = False
         self._behind = False
@@ -509,7 +511,7 @@ class TranscriptReader:
     @property
     def offset(self) -> int:
         """Bytes of the file consumed so far (the next read starts here)."""
-        return self._offset
+        return self.tail.offset
 
     def poll(self) -> bool:
         """Read what was appended since the last poll and update :attr:`facts`.
@@ -527,94 +529,23 @@ class TranscriptReader:
 
     def _read(self) -> None:
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+            read = self.tail.read()
         except OSError:
-            # Missing, or unreadable (permission, a dangling link): keep the last facts.
+            # Missing, or unreadable (permission, a FIFO, a link): keep the last facts.
             self._exists = False
             self._behind = False
             return
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                self._exists = False
-                self._behind = False
-                return
-            self._exists = True
-            self._mtime = st.st_mtime
-            ident = (st.st_dev, st.st_ino)
-            if ident != self._ident or st.st_size < self._offset:
-                if self._ident is not None:
-                    self._reset_facts()
-                self._ident = ident
-                self._start_at_tail(fd, st.st_size)
-            budget = self.settings.max_read_bytes
-            while budget > 0 and self._offset < st.st_size:
-                chunk = os.pread(
-                    fd, min(budget, 256 * 1024, st.st_size - self._offset), self._offset
-                )
-                if not chunk:
-                    break
-                self._offset += len(chunk)
-                budget -= len(chunk)
-                self._feed(chunk)
-            self._behind = self._offset < st.st_size
-        except OSError:
-            self._behind = False
-        finally:
-            os.close(fd)
-
-    def _start_at_tail(self, fd: int, size: int) -> None:
-        """Position at the last ``tail_bytes`` of the file, skipping the cut first line."""
-        self._pending.clear()
-        self._skipping = False
-        self._skip_prefix.clear()
-        start = max(0, size - self.settings.tail_bytes)
-        self._offset = start
-        if start > 0:
-            self._partial = True
-            try:
-                before = os.pread(fd, 1, start - 1)
-            except OSError:
-                before = b""
-            if before != b"\n":
-                self._skipping = True  # the rest of a cut line: drop it silently
-                self._skip_counts = False
-
-    def _feed(self, data: bytes) -> None:
-        limit = self.settings.max_line_bytes
-        start = 0
-        while start < len(data):
-            newline = data.find(b"\n", start)
-            end = len(data) if newline < 0 else newline
-            piece = data[start:end]
-            if self._skipping:
-                room = _SKIP_PREFIX_BYTES - len(self._skip_prefix)
-                if room > 0:
-                    self._skip_prefix += piece[:room]
+        self._exists = True
+        self._mtime = read.modified_at
+        self._behind = read.behind
+        if read.reset:
+            self._reset_facts()
+            self._partial = read.tail_only
+        for line in read.lines:
+            if isinstance(line, Oversized):
+                self._oversized(line.prefix)
             else:
-                self._pending += piece
-                if len(self._pending) > limit:
-                    self._skipping = True
-                    self._skip_counts = True
-                    self._skip_prefix[:] = self._pending[:_SKIP_PREFIX_BYTES]
-                    self._pending.clear()
-            if newline < 0:
-                break
-            if self._skipping:
-                if self._skip_counts:
-                    self._oversized(bytes(self._skip_prefix))
-                self._skipping = False
-                self._skip_prefix.clear()
-            else:
-                line = bytes(self._pending)
-                self._pending.clear()
                 self._line(line)
-            start = newline + 1
-        if len(self._pending) > limit:  # defensive: never hold more than the limit
-            self._skipping = True
-            self._skip_counts = True
-            self._skip_prefix[:] = self._pending[:_SKIP_PREFIX_BYTES]
-            self._pending.clear()
 
     # -- records ----------------------------------------------------------------------------
 
@@ -653,18 +584,8 @@ class TranscriptReader:
         if not raw.strip():
             return
         self._lines += 1
-        try:
-            record = json.loads(raw)
-        except UnicodeDecodeError:
-            try:
-                record = json.loads(raw.decode("utf-8", "replace"))
-            except (ValueError, RecursionError):
-                self._bad_lines += 1
-                return
-        except (ValueError, RecursionError):
-            self._bad_lines += 1
-            return
-        if not isinstance(record, dict):
+        record = parse_object(raw)
+        if record is None:
             self._bad_lines += 1
             return
         try:
