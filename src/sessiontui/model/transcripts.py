@@ -499,7 +499,12 @@ class TranscriptReader:
         self._facts = TranscriptFacts(
             path=path, bucket_s=self.settings.bucket_s, window_s=self.settings.window_s
         )
+        self._published: tuple[object, ...] = ()  # the values of :attr:`facts` (see _publish)
+        self._window: tuple[str | None, int] = (None, self.settings.default_context_window)
         self._reset_facts()
+        self._publish()  # the values of the facts before any poll: revision 0
+        self._revision = 0
+        self._facts = _new_facts(*self._published, 0)
 
     # -- public -----------------------------------------------------------------------------
 
@@ -751,57 +756,54 @@ class TranscriptReader:
         return None, None
 
     def _publish(self) -> None:
+        """Make :attr:`facts` a new value (next revision) if anything in it changed."""
         now_s = self._clock()
         bucket_s = self.settings.bucket_s
         oldest = math.floor(now_s / bucket_s) - math.ceil(self.settings.window_s / bucket_s)
         for index in [i for i in self._buckets if i < oldest]:
             del self._buckets[index]
         status, reason = self._status(now_s)
-        facts = TranscriptFacts(
-            path=self.path,
-            exists=self._exists,
-            model=self._model,
-            context_used=self._context_used,
-            context_window=context_window_for(
+        if self._window[0] != self._model:
+            window = context_window_for(
                 self._model,
                 self.settings.context_windows,
                 default=self.settings.default_context_window,
-            ),
-            output_tokens=self._output_tokens,
-            api_calls=self._api_calls,
-            turns=self._turns,
-            last_prompt=self._last_prompt,
-            last_activity_at=self._last_activity,
-            title=self._title,
-            status=status,
-            status_reason=reason,
-            bucket_s=bucket_s,
-            window_s=self.settings.window_s,
-            buckets=tuple(sorted(self._buckets.items())),
-            modified_at=self._mtime,
-            partial=self._partial,
-            behind=self._behind,
-            lines=self._lines,
-            bad_lines=self._bad_lines,
-            oversized_lines=self._oversized_lines,
-            revision=self._facts.revision,
+            )
+            self._window = (self._model, window)
+        # TranscriptFacts' fields in their order, revision left out.
+        values: tuple[Any, ...] = (
+            self.path,
+            self._exists,
+            self._model,
+            self._context_used,
+            self._window[1],
+            self._output_tokens,
+            self._api_calls,
+            self._turns,
+            self._last_prompt,
+            self._last_activity,
+            self._title,
+            status,
+            reason,
+            bucket_s,
+            self.settings.window_s,
+            tuple(sorted(self._buckets.items())),
+            self._mtime,
+            self._partial,
+            self._behind,
+            self._lines,
+            self._bad_lines,
+            self._oversized_lines,
         )
-        if _same(facts, self._facts):
+        if values == self._published:
             return
+        self._published = values
         self._revision += 1
-        self._facts = _with_revision(facts, self._revision)
+        self._facts = _new_facts(*values, self._revision)
 
 
-_COMPARED = tuple(name for name in TranscriptFacts.__dataclass_fields__ if name != "revision")
-
-
-def _same(a: TranscriptFacts, b: TranscriptFacts) -> bool:
-    return all(getattr(a, name) == getattr(b, name) for name in _COMPARED)
-
-
-def _with_revision(facts: TranscriptFacts, revision: int) -> TranscriptFacts:
-    values = {name: getattr(facts, name) for name in _COMPARED}
-    return TranscriptFacts(**values, revision=revision)
+#: :class:`TranscriptFacts` built from its field values in order (see ``_publish``).
+_new_facts: Callable[..., TranscriptFacts] = TranscriptFacts
 
 
 # -- the tracker ------------------------------------------------------------------------------

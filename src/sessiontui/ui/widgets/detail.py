@@ -268,7 +268,8 @@ class Fields:
         """Render at the width given (the grid below :data:`_MIN_VALUE_WIDTH` value cells)."""
         lines = self._lines(console, options.max_width)
         if lines is not None:
-            yield lines
+            # Already cut to the width: its segments, without Text's own wrapping pass.
+            yield from lines.render(console, end="\n")
             return
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="bold", no_wrap=True)
