@@ -285,12 +285,17 @@ class Monitor:
             self._cond.notify_all()
 
     def _on_transcript_change(self, path: Path) -> None:
-        """Transcript watcher callback (observer thread): queue the file."""
+        """Transcript watcher callback (observer thread): queue the file.
+
+        Only the first file of a batch wakes the worker (it then waits for the batch's due
+        time); a growing transcript reports a write many times a second.
+        """
         with self._cond:
-            if not self._transcripts_pending:
-                self._transcripts_due = time.monotonic() + TRANSCRIPT_BATCH_S
+            first = not self._transcripts_pending
             self._transcripts_pending.add(path)
-            self._cond.notify_all()
+            if first:
+                self._transcripts_due = time.monotonic() + TRANSCRIPT_BATCH_S
+                self._cond.notify_all()
 
     def _run(self) -> None:
         """Worker loop: one batch of work at a time, never overlapping."""
