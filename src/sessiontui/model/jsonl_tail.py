@@ -25,9 +25,10 @@ from __future__ import annotations
 import errno
 import json
 import os
-import stat
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from sessiontui.model.files import UnreadableFile, open_regular
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -87,32 +88,16 @@ class TailRead:
 
 
 def _open_regular(path: Path) -> tuple[int, os.stat_result]:
-    """Open ``path`` read-only without following a symlink or blocking on a FIFO.
-
-    Returns:
-        ``(file descriptor, its fstat)``; the caller closes the descriptor.
+    """:func:`~sessiontui.model.files.open_regular`, its refusals as :class:`TailUnreadable`.
 
     Raises:
         FileNotFoundError: No such file.
         TailUnreadable: A symbolic link, not a regular file, or cannot be opened.
     """
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise
-    except OSError as error:
-        if error.errno in (errno.ELOOP, errno.EMLINK):
-            raise TailUnreadable(error.errno, "symbolic link ignored", str(path)) from None
-        raise TailUnreadable(error.errno or 0, error.strerror or "cannot open", str(path)) from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise TailUnreadable(errno.EINVAL, "not a regular file", str(path))
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd, st
+        return open_regular(path)
+    except UnreadableFile as error:
+        raise TailUnreadable(errno.EINVAL, str(error), str(path)) from None
 
 
 def parse_object(line: bytes) -> dict[str, Any] | None:
