@@ -161,6 +161,7 @@ def test_malformed_lines_parse_to_none_and_bad_utf8_is_replaced() -> None:
     for bad in (b"not json", b"[1]", b'"s"', b"{", b"[" * 100_000 + b"]" * 100_000, b""):
         assert parse_object(bad) is None
     assert parse_object(b'{"t": "caf\xff"}') == {"t": "caf\ufffd"}
+    assert parse_object(b'\xef\xbb\xbf{"bom": 1}') == {"bom": 1}
 
 
 def test_missing_fifo_directory_and_symlink(tmp_path: Path) -> None:

@@ -103,19 +103,18 @@ def _open_regular(path: Path) -> tuple[int, os.stat_result]:
 def parse_object(line: bytes) -> dict[str, Any] | None:
     """Parse one JSON line into an object.
 
-    Invalid UTF-8 is decoded with replacement characters (a damaged line loses only its bad
-    bytes). Anything but a JSON object, malformed JSON and nesting too deep to parse give None.
+    The line is UTF-8 (a leading byte-order mark is ignored); invalid bytes are decoded as
+    replacement characters (a damaged line loses only its bad bytes). Anything but a JSON
+    object, malformed JSON and nesting too deep to parse give None.
 
     >>> parse_object(b'{"type": "user"}'), parse_object(b"[1]"), parse_object(b"{")
     ({'type': 'user'}, None, None)
     """
+    # Decoded here (not by json.loads, which first guesses among UTF-8/16/32): both formats
+    # are UTF-8, and a replacement costs nothing on valid bytes.
+    text = line.decode("utf-8", "replace")
     try:
-        value = json.loads(line)
-    except UnicodeDecodeError:
-        try:
-            value = json.loads(line.decode("utf-8", "replace"))
-        except (ValueError, RecursionError):
-            return None
+        value = json.loads(text[1:] if text.startswith("\ufeff") else text)
     except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None

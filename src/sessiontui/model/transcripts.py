@@ -53,6 +53,13 @@ MAX_SCAN_ENTRIES = 10_000
 _SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _MAX_TOKENS = 10**12  # larger usage values are garbage
 _IDLE_STOP_REASONS = frozenset({"end_turn", "stop_sequence", "max_tokens", "refusal"})
+#: Usage fields whose sum is the context used (SPEC 2.2).
+_CONTEXT_KEYS = (
+    "input_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "output_tokens",
+)
 _INTERRUPTED = "[Request interrupted by user"
 
 
@@ -446,13 +453,17 @@ def _prompt_text(text: str) -> tuple[str | None, str]:
     return (stripped or None), "prompt"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Tail:
     """The last deciding record (SPEC 2.2 fallback status)."""
 
     kind: str = ""  # "", "idle", "busy", "tool"
     reason: str = ""
     tool: str = ""
+
+
+#: The tail of an assistant record that ended its turn, by ``stop_reason`` (never mutated).
+_IDLE_TAILS = {stop: _Tail("idle", f"transcript: {stop}") for stop in _IDLE_STOP_REASONS}
 
 
 class TranscriptReader:
@@ -562,6 +573,7 @@ class TranscriptReader:
         self._api_calls = 0
         self._turns = 0
         self._model: str | None = None
+        self._raw_model: str | None = None  # ``message.model`` as read, before printable()
         self._context_used: int | None = None
         self._last_prompt: str | None = None
         self._last_activity: float | None = None
@@ -646,20 +658,18 @@ class TranscriptReader:
             return
         model = message.get("model")
         synthetic = model == "<synthetic>"
-        if isinstance(model, str) and model and not synthetic:
+        if isinstance(model, str) and model and not synthetic and model != self._raw_model:
+            self._raw_model = model  # every record names it: made printable once
             self._model = printable(model, max_len=100)
         if isinstance(usage, dict) and not synthetic:
-            parts = [
-                _count(usage.get(key))
-                for key in (
-                    "input_tokens",
-                    "cache_read_input_tokens",
-                    "cache_creation_input_tokens",
-                    "output_tokens",
-                )
-            ]
-            if any(part is not None for part in parts):
-                self._context_used = sum(part or 0 for part in parts)
+            used, known = 0, False
+            for key in _CONTEXT_KEYS:
+                part = _count(usage.get(key))
+                if part is not None:
+                    used += part
+                    known = True
+            if known:
+                self._context_used = used
         if record.get("isApiErrorMessage") is True:
             self._set_tail(_Tail("idle", "transcript: API error"))
             return
@@ -669,8 +679,8 @@ class TranscriptReader:
             name = last.get("name")
             tool = printable(name, max_len=40) if isinstance(name, str) else "tool"
             self._set_tail(_Tail("tool", "", tool))
-        elif message.get("stop_reason") in _IDLE_STOP_REASONS:
-            self._set_tail(_Tail("idle", f"transcript: {message.get('stop_reason')}"))
+        elif (stop := message.get("stop_reason")) in _IDLE_STOP_REASONS:
+            self._set_tail(_IDLE_TAILS[stop])
         else:
             self._set_tail(_Tail("busy", "transcript: model answering"))
 
