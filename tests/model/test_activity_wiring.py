@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from libtmux import Server
 
 FAST = MonitorTiming(debounce_s=0.005, rescan_s=0.3, sample_s=0.2, tmux_poll_s=60.0)
+#: Rescans and samples far apart: only the transcript watcher (or a held flush) can show a change.
+SLOW = MonitorTiming(debounce_s=0.005, rescan_s=60.0, sample_s=60.0, tmux_poll_s=60.0)
 FIXTURES = Path(__file__).parent / "fixtures" / "codex"
 
 
@@ -69,11 +71,11 @@ def transcript_file(base: Path) -> Path:
     return folder / f"{SID}.jsonl"
 
 
-def claude_monitor(base: Path, **kw: Any) -> Monitor:
+def claude_monitor(base: Path, *, timing: MonitorTiming = FAST, **kw: Any) -> Monitor:
     registry = base / "sessions"
     return Monitor(
         sessions_dir=registry,
-        timing=FAST,
+        timing=timing,
         transcripts={registry: TranscriptTracker(base / "projects")},
         **kw,
     )
@@ -371,23 +373,30 @@ def test_background_codex_row_cannot_be_killed(tmp_path):
         daemon.wait(5)
 
 
+@contextlib.contextmanager
+def watching_monitor(
+    base: Path, pid: int, *, status: str, slow_s: float | None = None
+) -> Iterator[tuple[Monitor, Path]]:
+    """A started monitor and the transcript of session ``pid``, its row shown.
+
+    SLOW timing: changes come through the transcript watcher; the first sample is over.
+    """
+    path = transcript_file(base)
+    path.write_bytes(lines(user("hello", time.time() - 2)))
+    write_entry(base / "sessions", pid, sessionId=SID, cwd=CWD, status=status)
+    with claude_monitor(base, timing=SLOW) as monitor:
+        monitor.refresh()
+        if slow_s is not None:
+            monitor.store.transcript_slow_s = slow_s
+        monitor.start()
+        wait_until(lambda: only(monitor, pid), what="the row")
+        time.sleep(0.3)  # the first sample tick (at start) is over
+        yield monitor, path
+
+
 def test_an_append_is_read_at_once_not_on_the_sample_timer(base, sleeper):
     """The project folder is watched: an append shows long before the (60 s) sample tick."""
-    now = time.time()
-    path = transcript_file(base)
-    path.write_bytes(lines(user("hello", now - 2)))
-    write_entry(base / "sessions", sleeper.pid, sessionId=SID, cwd=CWD, status="idle")
-    registry = base / "sessions"
-    slow = MonitorTiming(debounce_s=0.005, rescan_s=60.0, sample_s=60.0, tmux_poll_s=60.0)
-    with Monitor(
-        sessions_dir=registry,
-        timing=slow,
-        transcripts={registry: TranscriptTracker(base / "projects")},
-    ) as monitor:
-        monitor.refresh()
-        monitor.start()
-        wait_until(lambda: only(monitor, sleeper.pid), what="the row")
-        time.sleep(0.3)  # the first sample tick (at start) is over
+    with watching_monitor(base, sleeper.pid, status="idle") as (monitor, path):
         started = time.monotonic()
         append(path, lines(assistant(time.time(), use=usage(out=77))))
         session = wait_until(
@@ -398,3 +407,66 @@ def test_an_append_is_read_at_once_not_on_the_sample_timer(base, sleeper):
         elapsed = time.monotonic() - started
     assert session.context_used == 100 + 77
     assert elapsed < 2.0  # far below the 60 s sample interval
+
+
+def _tokens_of(monitor: Monitor, pid: int) -> int | None:
+    session = only(monitor, pid)
+    return session.tokens_output if session is not None else None
+
+
+def test_slow_only_transcript_changes_are_held_and_headline_changes_are_not(base, sleeper):
+    """Totals-only changes reach the row at most every ``transcript_slow_s``; CTX at once."""
+    now = time.time()
+    path = transcript_file(base)
+    path.write_bytes(lines(user("go", now - 5)))
+    write_entry(base / "sessions", sleeper.pid, sessionId=SID, cwd=CWD, status="busy")
+    with claude_monitor(base) as monitor:  # not started: this test drives the store itself
+        monitor.refresh()
+        store = monitor.store
+        store.transcript_slow_s = 60.0  # nothing this test holds comes due by itself
+        # 10,000 of 200,000 tokens: 5 %.
+        append(path, lines(assistant(now - 4, msg="m1", req="r1", use=usage(inp=9990, out=10))))
+        assert store.refresh_transcript(path)  # a context appears: at once
+        assert store.transcripts_held_s() is None
+        assert _tokens_of(monitor, sleeper.pid) == 0  # not published yet
+        store.publish()
+        assert _tokens_of(monitor, sleeper.pid) == 10
+        # Same context percent (5 %), more output tokens: held.
+        append(path, lines(assistant(now - 3, msg="m2", req="r2", use=usage(inp=9900, out=20))))
+        assert not store.refresh_transcript(path)
+        held = store.transcripts_held_s()
+        assert held is not None
+        assert 0.0 < held <= 60.0
+        assert not store.flush_transcripts()  # not due
+        store.publish()
+        assert _tokens_of(monitor, sleeper.pid) == 10
+        # The context moves to 6 %: shown at once, with the held totals.
+        append(path, lines(assistant(now - 2, msg="m3", req="r3", use=usage(inp=11_970, out=30))))
+        assert store.refresh_transcript(path)
+        assert store.transcripts_held_s() is None
+        store.publish()
+        session = only(monitor, sleeper.pid)
+        assert session is not None
+        assert (session.tokens_output, session.context_used) == (60, 12_000)
+        # Held again, then due: the flush shows the latest facts.
+        append(path, lines(assistant(now - 1, msg="m4", req="r4", use=usage(inp=11_960, out=40))))
+        assert not store.refresh_transcript(path)
+        store.transcript_slow_s = 0.0
+        assert store.transcripts_held_s() == 0.0
+        assert store.flush_transcripts()
+        assert store.transcripts_held_s() is None
+        store.publish()
+        assert _tokens_of(monitor, sleeper.pid) == 100
+
+
+def test_held_transcript_facts_reach_the_snapshot_without_another_event(base, sleeper):
+    """The monitor wakes for held facts when they come due (no sample tick, no new append)."""
+    with watching_monitor(base, sleeper.pid, status="busy", slow_s=1.5) as (monitor, path):
+        append(path, lines(assistant(time.time(), msg="m1", req="r1", use=usage(out=10))))
+        wait_until(lambda: _tokens_of(monitor, sleeper.pid) == 10, 5.0, "the first append")
+        shown = time.monotonic()
+        # Only the totals change (the context stays 0 %): held until 1.5 s after the first.
+        append(path, lines(assistant(time.time(), msg="m2", req="r2", use=usage(out=20))))
+        wait_until(lambda: _tokens_of(monitor, sleeper.pid) == 30, 10.0, "the held append")
+        elapsed = time.monotonic() - shown
+    assert elapsed >= 1.5 - 0.2  # held (minus the time the first took to be published)

@@ -35,7 +35,6 @@ from sessiontui.model.codex import (
     CodexProcess,
     CodexSession,
     CodexSource,
-    JsonlTail,
     PendingApproval,
     ProcessScanner,
     RolloutFacts,
@@ -256,7 +255,7 @@ def test_line_over_the_limit_is_skipped_not_held(tmp_path: Path) -> None:
         f.write(b'{"type": "event_msg", "payload": {"type": "task_started", "pad": "')
         f.write(b"y" * 5000)
     reader.read()
-    assert len(reader._tail._partial) == 0
+    assert reader._tail.held_bytes == 0
     with path.open("ab") as f:
         f.write(b'"}}\n' + record("event_msg", {"type": "task_started"}))
     facts = reader.read()
@@ -438,21 +437,6 @@ def test_random_json_objects_never_raise(tmp_path: Path, lines: list[dict[str, A
     path = tmp_path / "rollout-2026-12-01T16-35-24-objects.jsonl"
     path.write_bytes(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
     RolloutReader(path).read()
-
-
-# ---------------------------------------------------------------------------------------------
-# Tail reader details
-
-
-def test_partial_last_line_waits_for_its_newline(tmp_path: Path) -> None:
-    path = tmp_path / "x.jsonl"
-    path.write_bytes(b'{"a": 1}\n{"b": ')
-    tail = JsonlTail(path)
-    assert tail.poll() == (True, [{"a": 1}])
-    with path.open("ab") as f:
-        f.write(b"2}\n")
-    assert tail.poll() == (False, [{"b": 2}])
-    assert tail.poll() == (False, [])
 
 
 # ---------------------------------------------------------------------------------------------

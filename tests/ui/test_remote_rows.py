@@ -130,6 +130,7 @@ def test_the_header_counts_rows_per_host_only_when_remote_rows_show() -> None:
     counts = render.host_counts(remote_snapshot())
     assert counts.plain == "  here 1 · build 1 · gpu 1"
     gpu = counts.plain.index("gpu")
-    assert any(span.style == render.current_theme().muted and span.start <= gpu < span.end for span in counts.spans)
+    muted = render.current_theme().muted
+    assert any(span.style == muted and span.start <= gpu < span.end for span in counts.spans)
     local_only = Snapshot(sessions=remote_snapshot().sessions[2:], taken_at=NOW)
     assert render.host_counts(local_only).plain == ""

@@ -62,11 +62,8 @@ daemons and TUIs, and only the new bytes of each rollout).
 from __future__ import annotations
 
 import contextlib
-import errno
-import json
 import os
 import re
-import stat
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -74,6 +71,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import psutil
 
+from sessiontui.model.jsonl_tail import JsonlTail, Oversized, TailUnreadable, parse_object
 from sessiontui.model.processes import read_proc_start
 from sessiontui.model.text import parse_timestamp
 
@@ -88,7 +86,7 @@ MAX_LINE_BYTES: Final = 16 * 1024 * 1024
 TAIL_BYTES: Final = 2 * 1024 * 1024
 #: The first line (``session_meta``, ~20 KiB with its base instructions) is read up to this size.
 HEAD_LINE_BYTES: Final = 1024 * 1024
-#: One :meth:`JsonlTail.poll` reads at most this many bytes; the next poll goes on.
+#: One read of a rollout consumes at most this many bytes; the next read goes on.
 MAX_POLL_BYTES: Final = 64 * 1024 * 1024
 #: Width of one output-token bucket, in seconds.
 BUCKET_S: Final = 60.0
@@ -157,193 +155,20 @@ _VALUE_OPTIONS: Final = frozenset(
 )
 
 
-class RolloutUnreadable(OSError):
-    """A rollout or index path exists but is not a readable regular file (FIFO, dir, mode 000)."""
-
-
-# --------------------------------------------------------------------------------------------
-# Incremental JSON-lines reading
-
-
-def _open_regular(path: Path) -> int:
-    """Open ``path`` read-only without following a symlink or blocking on a FIFO.
-
-    Returns:
-        A file descriptor (the caller closes it).
-
-    Raises:
-        FileNotFoundError: The file does not exist.
-        RolloutUnreadable: Symlink, not a regular file, or permission denied.
-    """
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise
-    except OSError as error:
-        if error.errno in (errno.ELOOP, errno.EMLINK):
-            raise RolloutUnreadable(error.errno, "symbolic link ignored", str(path)) from None
-        raise RolloutUnreadable(
-            error.errno or 0, error.strerror or "cannot open", str(path)
-        ) from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise RolloutUnreadable(errno.EINVAL, "not a regular file", str(path))
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def _parse_line(line: bytes) -> dict[str, Any] | None:
-    """Parse one JSON line; anything but a JSON object (or too deep to parse) gives ``None``."""
-    try:
-        value = json.loads(line)
-    except (ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-class JsonlTail:
-    r"""Reads the JSON objects appended to a file since the last call (one per line).
-
-    The file is read from a byte offset kept between calls; only complete lines (ending in
-    ``\n``) are parsed. A line longer than ``max_line_bytes`` is skipped without being held in
-    memory. A file that shrank, was replaced (another inode) or rewritten (the byte before the
-    offset is no longer a newline) is read again from the start; a first read of a file larger
-    than ``tail_bytes`` yields its first line (if ``head_line``) and then only its last
-    ``tail_bytes`` bytes, from the first line boundary on.
-
-    Attributes:
-        path: The file.
-        tail_only: True when the last start-over skipped the middle of a big file.
-    """
-
-    def __init__(
-        self,
-        path: Path,
-        *,
-        tail_bytes: int = TAIL_BYTES,
-        max_line_bytes: int = MAX_LINE_BYTES,
-        head_line: bool = False,
-        max_poll_bytes: int = MAX_POLL_BYTES,
-    ) -> None:
-        self.path = path
-        self._tail_bytes = max(0, tail_bytes)
-        self._max_line = max(1, max_line_bytes)
-        self._head_line = head_line
-        self._max_poll = max(1, max_poll_bytes)
-        self._identity: tuple[int, int] | None = None
-        self._offset = 0
-        self._partial = bytearray()
-        self._skipping = False  # inside a line longer than max_line_bytes (or a tail's first)
-        self.tail_only = False
-
-    @property
-    def offset(self) -> int:
-        """Bytes consumed so far (complete lines and skipped bytes)."""
-        return self._offset
-
-    def poll(self) -> tuple[bool, list[dict[str, Any]]]:
-        """Read what was appended since the last call.
-
-        Returns:
-            ``(reset, records)``: ``reset`` is True when reading started over (first call, or
-            the file was truncated, replaced or rewritten): the caller drops what it derived
-            from earlier records. ``records`` are the new JSON objects, in file order.
-
-        Raises:
-            FileNotFoundError: The file is gone (the caller keeps its last facts).
-            RolloutUnreadable: The path is not a readable regular file.
-        """
-        fd = _open_regular(self.path)
-        try:
-            st = os.fstat(fd)
-            identity = (st.st_dev, st.st_ino)
-            reset = (
-                identity != self._identity
-                or st.st_size < self._offset
-                or not self._still_aligned(fd)
-            )
-            records: list[dict[str, Any]] = []
-            if reset:
-                self._identity = identity
-                self._offset = 0
-                self._partial.clear()
-                self._skipping = False
-                self.tail_only = bool(self._tail_bytes) and st.st_size > self._tail_bytes
-                if self.tail_only:
-                    if self._head_line:
-                        head = self._read_head(fd)
-                        if head is not None:
-                            records.append(head)
-                    self._offset = st.st_size - self._tail_bytes
-                    # Unless the tail starts right after a newline, its first line is partial.
-                    self._skipping = os.pread(fd, 1, self._offset - 1) != b"\n"
-            end = min(st.st_size, self._offset + self._max_poll)
-            while self._offset < end:
-                chunk = os.pread(fd, min(1 << 20, end - self._offset), self._offset)
-                if not chunk:
-                    break
-                self._offset += len(chunk)
-                records.extend(self._feed(chunk))
-            return reset, records
-        except OSError as error:
-            if isinstance(error, RolloutUnreadable):
-                raise
-            raise RolloutUnreadable(
-                error.errno or 0, error.strerror or "read error", str(self.path)
-            ) from None
-        finally:
-            os.close(fd)
-
-    def _still_aligned(self, fd: int) -> bool:
-        """Tell whether the byte before the offset is still the newline we consumed last."""
-        if self._offset == 0 or self._partial or self._skipping:
-            return True
-        return os.pread(fd, 1, self._offset - 1) == b"\n"
-
-    def _read_head(self, fd: int) -> dict[str, Any] | None:
-        """Return the first line as a record, if it is complete within :data:`HEAD_LINE_BYTES`."""
-        data = os.pread(fd, min(HEAD_LINE_BYTES, self._max_line) + 1, 0)
-        end = data.find(b"\n")
-        return None if end < 0 else _parse_line(data[:end])
-
-    def _feed(self, chunk: bytes) -> Iterator[dict[str, Any]]:
-        """Split ``chunk`` into lines, keeping a partial last line, and parse complete ones."""
-        start = 0
-        while True:
-            newline = chunk.find(b"\n", start)
-            if newline < 0:
-                rest = chunk[start:]
-                if not self._skipping:
-                    if len(self._partial) + len(rest) > self._max_line:
-                        self._partial.clear()
-                        self._skipping = True
-                    else:
-                        self._partial += rest
-                return
-            piece = chunk[start:newline]
-            start = newline + 1
-            if self._skipping:
-                self._skipping = False
-                continue
-            if len(self._partial) + len(piece) > self._max_line:
-                self._partial.clear()
-                continue
-            if self._partial:
-                self._partial += piece
-                line = bytes(self._partial)
-                self._partial.clear()
-            else:
-                line = piece
-            record = _parse_line(line)
-            if record is not None:
-                yield record
+#: A rollout or index path exists but is not a readable regular file (FIFO, dir, mode 000, a
+#: symbolic link), or reading it failed.
+RolloutUnreadable = TailUnreadable
 
 
 # --------------------------------------------------------------------------------------------
 # Rollout facts
+
+
+def _objects(lines: Iterable[bytes | Oversized]) -> Iterator[dict[str, Any]]:
+    """The JSON objects among ``lines`` (oversized and malformed lines are skipped)."""
+    for line in lines:
+        if isinstance(line, bytes) and (record := parse_object(line)) is not None:
+            yield record
 
 
 def _int(value: object) -> int | None:
@@ -495,7 +320,7 @@ def _escalated_call(item: dict[str, Any]) -> PendingApproval | None:
         raw = item.get("arguments")
         args: dict[str, Any] = {}
         if isinstance(raw, str) and len(raw) <= 1 << 20:
-            args = _dict(_parse_line(raw.encode("utf-8", "replace")))
+            args = _dict(parse_object(raw.encode("utf-8", "replace")))
         elif isinstance(raw, dict):
             args = raw
         if args.get("sandbox_permissions") != "require_escalated":
@@ -670,7 +495,11 @@ class RolloutReader:
     ) -> None:
         self.path = path
         self._tail = JsonlTail(
-            path, tail_bytes=tail_bytes, max_line_bytes=max_line_bytes, head_line=True
+            path,
+            tail_bytes=tail_bytes,
+            max_line_bytes=max_line_bytes,
+            max_read_bytes=MAX_POLL_BYTES,
+            head_line_bytes=HEAD_LINE_BYTES,
         )
         self._state = _Accumulator()
         self._partial = False
@@ -686,13 +515,13 @@ class RolloutReader:
             FileNotFoundError: The rollout is gone.
             RolloutUnreadable: The path is not a readable regular file.
         """
-        reset, records = self._tail.poll()
-        if reset:
-            self._partial = self._tail.tail_only
+        read = self._tail.read()
+        if read.reset:
+            self._partial = read.tail_only
             self._state = _Accumulator(from_start=not self._partial)
-        if not records and not reset and self._facts is not None:
+        if not read.lines and not read.reset and self._facts is not None:
             return self._facts
-        for record in records:
+        for record in _objects(read.lines):
             self._state.apply(record)
         self._facts = self._build()
         return self._facts
@@ -735,19 +564,24 @@ class SessionIndex:
 
     def __init__(self, codex_home: Path, *, max_entries: int = 100_000) -> None:
         self.path = codex_home / "session_index.jsonl"
-        self._tail = JsonlTail(self.path, tail_bytes=TAIL_BYTES, max_line_bytes=64 * 1024)
+        self._tail = JsonlTail(
+            self.path,
+            tail_bytes=TAIL_BYTES,
+            max_line_bytes=64 * 1024,
+            max_read_bytes=MAX_POLL_BYTES,
+        )
         self._names: dict[str, str] = {}
         self._max = max_entries
 
     def names(self) -> Mapping[str, str]:
         """Return thread id → thread name (empty when the file is missing or unreadable)."""
         try:
-            reset, records = self._tail.poll()
+            read = self._tail.read()
         except OSError:
             return dict(self._names)
-        if reset:
+        if read.reset:
             self._names = {}
-        for record in records:
+        for record in _objects(read.lines):
             thread_id = _str(record.get("id"), 64)
             name = _str(record.get("thread_name"), 256)
             if thread_id is not None and name is not None:

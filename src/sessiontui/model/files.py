@@ -17,6 +17,41 @@ class UnreadableFile(SessiontuiError):
     """A file exists but may not or cannot be read; the message says why, for the user."""
 
 
+def open_regular(path: Path) -> tuple[int, os.stat_result]:
+    """Open a regular file read-only, without following a symlink or blocking on a FIFO.
+
+    Args:
+        path: The file.
+
+    Returns:
+        ``(file descriptor, its fstat)``; the caller closes the descriptor.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        UnreadableFile: ``symbolic link ignored``, ``not a regular file``, ``permission
+            denied`` or ``cannot open: …``.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.EMLINK):
+            raise UnreadableFile("symbolic link ignored") from None
+        if error.errno in (errno.EACCES, errno.EPERM):
+            raise UnreadableFile("permission denied") from None
+        raise UnreadableFile(f"cannot open: {error.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnreadableFile("not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
 def read_small_file(path: Path, max_bytes: int) -> tuple[bytes, os.stat_result]:
     """Read a regular file of at most ``max_bytes`` bytes without following a symlink.
 
@@ -35,21 +70,8 @@ def read_small_file(path: Path, max_bytes: int) -> tuple[bytes, os.stat_result]:
         UnreadableFile: ``symbolic link ignored``, ``not a regular file``, ``too large (…)``,
             ``permission denied`` or another I/O failure.
     """
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    fd, st = open_regular(path)
     try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise
-    except OSError as error:
-        if error.errno in (errno.ELOOP, errno.EMLINK):
-            raise UnreadableFile("symbolic link ignored") from None
-        if error.errno in (errno.EACCES, errno.EPERM):
-            raise UnreadableFile("permission denied") from None
-        raise UnreadableFile(f"cannot open: {error.strerror}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UnreadableFile("not a regular file")
         if st.st_size > max_bytes:
             raise UnreadableFile(f"too large ({st.st_size / (1 << 20):.1f} MB)")
         chunks: list[bytes] = []

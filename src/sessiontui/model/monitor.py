@@ -285,12 +285,17 @@ class Monitor:
             self._cond.notify_all()
 
     def _on_transcript_change(self, path: Path) -> None:
-        """Transcript watcher callback (observer thread): queue the file."""
+        """Transcript watcher callback (observer thread): queue the file.
+
+        Only the first file of a batch wakes the worker (it then waits for the batch's due
+        time); a growing transcript reports a write many times a second.
+        """
         with self._cond:
-            if not self._transcripts_pending:
-                self._transcripts_due = time.monotonic() + TRANSCRIPT_BATCH_S
+            first = not self._transcripts_pending
             self._transcripts_pending.add(path)
-            self._cond.notify_all()
+            if first:
+                self._transcripts_due = time.monotonic() + TRANSCRIPT_BATCH_S
+                self._cond.notify_all()
 
     def _run(self) -> None:
         """Worker loop: one batch of work at a time, never overlapping."""
@@ -299,6 +304,7 @@ class Monitor:
         next_sample = now  # the first CPU sample primes psutil (its first reading is 0.0)
         next_poll = now + self.timing.tmux_poll_s
         next_servers = now + self.timing.servers_s if self.muxes.watching else float("inf")
+        next_flush = float("inf")  # held transcript facts are due (store.flush_transcripts)
         while True:
             with self._cond:
                 while not (
@@ -309,7 +315,7 @@ class Monitor:
                     or (self._transcripts_pending and time.monotonic() >= self._transcripts_due)
                     or self._exited
                 ):
-                    wake = min(next_sample, next_poll, next_servers)
+                    wake = min(next_sample, next_poll, next_servers, next_flush)
                     if self._transcripts_pending:
                         wake = min(wake, self._transcripts_due)
                     timeout = wake - time.monotonic()
@@ -344,6 +350,7 @@ class Monitor:
                     self._poll_tmux()
                 for path in appended:
                     self.store.refresh_transcript(path)
+                self.store.flush_transcripts()
                 sampled = now >= next_sample
                 if sampled:
                     self.store.sample()
@@ -351,6 +358,8 @@ class Monitor:
                 if self._transcript_watcher is not None and (sampled or rescan or pending):
                     self._transcript_watcher.set_folders(self.store.transcript_folders())
                 self.store.publish()
+                held = self.store.transcripts_held_s()
+                next_flush = float("inf") if held is None else time.monotonic() + held
             except Exception:  # the monitor must outlive any one bad event
                 _log.exception("monitor: a batch of work failed; continuing")
                 time.sleep(0.1)

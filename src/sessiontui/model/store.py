@@ -6,6 +6,7 @@ import bisect
 import contextlib
 import dataclasses
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,6 +53,11 @@ IDLE_SAMPLE_EVERY = 5
 #: On an unchanged registry directory, files of settled (dead) rows are ``lstat``-ed only on
 #: every this many rescans (two minutes at the default 10 s); watcher events cover them anyway.
 SETTLED_RESTAT_EVERY = 12
+
+#: Seconds a session's transcript facts stay unshown when only their slow part changed (output
+#: totals, activity buckets, last activity; not :attr:`TranscriptFacts.headline`): an agent at
+#: work writes records many times a second, and each shown change costs a snapshot and a repaint.
+TRANSCRIPT_SLOW_S = 1.0
 
 
 @dataclass(slots=True, eq=False, init=False)
@@ -223,6 +229,11 @@ class SessionStore:
         self._messages: tuple[str, ...] = ()
         self.transcripts: dict[Path, TranscriptTracker] = dict(transcripts or {})
         """Registry directory → its transcript tracker."""
+        self.transcript_slow_s = TRANSCRIPT_SLOW_S
+        """Seconds slow-only transcript changes of one session are held (see
+        :meth:`refresh_transcript`)."""
+        self._facts_shown_at: dict[str, float] = {}  # row key -> monotonic s facts were shown
+        self._facts_held: set[str] = set()  # row keys whose newer (slow-only) facts wait
         self.codex = codex
         self._codex_sessions: tuple[CodexSession, ...] = ()
         self.codex_sessions: dict[str, CodexSession] = {}
@@ -360,7 +371,7 @@ class SessionStore:
                 row.alive, row.pane = False, None  # SIGKILLed: seen here, not at the rescan
                 self._untrack(row)
             if row.alive and row.key in changed and (follower := self._tracker(row)):
-                row.transcript = follower.facts(row.key)
+                self._take_facts(row, follower.facts(row.key))
             if row.alive:
                 row.cpu_percent = round(self.processes.cpu_percent(row.file_pid))
             else:
@@ -418,18 +429,80 @@ class SessionStore:
                 self.activity.record(row.key, now, row.status, 0.0)
 
     def refresh_transcript(self, path: Path) -> bool:
-        """Read a transcript after a watcher event; return True when a row's facts changed."""
+        """Read a transcript after a watcher event; return True when a row's facts changed.
+
+        A change of the facts' :attr:`~TranscriptFacts.headline` (status, context percent,
+        model, ...) reaches the row at once; a change of only the rest at most once every
+        :attr:`transcript_slow_s` per session (the first one at once, later ones are held until
+        :meth:`flush_transcripts`).
+        """
         changed = False
         for tracker in self.transcripts.values():
             if not tracker.update(path):
                 continue
-            for key in tracker.keys_for(path):
-                for row in self._live_rows():
-                    if row.key == key:
-                        row.transcript = tracker.facts(key)
-                        self._update_status(row, self._clock())
-                        changed = True
+            keys = set(tracker.keys_for(path))
+            for row in self._live_rows():
+                if row.key in keys:
+                    changed = self._take_facts(row, tracker.facts(row.key)) or changed
         return changed
+
+    def transcripts_held_s(self) -> float | None:
+        """Seconds until held transcript facts are due (0.0: now), or None when none are held.
+
+        The monitor's worker waits at most this long before calling :meth:`flush_transcripts`.
+        """
+        if not self._facts_held:
+            return None
+        due = min(self._facts_shown_at.get(key, 0.0) for key in self._facts_held)
+        return max(0.0, due + self.transcript_slow_s - time.monotonic())
+
+    def flush_transcripts(self) -> bool:
+        """Show the held transcript facts that are due; return True when a row changed."""
+        if not self._facts_held:
+            return False
+        now = time.monotonic()
+        due = {
+            key
+            for key in self._facts_held
+            if now >= self._facts_shown_at.get(key, 0.0) + self.transcript_slow_s
+        }
+        if not due:
+            return False
+        self._facts_held -= due
+        changed = False
+        for row in self._live_rows():
+            if row.key in due and (tracker := self._tracker(row)) is not None:
+                self._show_facts(row, tracker.facts(row.key))
+                changed = True
+        return changed
+
+    def _take_facts(self, row: _Row, facts: TranscriptFacts | None) -> bool:
+        """Show ``facts`` on ``row`` now, or hold them (see :meth:`refresh_transcript`).
+
+        Returns:
+            True when the row now shows them.
+        """
+        shown = row.transcript
+        if (
+            shown is not None
+            and facts is not None
+            and shown.headline == facts.headline
+            and time.monotonic() < self._facts_shown_at.get(row.key, 0.0) + self.transcript_slow_s
+        ):
+            self._facts_held.add(row.key)
+            return False
+        self._show_facts(row, facts)
+        return True
+
+    def _show_facts(self, row: _Row, facts: TranscriptFacts | None) -> None:
+        """Give ``row`` the transcript ``facts`` (its status follows) and note when."""
+        self._facts_held.discard(row.key)
+        if facts is None:
+            self._facts_shown_at.pop(row.key, None)
+        else:
+            self._facts_shown_at[row.key] = time.monotonic()
+        row.transcript = facts
+        self._update_status(row, self._clock())
 
     def transcript_folders(self) -> set[Path]:
         """Project folders of every followed transcript (to watch for ``*.jsonl`` changes)."""
@@ -552,13 +625,17 @@ class SessionStore:
             session_id=entry.session_id,
             started_at_ms=entry.started_at_ms,
         )
-        row.transcript = tracker.facts(row.key)
+        facts = tracker.facts(row.key)
+        if facts is not row.transcript or row.key in self._facts_held:
+            self._show_facts(row, facts)
 
     def _untrack(self, row: _Row) -> None:
         """Stop following the row's transcript and drop its facts."""
         tracker = self._tracker(row)
         if tracker is not None:
             tracker.forget(row.key)
+        self._facts_held.discard(row.key)
+        self._facts_shown_at.pop(row.key, None)
         row.transcript = None
 
     def _sticky_name(self, row: _Row, entry: RegistryEntry) -> None:

@@ -27,18 +27,23 @@ def printable(text: str, *, max_len: int | None = None) -> str:
     Returns:
         The safe text.
     """
-    out: list[str] = []
-    for char in text:
-        if char in _REPLACEMENTS:
-            out.append(_REPLACEMENTS[char])
-            continue
-        category = unicodedata.category(char)
-        if category in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            code = ord(char)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            out.append(char)
-    result = "".join(out)
+    if text.isprintable():
+        # No character of categories C* (nor a separator other than the space): nothing to
+        # escape or replace, so skip the per-character walk (most names, models, prompts).
+        result = text
+    else:
+        out: list[str] = []
+        for char in text:
+            if char in _REPLACEMENTS:
+                out.append(_REPLACEMENTS[char])
+                continue
+            category = unicodedata.category(char)
+            if category in ("Cc", "Cf", "Cs", "Co", "Cn"):
+                code = ord(char)
+                out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+            else:
+                out.append(char)
+        result = "".join(out)
     if max_len is not None and len(result) > max_len:
         result = result[: max(0, max_len - 1)] + "…"
     return result

@@ -10,7 +10,8 @@ Three layers:
 
 - path helpers (:func:`encode_project_dir`, :func:`transcript_path`, :func:`find_transcript`);
 - :class:`TranscriptReader`: one file, read from the last offset, only appended bytes, a bounded
-  amount per :meth:`~TranscriptReader.poll`, with :class:`TranscriptFacts` as the immutable result;
+  amount per :meth:`~TranscriptReader.poll` (:mod:`sessiontui.model.jsonl_tail`), with
+  :class:`TranscriptFacts` as the immutable result;
 - :class:`TranscriptTracker`: readers keyed by session, for the store (watchdog event or timer).
 
 Nothing here writes a file, and nothing blocks: a FIFO or device named like a transcript is
@@ -19,7 +20,6 @@ refused, reads are bounded, a missing file is a state, not an error.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -29,6 +29,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sessiontui.model.jsonl_tail import JsonlTail, Oversized, parse_object
 from sessiontui.model.text import parse_timestamp, printable
 from sessiontui.model.types import Status
 
@@ -50,9 +51,15 @@ MAX_PROMPT_CHARS = 200
 MAX_SCAN_ENTRIES = 10_000
 
 _SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-_SKIP_PREFIX_BYTES = 4096  # kept from an oversized line to classify it
 _MAX_TOKENS = 10**12  # larger usage values are garbage
 _IDLE_STOP_REASONS = frozenset({"end_turn", "stop_sequence", "max_tokens", "refusal"})
+#: Usage fields whose sum is the context used (SPEC 2.2).
+_CONTEXT_KEYS = (
+    "input_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "output_tokens",
+)
 _INTERRUPTED = "[Request interrupted by user"
 
 
@@ -341,6 +348,28 @@ class TranscriptFacts:
             return None
         return self.context_used / self.context_window
 
+    @property
+    def headline(self) -> tuple[object, ...]:
+        """The facts whose change the user should see at once, as one comparable tuple.
+
+        Whether the file exists, the fallback status and its reason, the model, the title,
+        the context window and the context used in whole percent (as the ``CTX`` column shows
+        it). The rest (output totals, turns, the activity buckets, the last prompt and the
+        last activity time) moves with every record while an agent works; a store may show
+        changes of only those at a slower pace.
+        """
+        fraction = self.context_fraction
+        percent = None if fraction is None else round(fraction * 100)
+        return (
+            self.exists,
+            self.status,
+            self.status_reason,
+            self.model,
+            self.title,
+            self.context_window,
+            percent,
+        )
+
     def series(self, now_s: float, count: int | None = None) -> tuple[int, ...]:
         """Return output tokens per bin over the window ending at ``now_s``, oldest first.
 
@@ -424,7 +453,7 @@ def _prompt_text(text: str) -> tuple[str | None, str]:
     return (stripped or None), "prompt"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Tail:
     """The last deciding record (SPEC 2.2 fallback status)."""
 
@@ -433,16 +462,21 @@ class _Tail:
     tool: str = ""
 
 
+#: The tail of an assistant record that ended its turn, by ``stop_reason`` (never mutated).
+_IDLE_TAILS = {stop: _Tail("idle", f"transcript: {stop}") for stop in _IDLE_STOP_REASONS}
+
+
 class TranscriptReader:
     """Incremental reader of one Claude Code transcript.
 
-    Each :meth:`poll` stats the path and reads only bytes appended since the last one (at most
-    ``max_read_bytes``). The first open of a file, and the first read after the file shrank or
-    was replaced (another inode), starts at its last ``tail_bytes`` and drops the partial first
-    line; a replaced or shrunk file also resets every derived fact. A line longer than
-    ``max_line_bytes`` is skipped without being held (only its first 4 KiB are kept, to classify
-    it); malformed lines and unknown record types are ignored. Never raises for anything found
-    in or about the file.
+    Each :meth:`poll` reads only the bytes appended since the last one (at most
+    ``max_read_bytes``) through a :class:`~sessiontui.model.jsonl_tail.JsonlTail`. The first
+    open of a file, and the first read after the file shrank, was replaced (another inode) or
+    rewritten in place, starts at its last ``tail_bytes`` and drops the partial first line; a
+    start-over also resets every derived fact. A line longer than ``max_line_bytes`` is
+    skipped without being held (only its first 4 KiB are kept, to classify it); malformed
+    lines and unknown record types are ignored. A symbolic link, FIFO or directory counts as
+    no file. Never raises for anything found in or about the file.
 
     Not thread-safe: one thread (the store's) calls it.
 
@@ -462,12 +496,13 @@ class TranscriptReader:
         self.path = path
         self.settings = settings or TranscriptSettings()
         self._clock = clock
-        self._ident: tuple[int, int] | None = None
-        self._offset = 0
-        self._pending = bytearray()
-        self._skipping = False  # inside a line that is being skipped
-        self._skip_prefix = bytearray()
-        self._skip_counts = True  # the skipped line is an oversized one (not a resync)
+        self.tail = JsonlTail(
+            path,
+            tail_bytes=self.settings.tail_bytes,
+            max_line_bytes=self.settings.max_line_bytes,
+            max_read_bytes=self.settings.max_read_bytes,
+        )
+        """The file's :class:`~sessiontui.model.jsonl_tail.JsonlTail` (offset, held bytes)."""
         self._mtime: float | None = None
         self._exists = False
         self._behind = False
@@ -475,7 +510,12 @@ class TranscriptReader:
         self._facts = TranscriptFacts(
             path=path, bucket_s=self.settings.bucket_s, window_s=self.settings.window_s
         )
+        self._published: tuple[object, ...] = ()  # the values of :attr:`facts` (see _publish)
+        self._window: tuple[str | None, int] = (None, self.settings.default_context_window)
         self._reset_facts()
+        self._publish()  # the values of the facts before any poll: revision 0
+        self._revision = 0
+        self._facts = _new_facts(*self._published, 0)
 
     # -- public -----------------------------------------------------------------------------
 
@@ -487,7 +527,7 @@ class TranscriptReader:
     @property
     def offset(self) -> int:
         """Bytes of the file consumed so far (the next read starts here)."""
-        return self._offset
+        return self.tail.offset
 
     def poll(self) -> bool:
         """Read what was appended since the last poll and update :attr:`facts`.
@@ -505,94 +545,23 @@ class TranscriptReader:
 
     def _read(self) -> None:
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+            read = self.tail.read()
         except OSError:
-            # Missing, or unreadable (permission, a dangling link): keep the last facts.
+            # Missing, or unreadable (permission, a FIFO, a link): keep the last facts.
             self._exists = False
             self._behind = False
             return
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                self._exists = False
-                self._behind = False
-                return
-            self._exists = True
-            self._mtime = st.st_mtime
-            ident = (st.st_dev, st.st_ino)
-            if ident != self._ident or st.st_size < self._offset:
-                if self._ident is not None:
-                    self._reset_facts()
-                self._ident = ident
-                self._start_at_tail(fd, st.st_size)
-            budget = self.settings.max_read_bytes
-            while budget > 0 and self._offset < st.st_size:
-                chunk = os.pread(
-                    fd, min(budget, 256 * 1024, st.st_size - self._offset), self._offset
-                )
-                if not chunk:
-                    break
-                self._offset += len(chunk)
-                budget -= len(chunk)
-                self._feed(chunk)
-            self._behind = self._offset < st.st_size
-        except OSError:
-            self._behind = False
-        finally:
-            os.close(fd)
-
-    def _start_at_tail(self, fd: int, size: int) -> None:
-        """Position at the last ``tail_bytes`` of the file, skipping the cut first line."""
-        self._pending.clear()
-        self._skipping = False
-        self._skip_prefix.clear()
-        start = max(0, size - self.settings.tail_bytes)
-        self._offset = start
-        if start > 0:
-            self._partial = True
-            try:
-                before = os.pread(fd, 1, start - 1)
-            except OSError:
-                before = b""
-            if before != b"\n":
-                self._skipping = True  # the rest of a cut line: drop it silently
-                self._skip_counts = False
-
-    def _feed(self, data: bytes) -> None:
-        limit = self.settings.max_line_bytes
-        start = 0
-        while start < len(data):
-            newline = data.find(b"\n", start)
-            end = len(data) if newline < 0 else newline
-            piece = data[start:end]
-            if self._skipping:
-                room = _SKIP_PREFIX_BYTES - len(self._skip_prefix)
-                if room > 0:
-                    self._skip_prefix += piece[:room]
+        self._exists = True
+        self._mtime = read.modified_at
+        self._behind = read.behind
+        if read.reset:
+            self._reset_facts()
+            self._partial = read.tail_only
+        for line in read.lines:
+            if isinstance(line, Oversized):
+                self._oversized(line.prefix)
             else:
-                self._pending += piece
-                if len(self._pending) > limit:
-                    self._skipping = True
-                    self._skip_counts = True
-                    self._skip_prefix[:] = self._pending[:_SKIP_PREFIX_BYTES]
-                    self._pending.clear()
-            if newline < 0:
-                break
-            if self._skipping:
-                if self._skip_counts:
-                    self._oversized(bytes(self._skip_prefix))
-                self._skipping = False
-                self._skip_prefix.clear()
-            else:
-                line = bytes(self._pending)
-                self._pending.clear()
                 self._line(line)
-            start = newline + 1
-        if len(self._pending) > limit:  # defensive: never hold more than the limit
-            self._skipping = True
-            self._skip_counts = True
-            self._skip_prefix[:] = self._pending[:_SKIP_PREFIX_BYTES]
-            self._pending.clear()
 
     # -- records ----------------------------------------------------------------------------
 
@@ -604,6 +573,7 @@ class TranscriptReader:
         self._api_calls = 0
         self._turns = 0
         self._model: str | None = None
+        self._raw_model: str | None = None  # ``message.model`` as read, before printable()
         self._context_used: int | None = None
         self._last_prompt: str | None = None
         self._last_activity: float | None = None
@@ -631,18 +601,8 @@ class TranscriptReader:
         if not raw.strip():
             return
         self._lines += 1
-        try:
-            record = json.loads(raw)
-        except UnicodeDecodeError:
-            try:
-                record = json.loads(raw.decode("utf-8", "replace"))
-            except (ValueError, RecursionError):
-                self._bad_lines += 1
-                return
-        except (ValueError, RecursionError):
-            self._bad_lines += 1
-            return
-        if not isinstance(record, dict):
+        record = parse_object(raw)
+        if record is None:
             self._bad_lines += 1
             return
         try:
@@ -698,20 +658,18 @@ class TranscriptReader:
             return
         model = message.get("model")
         synthetic = model == "<synthetic>"
-        if isinstance(model, str) and model and not synthetic:
+        if isinstance(model, str) and model and not synthetic and model != self._raw_model:
+            self._raw_model = model  # every record names it: made printable once
             self._model = printable(model, max_len=100)
         if isinstance(usage, dict) and not synthetic:
-            parts = [
-                _count(usage.get(key))
-                for key in (
-                    "input_tokens",
-                    "cache_read_input_tokens",
-                    "cache_creation_input_tokens",
-                    "output_tokens",
-                )
-            ]
-            if any(part is not None for part in parts):
-                self._context_used = sum(part or 0 for part in parts)
+            used, known = 0, False
+            for key in _CONTEXT_KEYS:
+                part = _count(usage.get(key))
+                if part is not None:
+                    used += part
+                    known = True
+            if known:
+                self._context_used = used
         if record.get("isApiErrorMessage") is True:
             self._set_tail(_Tail("idle", "transcript: API error"))
             return
@@ -721,8 +679,8 @@ class TranscriptReader:
             name = last.get("name")
             tool = printable(name, max_len=40) if isinstance(name, str) else "tool"
             self._set_tail(_Tail("tool", "", tool))
-        elif message.get("stop_reason") in _IDLE_STOP_REASONS:
-            self._set_tail(_Tail("idle", f"transcript: {message.get('stop_reason')}"))
+        elif (stop := message.get("stop_reason")) in _IDLE_STOP_REASONS:
+            self._set_tail(_IDLE_TAILS[stop])
         else:
             self._set_tail(_Tail("busy", "transcript: model answering"))
 
@@ -808,57 +766,54 @@ class TranscriptReader:
         return None, None
 
     def _publish(self) -> None:
+        """Make :attr:`facts` a new value (next revision) if anything in it changed."""
         now_s = self._clock()
         bucket_s = self.settings.bucket_s
         oldest = math.floor(now_s / bucket_s) - math.ceil(self.settings.window_s / bucket_s)
         for index in [i for i in self._buckets if i < oldest]:
             del self._buckets[index]
         status, reason = self._status(now_s)
-        facts = TranscriptFacts(
-            path=self.path,
-            exists=self._exists,
-            model=self._model,
-            context_used=self._context_used,
-            context_window=context_window_for(
+        if self._window[0] != self._model:
+            window = context_window_for(
                 self._model,
                 self.settings.context_windows,
                 default=self.settings.default_context_window,
-            ),
-            output_tokens=self._output_tokens,
-            api_calls=self._api_calls,
-            turns=self._turns,
-            last_prompt=self._last_prompt,
-            last_activity_at=self._last_activity,
-            title=self._title,
-            status=status,
-            status_reason=reason,
-            bucket_s=bucket_s,
-            window_s=self.settings.window_s,
-            buckets=tuple(sorted(self._buckets.items())),
-            modified_at=self._mtime,
-            partial=self._partial,
-            behind=self._behind,
-            lines=self._lines,
-            bad_lines=self._bad_lines,
-            oversized_lines=self._oversized_lines,
-            revision=self._facts.revision,
+            )
+            self._window = (self._model, window)
+        # TranscriptFacts' fields in their order, revision left out.
+        values: tuple[Any, ...] = (
+            self.path,
+            self._exists,
+            self._model,
+            self._context_used,
+            self._window[1],
+            self._output_tokens,
+            self._api_calls,
+            self._turns,
+            self._last_prompt,
+            self._last_activity,
+            self._title,
+            status,
+            reason,
+            bucket_s,
+            self.settings.window_s,
+            tuple(sorted(self._buckets.items())),
+            self._mtime,
+            self._partial,
+            self._behind,
+            self._lines,
+            self._bad_lines,
+            self._oversized_lines,
         )
-        if _same(facts, self._facts):
+        if values == self._published:
             return
+        self._published = values
         self._revision += 1
-        self._facts = _with_revision(facts, self._revision)
+        self._facts = _new_facts(*values, self._revision)
 
 
-_COMPARED = tuple(name for name in TranscriptFacts.__dataclass_fields__ if name != "revision")
-
-
-def _same(a: TranscriptFacts, b: TranscriptFacts) -> bool:
-    return all(getattr(a, name) == getattr(b, name) for name in _COMPARED)
-
-
-def _with_revision(facts: TranscriptFacts, revision: int) -> TranscriptFacts:
-    values = {name: getattr(facts, name) for name in _COMPARED}
-    return TranscriptFacts(**values, revision=revision)
+#: :class:`TranscriptFacts` built from its field values in order (see ``_publish``).
+_new_facts: Callable[..., TranscriptFacts] = TranscriptFacts
 
 
 # -- the tracker ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -19,6 +20,7 @@ from sessiontui.model.types import StatusSource
 from sessiontui.ui import render
 
 if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderResult
     from textual.app import ComposeResult
     from textual.timer import Timer
 
@@ -62,6 +64,7 @@ class DetailPanel(Vertical):
 
     _shown: tuple[Session | None, int] | None = None
     _fields: tuple[Session, int] | None = None
+    _fields_size: tuple[int, int | None] | None = None  # (width, lines) of the last fields
     _updated_at: float = 0.0  # monotonic time of the last update of the fields
     _deferred: tuple[Session, float] | None = None
     _defer_timer: Timer | None = None
@@ -102,7 +105,7 @@ class DetailPanel(Vertical):
         fields = self.query_one("#detail-fields", Static)
         spark = self.query_one("#detail-spark", Sparkline)
         if session is None:
-            self._fields = None
+            self._fields = self._fields_size = None
             fields.update(Text("No session selected.", style=render.muted()))
             spark.data = []
             return
@@ -111,9 +114,6 @@ class DetailPanel(Vertical):
         if state == self._fields:
             return  # the fields would read the same: no update, no re-layout of the screen
         self._fields = state
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column(overflow="fold")
         status = render.status_cell(session.status)
         if session.waiting_for:
             status.append(f" — {printable(session.waiting_for)}")
@@ -169,10 +169,14 @@ class DetailPanel(Vertical):
                     Text(printable(session.unreadable), style=render.current_theme().warning),
                 )
             )
-        for label, value in rows:
-            if value:
-                grid.add_row(label, value)
-        fields.update(grid)
+        shown_fields = Fields(rows)
+        # The fields' height is ``auto``: when it stays the same, the new fields are drawn
+        # without re-laying out the whole screen (the costly part of an update, done once a
+        # second while a transcript grows).
+        width = fields.content_size.width
+        size = (width, shown_fields.height(self.app.console, width))
+        fields.update(shown_fields, layout=size[1] is None or size != self._fields_size)
+        self._fields_size = size
 
     @property
     def question(self) -> str | None:
@@ -226,6 +230,72 @@ class DetailPanel(Vertical):
             Text("\n".join(lines), style=render.muted(), no_wrap=True, overflow="ellipsis")
         )
         preview.display = True
+
+
+#: Narrowest value column :class:`Fields` lays out itself (a narrower one uses a Rich grid).
+_MIN_VALUE_WIDTH = 8
+
+
+class Fields:
+    """The panel's ``label  value`` lines: a Rich renderable, formatted once per width.
+
+    Looks exactly like a Rich ``Table.grid(padding=(0, 1))`` with a bold, unwrapped label
+    column and a folding value column, which it replaces because rendering that grid costs
+    several milliseconds, paid once a second while a transcript grows (and once more to learn
+    its height). Values are plain :class:`Text` (a ``str`` is never read as markup); rows with
+    an empty value are left out. Below :data:`_MIN_VALUE_WIDTH` cells for the values it falls
+    back to the grid.
+
+    Args:
+        rows: ``(label, value)`` pairs in display order.
+    """
+
+    __slots__ = ("_cache", "_rows")
+
+    def __init__(self, rows: list[tuple[str, Text | str]]) -> None:
+        self._rows = [(label, Text(v) if isinstance(v, str) else v) for label, v in rows if v]
+        self._cache: tuple[int, Text | None] | None = None
+
+    def _lines(self, console: Console, width: int) -> Text | None:
+        """The rows laid out in ``width`` cells, or None when too narrow (or empty)."""
+        if self._cache is not None and self._cache[0] == width:
+            return self._cache[1]
+        label_width = max((cell_len(label) for label, _ in self._rows), default=0)
+        value_width = width - label_width - 1
+        out: Text | None = None
+        if self._rows and value_width >= _MIN_VALUE_WIDTH:
+            column = min(value_width, max(value.cell_len for _, value in self._rows))
+            out = Text()
+            first = True
+            for label, value in self._rows:
+                for index, line in enumerate(value.wrap(console, value_width, overflow="fold")):
+                    if not first:
+                        out.append("\n")
+                    first = False
+                    out.append((label if index == 0 else "").ljust(label_width) + " ", "bold")
+                    line.pad_right(column - line.cell_len)
+                    out.append_text(line)
+        self._cache = (width, out)
+        return out
+
+    def height(self, console: Console, width: int) -> int | None:
+        """Lines the fields take in ``width`` cells; None when unknown (then lay out again)."""
+        lines = self._lines(console, width) if width > 0 else None
+        return None if lines is None else lines.plain.count("\n") + 1
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """Render at the width given (the grid below :data:`_MIN_VALUE_WIDTH` value cells)."""
+        lines = self._lines(console, options.max_width)
+        if lines is not None:
+            # Already cut to the width: its segments, without Text's own wrapping pass.
+            yield from lines.render(console, end="\n")
+            return
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        for label, value in self._rows:
+            grid.add_row(label, value)
+        yield grid
 
 
 def activity_rows(session: Session, now: float) -> list[tuple[str, Text | str]]:
