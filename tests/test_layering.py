@@ -1,4 +1,4 @@
-"""The model, mux backends and demo never load Textual or Rich (checked in a fresh interpreter)."""
+"""The model, mux, remote and demo never load Textual or Rich (checked in a fresh interpreter)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import pytest
 import sessiontui.demo
 import sessiontui.model
 import sessiontui.mux
+import sessiontui.remote
 
 CORE = sorted(
     {
         info.name
-        for package in (sessiontui.model, sessiontui.mux, sessiontui.demo)
+        for package in (sessiontui.model, sessiontui.mux, sessiontui.remote, sessiontui.demo)
         for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.")
     }
 )
@@ -34,6 +35,7 @@ print(",".join(bad))
 def test_core_modules_found():
     assert "sessiontui.model.store" in CORE
     assert "sessiontui.mux.tmux" in CORE
+    assert "sessiontui.remote.protocol" in CORE
 
 
 @pytest.mark.parametrize("module", CORE)

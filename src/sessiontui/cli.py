@@ -171,6 +171,17 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument(
         "--all", action="store_true", help="also sessions already dead when first seen"
     )
+    serve = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="speak this host's sessions as JSON lines on stdin/stdout (for remote sessiontui)",
+    )
+    serve.add_argument(
+        "--stdio",
+        action="store_true",
+        required=True,
+        help="use stdin and stdout (the only transport; ssh runs it)",
+    )
     rename = sub.add_parser("rename", parents=[common], help="rename a session")
     rename.add_argument(
         "target", metavar="TARGET", help="pid, sessionId (or unique prefix) or name"
@@ -595,6 +606,41 @@ def _watch(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
 
 
+def _serve(args: argparse.Namespace) -> int:
+    """``sessiontui serve --stdio``: this host's model over JSON lines (SPEC 2.7).
+
+    Runs until stdin closes (exit 0), or SIGTERM/SIGHUP. ``serve`` has no terminal of its
+    own: the multiplexer variables it may have inherited are dropped, so it never acts on
+    a client (an attach is always a plan for a terminal outside any multiplexer). Listing
+    changes no file; the verbs a client calls do what they do locally.
+    """
+    import signal
+    import socket
+
+    from sessiontui.remote.serve import serve
+
+    for name in ("TMUX", "TMUX_PANE", "ZELLIJ", "ZELLIJ_PANE_ID", "ZELLIJ_SESSION_NAME"):
+        os.environ.pop(name, None)
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    # Anything else printing to stdout would corrupt the protocol: it goes to stderr.
+    sys.stdout = sys.stderr
+
+    def stop(signum: int, frame: object) -> None:
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
+        raise _Stop
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        monitor = make_monitor(args, read_only=True)
+        return serve(monitor, stdin, stdout, host=socket.gethostname())
+    except _Stop:
+        return EXIT_OK
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _reader_gone(stream: TextIO) -> bool:
     """True when ``stream`` is a pipe (or socket) whose reading end was closed.
 
@@ -933,6 +979,7 @@ _COMMANDS = {
     "ls": _ls,
     "status": _status,
     "watch": _watch,
+    "serve": _serve,
     "new": _new,
     "rename": _rename,
     "kill": _kill,

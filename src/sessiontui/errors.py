@@ -45,3 +45,11 @@ class PromptNotShown(NotApplicable):
     Approve and deny need the agent's permission box on screen, interrupt a running turn; a
     reply is refused while a permission box is shown. Nothing was sent.
     """
+
+
+class ProtocolError(SessiontuiError):
+    """A line of the remote protocol (SPEC 2.7) or a session object in it is malformed.
+
+    Raised for lines that are not UTF-8 JSON objects, lines over the size limit, unknown
+    message types or verbs, and fields of the wrong type.
+    """

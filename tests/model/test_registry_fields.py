@@ -365,6 +365,7 @@ def test_job_state_fills_the_session_and_follows_rewrites(
         "state": "working",
         "detail": "running the test suite",
         "problem": None,
+        "path": str(session.job.path),
     }
     write_state(tmp_path, JOB, {**STATE, "state": "done", "fan": []})
     store.sample()
@@ -397,7 +398,12 @@ def test_an_unreadable_state_shows_as_such(
     assert session.job is not None
     assert session.job.problem == "not JSON"
     assert session.subagents is None
-    assert session_json(session)["job"] == {"state": None, "detail": None, "problem": "not JSON"}
+    assert session_json(session)["job"] == {
+        "state": None,
+        "detail": None,
+        "problem": "not JSON",
+        "path": str(session.job.path),
+    }
 
 
 def test_the_innermost_pane_wins_over_the_tmux_hint(registry: Path) -> None:

@@ -352,6 +352,8 @@ class Session:
         parked_job_id: Registry ``parkedJobId``: parked as this background job, or ``None``.
         former_names: Registry ``formerNames`` (untrusted text; render as plain text).
         job: The background job's ``state.json``, or ``None`` when there is none.
+        host: The host the session runs on (a ``[[hosts]]`` name or ssh destination), or
+            ``None`` for this machine. A remote session's :attr:`key` is ``"<host>/<key>"``.
     """
 
     key: str
@@ -393,6 +395,7 @@ class Session:
     parked_job_id: str | None = None
     former_names: tuple[str, ...] = ()
     job: JobState | None = None
+    host: str | None = None
 
     @property
     def context_percent(self) -> float | None:

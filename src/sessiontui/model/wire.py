@@ -9,19 +9,32 @@ into those events; :func:`event_line` gives the human-readable line for one.
 from __future__ import annotations
 
 import contextlib
+import math
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
+from sessiontui.errors import ProtocolError
 from sessiontui.model.text import printable
+from sessiontui.model.types import JobState, MuxLocation, Session, Status, StatusSource
 
 if TYPE_CHECKING:
-    from sessiontui.model.types import Session, Snapshot, SnapshotChange
+    from sessiontui.model.types import Snapshot, SnapshotChange
 
-__all__ = ["QUIET_FIELDS", "ChangeFeed", "event_line", "iso_utc", "session_json"]
+__all__ = [
+    "QUIET_FIELDS",
+    "ChangeFeed",
+    "event_line",
+    "iso_utc",
+    "session_from_json",
+    "session_json",
+]
 
 #: Fields of :func:`session_json` whose change alone is no ``changed`` event: they move on
-#: every CPU sample (every 2 s) of a busy agent.
-QUIET_FIELDS: frozenset[str] = frozenset({"cpu_percent"})
+#: every CPU sample (every 2 s) of a busy agent, every sparkline bucket, or every registry
+#: heartbeat write.
+QUIET_FIELDS: frozenset[str] = frozenset({"cpu_percent", "activity", "updated_at"})
 
 #: Fields worth a line in the human-readable ``watch`` output (token counts are left out).
 _NOTABLE_FIELDS: tuple[str, ...] = (
@@ -60,7 +73,7 @@ def session_json(session: Session) -> dict[str, object]:
     """The JSON object for one session: stable keys, ``None`` where unknown (SPEC 6).
 
     Names, paths and other text are the sources' own strings (untrusted, unescaped: JSON
-    escapes control characters itself).
+    escapes control characters itself). :func:`session_from_json` reads it back.
 
     Args:
         session: The session.
@@ -69,10 +82,17 @@ def session_json(session: Session) -> dict[str, object]:
         A dict of JSON values: ``pid``, ``session_id``, ``name``, ``status``, ``waiting_for``,
         ``kind``, ``agent``, ``cwd``, ``started_at`` (ISO-8601 UTC), ``alive``,
         ``registry_path``, ``mux`` (``None`` or ``{type, server, socket, session, session_id,
-        window, pane}``), ``job_id``, ``cpu_percent``, ``unreadable``, ``health``, ``tokens``
+        window, pane, exited, pane_index, attached_clients, panes_in_session,
+        session_kind}``), ``job_id``, ``cpu_percent``, ``unreadable``, ``health``, ``tokens``
         (``None`` or ``{output, context, context_window}``), ``model``, ``last_activity_at``,
         ``subagents``, ``parked_job_id``, ``former_names`` (a list of strings), ``job``
-        (``None`` or ``{state, detail, problem}`` of the background job's ``state.json``).
+        (``None`` or ``{state, detail, problem, path}`` of the background job's
+        ``state.json``); and, so a remote host's rows read like local ones (SPEC 2.7):
+        ``key``, ``host``, ``proc_start``, ``status_source``, ``status_why``, ``updated_at``
+        and ``status_changed_at`` (ISO-8601 UTC), ``activity`` (a list of numbers in
+        ``[0, 1]``), ``activity_scale``, ``version``, ``last_prompt``, ``turns``,
+        ``transcript_path``. Unknown registry keys (``extra``) and a job's tasks and token
+        counts are not part of the schema.
     """
     mux = None
     if session.mux is not None:
@@ -85,6 +105,10 @@ def session_json(session: Session) -> dict[str, object]:
             "window": session.mux.window,
             "pane": session.mux.pane,
             "exited": session.mux.exited,
+            "pane_index": session.mux.pane_index,
+            "attached_clients": session.mux.attached_clients,
+            "panes_in_session": session.mux.panes_in_session,
+            "session_kind": session.mux.session_kind,
         }
     tokens = None
     if session.tokens_output is not None or session.context_used is not None:
@@ -99,6 +123,7 @@ def session_json(session: Session) -> dict[str, object]:
             "state": session.job.state,
             "detail": session.job.detail,
             "problem": session.job.problem,
+            "path": str(session.job.path),
         }
     return {
         "pid": session.pid,
@@ -124,7 +149,224 @@ def session_json(session: Session) -> dict[str, object]:
         "parked_job_id": session.parked_job_id,
         "former_names": list(session.former_names),
         "job": job,
+        "key": session.key,
+        "host": session.host,
+        "proc_start": session.proc_start,
+        "status_source": session.status_source.value,
+        "status_why": session.status_why,
+        "updated_at": iso_utc(session.updated_at),
+        "status_changed_at": iso_utc(session.status_changed_at),
+        "activity": list(session.activity),
+        "activity_scale": session.activity_scale,
+        "version": session.version,
+        "last_prompt": session.last_prompt,
+        "turns": session.turns,
+        "transcript_path": str(session.transcript_path) if session.transcript_path else None,
     }
+
+
+def session_from_json(
+    obj: Mapping[str, object], *, host: str | None = None, key_prefix: str = ""
+) -> Session:
+    """The :class:`Session` a :func:`session_json` object describes (its inverse).
+
+    Strict: every field must have the type :func:`session_json` writes (a missing optional
+    field is ``None``); nothing is coerced. Text stays the sender's own string (untrusted:
+    render it as plain text). Times are read from ISO-8601 back to seconds since the epoch
+    (millisecond precision, as written). Fields outside the schema (``extra``, a job's tasks)
+    come back empty.
+
+    Args:
+        obj: One decoded session object (e.g. from a remote ``serve`` snapshot, SPEC 2.7).
+        host: Set as :attr:`Session.host` (``None``: keep the object's own ``host``).
+        key_prefix: Put before the object's ``key`` (a remote host's ``"<host>/"``).
+
+    Returns:
+        The session.
+
+    Raises:
+        ProtocolError: A field is missing or has the wrong type or value.
+    """
+    if not isinstance(obj, Mapping):
+        raise ProtocolError(f"a session must be a JSON object, not {type(obj).__name__}")
+    f = _Fields(obj, "session")
+    mux_obj = f.mapping("mux")
+    mux = None
+    if mux_obj is not None:
+        m = _Fields(mux_obj, "mux")
+        mux = MuxLocation(
+            type=m.text("type"),
+            socket=m.opt_text("socket") or "",
+            session_id=m.text("session_id"),
+            session=m.text("session"),
+            window=m.text("window"),
+            pane=m.text("pane"),
+            pane_index=_default(m.opt_text("pane_index"), "0"),
+            attached_clients=_default(m.opt_int("attached_clients"), 0),
+            panes_in_session=_default(m.opt_int("panes_in_session"), 1),
+            session_kind=m.opt_text("session_kind"),
+            exited=m.flag("exited"),
+        )
+    tokens = f.mapping("tokens")
+    t = _Fields(tokens or {}, "tokens")
+    job_obj = f.mapping("job")
+    job = None
+    if job_obj is not None:
+        j = _Fields(job_obj, "job")
+        job = JobState(
+            path=Path(_default(j.opt_text("path"), "")),
+            state=j.opt_text("state"),
+            detail=j.opt_text("detail"),
+            problem=j.opt_text("problem"),
+        )
+    try:
+        status = Status(f.text("status"))
+        source = StatusSource(f.opt_text("status_source") or StatusSource.NONE.value)
+    except ValueError as error:
+        raise ProtocolError(f"session: {error}") from None
+    registry_path = f.opt_text("registry_path")
+    transcript_path = f.opt_text("transcript_path")
+    own_host = f.opt_text("host")
+    return Session(
+        key=key_prefix + f.text("key"),
+        pid=f.integer("pid"),
+        agent=f.text("agent"),
+        name=f.text("name"),
+        status=status,
+        status_source=source,
+        alive=f.flag("alive"),
+        session_id=f.opt_text("session_id"),
+        kind=f.opt_text("kind"),
+        cwd=f.opt_text("cwd"),
+        waiting_for=f.opt_text("waiting_for"),
+        started_at=f.time("started_at"),
+        updated_at=f.time("updated_at"),
+        status_changed_at=f.time("status_changed_at"),
+        cpu_percent=_default(f.opt_number("cpu_percent"), 0.0),
+        activity=f.numbers("activity"),
+        mux=mux,
+        registry_path=Path(registry_path) if registry_path else None,
+        version=f.opt_text("version"),
+        job_id=f.opt_text("job_id"),
+        unreadable=f.opt_text("unreadable"),
+        proc_start=f.opt_text("proc_start"),
+        health=f.opt_text("health"),
+        status_why=f.opt_text("status_why"),
+        activity_scale=f.opt_int("activity_scale"),
+        tokens_output=t.opt_int("output"),
+        context_used=t.opt_int("context"),
+        context_window=t.opt_int("context_window"),
+        model=f.opt_text("model"),
+        last_activity_at=f.time("last_activity_at"),
+        last_prompt=f.opt_text("last_prompt"),
+        turns=f.opt_int("turns"),
+        transcript_path=Path(transcript_path) if transcript_path else None,
+        subagents=f.opt_int("subagents"),
+        parked_job_id=f.opt_text("parked_job_id"),
+        former_names=f.texts("former_names"),
+        job=job,
+        host=host if host is not None else own_host,
+    )
+
+
+_T = TypeVar("_T")
+
+
+def _default(value: _T | None, default: _T) -> _T:
+    return default if value is None else value
+
+
+class _Fields:
+    """Typed reads of one JSON object's fields, raising :class:`ProtocolError` on a mismatch."""
+
+    def __init__(self, obj: Mapping[str, object], what: str) -> None:
+        if not isinstance(obj, Mapping):
+            raise ProtocolError(f"{what} must be a JSON object")
+        self.obj = obj
+        self.what = what
+
+    def _bad(self, name: str, expected: str) -> ProtocolError:
+        value = self.obj.get(name)
+        return ProtocolError(f"{self.what}.{name} must be {expected}, not {type(value).__name__}")
+
+    def text(self, name: str) -> str:
+        value = self.obj.get(name)
+        if not isinstance(value, str):
+            raise self._bad(name, "a string")
+        return value
+
+    def opt_text(self, name: str) -> str | None:
+        value = self.obj.get(name)
+        if value is None or isinstance(value, str):
+            return value
+        raise self._bad(name, "a string or null")
+
+    def integer(self, name: str) -> int:
+        value = self.obj.get(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._bad(name, "an integer")
+        return value
+
+    def opt_int(self, name: str) -> int | None:
+        if self.obj.get(name) is None:
+            return None
+        return self.integer(name)
+
+    def opt_number(self, name: str) -> float | None:
+        value = self.obj.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self._bad(name, "a number")
+        if not math.isfinite(value):
+            raise self._bad(name, "a finite number")
+        return float(value)
+
+    def flag(self, name: str) -> bool:
+        value = self.obj.get(name, False)
+        if not isinstance(value, bool):
+            raise self._bad(name, "true or false")
+        return value
+
+    def time(self, name: str) -> float | None:
+        text = self.opt_text(name)
+        if text is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise self._bad(name, "an ISO-8601 time") from None
+        if moment.tzinfo is None:
+            raise self._bad(name, "an ISO-8601 time with a zone")
+        return moment.timestamp()
+
+    def mapping(self, name: str) -> Mapping[str, object] | None:
+        value = self.obj.get(name)
+        if value is None or isinstance(value, Mapping):
+            return value
+        raise self._bad(name, "an object or null")
+
+    def _list(self, name: str) -> list[object]:
+        value = self.obj.get(name, [])
+        if not isinstance(value, list):
+            raise self._bad(name, "a list")
+        return value
+
+    def numbers(self, name: str) -> tuple[float, ...]:
+        out: list[float] = []
+        for item in self._list(name):
+            if isinstance(item, bool) or not isinstance(item, int | float):
+                raise self._bad(name, "a list of numbers")
+            if not math.isfinite(item):
+                raise self._bad(name, "a list of finite numbers")
+            out.append(float(item))
+        return tuple(out)
+
+    def texts(self, name: str) -> tuple[str, ...]:
+        items = self._list(name)
+        if not all(isinstance(item, str) for item in items):
+            raise self._bad(name, "a list of strings")
+        return tuple(str(item) for item in items)
 
 
 class ChangeFeed:
