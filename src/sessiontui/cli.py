@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -22,10 +23,13 @@ if TYPE_CHECKING:
     from sessiontui.config import Config
     from sessiontui.model.monitor import Monitor
     from sessiontui.model.muxset import MuxSet
-    from sessiontui.model.types import Snapshot, SnapshotChange
+    from sessiontui.model.service import SessionService
+    from sessiontui.model.types import Session, Snapshot, SnapshotChange
     from sessiontui.mux.base import ChangeTrigger, Multiplexer
     from sessiontui.mux.tmux import TmuxBackend
     from sessiontui.mux.zellij import ZellijServer
+    from sessiontui.remote.hosts import HostSpec
+    from sessiontui.remote.link import HostLink
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -40,6 +44,7 @@ _GLOBAL_DEFAULTS: dict[str, Any] = {
     "no_codex": False,
     "no_discover": False,
     "client": None,
+    "host": None,
 }
 
 #: Name of the tmux session that ``sessiontui --bg`` runs the monitor in.
@@ -101,6 +106,15 @@ def _global_options() -> _Parser:
         metavar="TTY",
         help="act for this tmux client (a key binding passes '#{client_tty}'; run-shell and "
         "display-popup have no pane of their own)",
+    )
+    group.add_argument(
+        "-H",
+        "--host",
+        action="append",
+        default=argparse.SUPPRESS,
+        metavar="DEST",
+        help="also show this remote host over ssh (repeatable): a [[hosts]] name or an ssh "
+        "destination; the remote side runs 'sessiontui serve --stdio'",
     )
     group.add_argument(
         "--no-zellij",
@@ -247,7 +261,79 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         build_parser().error("attach takes a TARGET or --waiting (one of them)")
     if args.command == "new" and args.argv and args.argv[0] == "--":
         args.argv = args.argv[1:]
+    from sessiontui.remote.hosts import host_from_destination
+
+    for destination in args.host or ():
+        try:
+            host_from_destination(destination)
+        except ValueError as error:
+            build_parser().error(f"-H/--host: {error}")
     return args
+
+
+def resolve_hosts(
+    args: argparse.Namespace, config: Config, *, configured: bool = True
+) -> tuple[HostSpec, ...]:
+    """The remote hosts to show: the config's ``[[hosts]]`` and each ``-H/--host DEST``.
+
+    A ``DEST`` that names a ``[[hosts]]`` entry is that entry; any other is an ssh
+    destination, named by itself (``-H user@box`` shows as ``user@box``).
+
+    Args:
+        args: Parsed options (``host``: the ``-H`` values, checked by :func:`parse_args`).
+        config: The configuration.
+        configured: Include every ``[[hosts]]`` entry (the TUI); ``False``: only the
+            ``-H`` ones (one-shot commands contact no host unless asked to).
+
+    Returns:
+        The hosts, each name once, config order first.
+    """
+    from sessiontui.remote.hosts import host_from_destination
+
+    by_name = {host.name: host for host in config.hosts}
+    chosen: dict[str, HostSpec] = dict(by_name) if configured else {}
+    for destination in args.host or ():
+        host = by_name.get(destination) or host_from_destination(destination)
+        chosen.setdefault(host.name, host)
+    return tuple(chosen.values())
+
+
+def make_links(hosts: Sequence[HostSpec], config: Config) -> list[HostLink]:
+    """One (not started) :class:`~sessiontui.remote.link.HostLink` per host, over OpenSSH."""
+    from sessiontui.remote.link import HostLink, SshTransport
+
+    transport = SshTransport(ssh=config.ssh_command)
+    return [HostLink(host, transport=transport) for host in hosts]
+
+
+#: Seconds a one-shot command (``ls``, ``status``) waits for each host's first snapshot.
+ONE_SHOT_HOST_TIMEOUT_S = 20.0
+
+
+def with_hosts(snapshot: Snapshot, links: Sequence[HostLink]) -> Snapshot:
+    """``snapshot`` plus each host's sessions, read once: connect, hello, snapshot, close.
+
+    The links are started together and each waits up to :data:`ONE_SHOT_HOST_TIMEOUT_S`;
+    a host that cannot be reached adds its ``host:NAME`` problem to the messages.
+    """
+    from sessiontui.remote.hub import host_problem
+
+    for link in links:
+        link.start()
+    sessions = list(snapshot.sessions)
+    messages = list(snapshot.messages)
+    try:
+        for link in links:
+            if link.wait_snapshot(ONE_SHOT_HOST_TIMEOUT_S):
+                sessions += [replace(s, health=None) for s in link.sessions]
+                messages += [f"host:{link.host.name}: {m}" for m in link.remote_health]
+            else:
+                messages.append(host_problem(link.host.name, link.problem or "no answer"))
+    finally:
+        for link in links:
+            link.close()
+    sessions.sort(key=lambda s: (s.status.sort_rank, -(s.status_changed_at or 0.0), s.key))
+    return replace(snapshot, sessions=tuple(sessions), messages=tuple(messages))
 
 
 def load_settings(args: argparse.Namespace) -> Config:
@@ -443,7 +529,8 @@ def one_shot_snapshot(
         spare: Also list pre-warmed background workers (registry ``spare: true``).
 
     Returns:
-        The snapshot (every session, dead ones included; spare workers only with ``spare``).
+        The snapshot (every session, dead ones included; spare workers only with ``spare``),
+        with the sessions of each ``-H/--host`` (see :func:`with_hosts`).
     """
     monitor = make_monitor(
         args,
@@ -455,7 +542,11 @@ def one_shot_snapshot(
     )
     monitor.store.include_spare = spare
     with monitor:
-        return monitor.refresh()
+        snapshot = monitor.refresh()
+    hosts = resolve_hosts(args, config or load_settings(args), configured=False)
+    if hosts:
+        snapshot = with_hosts(snapshot, make_links(hosts, config or load_settings(args)))
+    return snapshot
 
 
 def _ls(args: argparse.Namespace) -> int:
@@ -477,7 +568,7 @@ def _ls(args: argparse.Namespace) -> int:
             (
                 s.status.value,
                 printable(s.name, max_len=40),
-                printable(s.mux.label) if s.mux else "-",
+                _where_text(s),
                 str(s.pid),
                 format_age(age),
                 printable(shorten_home(s.cwd, home)),
@@ -490,6 +581,14 @@ def _ls(args: argparse.Namespace) -> int:
     for message in snapshot.messages:
         print(f"sessiontui: {message}", file=sys.stderr)
     return EXIT_OK
+
+
+def _where_text(session: Session) -> str:
+    """The WHERE cell of ``ls``: ``tmux:work:2.1``, ``host:tmux:work:2.1`` for a remote row."""
+    from sessiontui.model.text import printable
+
+    where = printable(session.mux.label) if session.mux else "-"
+    return f"{printable(session.host)}:{where}" if session.host is not None else where
 
 
 def _run_by_tmux(environ: Mapping[str, str] | None = None) -> bool:
@@ -968,11 +1067,17 @@ def _tui(args: argparse.Namespace) -> int:
                 print(f"sessiontui: {demo.zellij_problem}", file=sys.stderr)
             return run_app(make_app(monitor, config=config, title="sessiontui — demo"))
     monitor = make_monitor(args, config=config)
+    service: SessionService = monitor
+    hosts = resolve_hosts(args, config)
+    if hosts:
+        from sessiontui.remote.hub import Hub
+
+        service = Hub(monitor, make_links(hosts, config))
     bg = os.environ.get(BG_ENV) == "1"
     # In a display-popup (a --client and no pane of our own), an attach ends the TUI: the
     # popup closes over the session the client was switched to.
     popup = bool(args.client) and not os.environ.get("TMUX_PANE")
-    return run_app(make_app(monitor, config=config, background=bg, exit_after_attach=popup))
+    return run_app(make_app(service, config=config, background=bg, exit_after_attach=popup))
 
 
 _COMMANDS = {

@@ -16,6 +16,7 @@ The file is ``platformdirs.user_config_path("sessiontui")/config.toml`` (on Linu
     columns = ["status", "name", "where", "activity"]
     claude_executable = "~/.local/bin/claude"
     tmux_popup = true                             # claude attach in a display-popup in tmux
+    ssh_command = ["ssh"]                         # OpenSSH client (argv) for [[hosts]]
 
     [keymap]                                      # binding id -> comma-separated keys
     attach = "enter,o"
@@ -24,6 +25,12 @@ The file is ``platformdirs.user_config_path("sessiontui")/config.toml`` (on Linu
     [context_windows]                             # model name or prefix -> tokens
     "claude-opus-4" = 200000                      # quote names: "gpt-5.1" has a dot
     "gpt-5" = 400000
+
+    [[hosts]]                                     # a remote host, over OpenSSH (SPEC 2.7)
+    name = "build"                                # HOST column and key prefix (default: ssh)
+    ssh = "me@build.example"                      # the ssh destination
+    ssh_options = ["-p", "2222"]                  # extra ssh arguments (optional)
+    command = "~/.local/bin/sessiontui"           # remote program, a path or an argv array
 
 Any mistake (bad TOML, invalid UTF-8, an unknown key, a wrong type or range) raises one
 :class:`ConfigError` listing every problem as ``FILE:LINE: message``.
@@ -49,6 +56,12 @@ import platformdirs
 
 from sessiontui.desktop import DESKTOP_METHODS
 from sessiontui.errors import SessiontuiError
+from sessiontui.remote.hosts import (
+    HostSpec,
+    check_host_name,
+    check_ssh_destination,
+    command_argv,
+)
 from sessiontui.ui.actions import BINDING_IDS, key_conflicts
 
 if TYPE_CHECKING:
@@ -139,6 +152,9 @@ class Config:
             in ``[1, MAX_CONTEXT_WINDOW]``), e.g. ``{"gpt-5": 400000}``. The exact name wins,
             then the longest prefix; models it does not cover get 1,000,000 tokens when the
             name has ``[1m]``, else 200,000 (SPEC 2.2). Read-only.
+        hosts: Remote hosts from ``[[hosts]]`` (SPEC 2.7), in file order, names distinct.
+        ssh_command: The OpenSSH client as an argv (``~`` expanded), default ``("ssh",)``;
+            e.g. ``["ssh", "-F", "~/.ssh/work_config"]``.
     """
 
     registry_dirs: tuple[Path, ...] = ()
@@ -157,6 +173,8 @@ class Config:
     claude_executable: str | None = None
     tmux_popup: bool = True
     context_windows: Mapping[str, int] = field(default_factory=lambda: types.MappingProxyType({}))
+    hosts: tuple[HostSpec, ...] = ()
+    ssh_command: tuple[str, ...] = ("ssh",)
 
     @property
     def notify_channels(self) -> frozenset[str]:
@@ -345,6 +363,15 @@ def _executable(value: object) -> _Check:
     return _expand(str(converted)), None
 
 
+def _ssh_command(value: object) -> _Check:
+    if isinstance(value, str):
+        value = [value]
+    converted, expected = _text_list(value)
+    if expected is not None or not converted:
+        return None, "a program path or a non-empty array of non-empty strings"
+    return converted, None
+
+
 _CHECKS: dict[str, Callable[[object], _Check]] = {
     "registry_dirs": _text_list,
     "tmux_sockets": _text_list,
@@ -362,6 +389,8 @@ _CHECKS: dict[str, Callable[[object], _Check]] = {
     "claude_executable": _executable,
     "tmux_popup": _bool,
     "context_windows": lambda value: (value, None),  # checked entry by entry below
+    "hosts": lambda value: (value, None),  # checked entry by entry below
+    "ssh_command": lambda value: _ssh_command(value),
 }
 
 #: Top-level keys a configuration file may set.
@@ -486,6 +515,82 @@ def _check_context_windows(value: object, problems: _Problems) -> dict[str, int]
     return windows
 
 
+#: Keys a ``[[hosts]]`` entry may set.
+HOST_KEYS: tuple[str, ...] = ("name", "ssh", "ssh_options", "command")
+
+
+def _hosts_header_line(text: str, index: int) -> int | None:
+    """The 1-based line of the ``index``-th (0-based) ``[[hosts]]`` header, or ``None``."""
+    seen = -1
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _TABLE_HEADER.match(line)
+        if header and line.lstrip().startswith("[[") and _unquote(header.group(1)) == "hosts":
+            seen += 1
+            if seen == index:
+                return number
+    return None
+
+
+def _check_hosts(value: object, problems: _Problems) -> tuple[HostSpec, ...]:
+    """Validate the ``[[hosts]]`` array of tables (see :class:`~sessiontui.remote.hosts.HostSpec`).
+
+    Args:
+        value: What tomllib gave for the key.
+        problems: Where each bad entry is reported (with the line of its ``[[hosts]]``).
+
+    Returns:
+        The valid hosts (bad entries are reported and left out).
+    """
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        problems.add("'hosts' must be an array of tables ([[hosts]] with ssh = \"DEST\")", "hosts")
+        return ()
+    hosts: list[HostSpec] = []
+    names: set[str] = set()
+    for index, entry in enumerate(value):
+        line = _hosts_header_line(problems.text, index)
+
+        def report(message: str, line: int | None = line, index: int = index) -> None:
+            where = f"{problems.path}:{line}" if line is not None else str(problems.path)
+            problems.items.append((line or 0, f"{where}: [[hosts]] #{index + 1}: {message}"))
+
+        unknown = [key for key in entry if key not in HOST_KEYS]
+        for key in unknown:
+            report(f"unknown key {key!r}{_suggest(key, HOST_KEYS)}; known: {', '.join(HOST_KEYS)}")
+        ssh = entry.get("ssh")
+        problem = check_ssh_destination(ssh)
+        if problem is not None:
+            report(f"'ssh' (the ssh destination) {problem} (got {_describe(ssh)})")
+            continue
+        assert isinstance(ssh, str)
+        name = entry.get("name", ssh)
+        problem = check_host_name(name)
+        if problem is not None:
+            report(f"'name' {problem} (got {_describe(name)})")
+            continue
+        assert isinstance(name, str)
+        if name in names:
+            report(f"host name {name!r} is used twice; names must be distinct")
+            continue
+        options, expected = _text_list(entry.get("ssh_options", []))
+        if expected is not None:
+            report(f"'ssh_options' must be {expected} (got {_describe(entry['ssh_options'])})")
+            continue
+        raw_command = entry.get("command", "sessiontui")
+        try:
+            if not isinstance(raw_command, str | list):
+                raise ValueError("must be a program path or a non-empty array of strings")
+            command = command_argv(raw_command)
+        except ValueError as error:
+            report(f"'command' {error} (got {_describe(raw_command)})")
+            continue
+        if unknown:
+            continue
+        names.add(name)
+        assert isinstance(options, tuple)
+        hosts.append(HostSpec(name=name, ssh=ssh, ssh_options=options, command=command))
+    return tuple(hosts)
+
+
 def parse_config(text: str, path: Path, *, binding_ids: Collection[str] = BINDING_IDS) -> Config:
     """Parse and validate the text of a configuration file.
 
@@ -520,6 +625,9 @@ def parse_config(text: str, path: Path, *, binding_ids: Collection[str] = BINDIN
             continue
         if key == "context_windows":
             values[key] = types.MappingProxyType(_check_context_windows(value, problems))
+            continue
+        if key == "hosts":
+            values[key] = _check_hosts(value, problems)
             continue
         converted, expected = check(value)
         if expected is not None:

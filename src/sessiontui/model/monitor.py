@@ -466,6 +466,45 @@ class Monitor:
             raise NotApplicable("cannot find our own tmux pane")
         home.new_window(pane.session_id, argv, name=session.name)
 
+    def run_in_window(
+        self,
+        argv: Sequence[str],
+        *,
+        name: str,
+        env: Mapping[str, str] | None = None,
+        in_terminal: bool = False,
+    ) -> AttachPlan:
+        """Run a terminal program for the user: a new window of our tmux client, else a plan.
+
+        Used for what has no pane here, such as ``ssh -t HOST -- tmux attach ...`` for a
+        remote session (SPEC 2.7): inside tmux it opens in a new window of the session our
+        client shows (and is selected there); outside tmux the plan carries ``argv`` for the
+        caller to run in the suspended terminal.
+
+        Args:
+            argv: The program and its arguments (no shell).
+            name: The window's name (untrusted text is fine: tmux takes it as one argument).
+            env: Environment for the terminal plan (default ours without ``TMUX``).
+            in_terminal: Always plan for the terminal (a TUI shown in a ``display-popup``).
+
+        Returns:
+            ``AttachPlan(switched=True)`` after opening the window, else a plan with ``argv``.
+
+        Raises:
+            MuxError: tmux failed to open the window.
+        """
+        home = self.muxes.inside()
+        client = self.own_client()
+        pane = None
+        if home is not None and client is not None and not in_terminal:
+            pane = home.own_pane()
+        if home is not None and pane is not None:
+            home.new_window(pane.session_id, list(argv), name=name)
+            return AttachPlan(switched=True)
+        return AttachPlan(
+            switched=False, argv=tuple(argv), env=dict(env) if env is not None else _child_env()
+        )
+
     def attach_here(self, key: str) -> AttachPlan:
         """Like :meth:`attach`, but a Claude background job is shown in our own terminal.
 

@@ -458,7 +458,12 @@ class Snapshot:
             key = None
             if focused is not None:
                 key = next(
-                    (s.key for s in self.sessions if s.mux and s.mux.address == focused), None
+                    (
+                        s.key
+                        for s in self.sessions
+                        if s.mux and s.host is None and s.mux.address == focused
+                    ),
+                    None,
                 )
             object.__setattr__(self, "_focused", (key,))
             return key
