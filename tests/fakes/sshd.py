@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -231,18 +232,20 @@ class RemoteHost:
             stdin=subprocess.DEVNULL,
         )
 
-    def agent(self, name: str, socket_name: str = "agents", **fields: object) -> int:
+    def agent(
+        self, name: str, socket_name: str = "agents", *, mark: str | None = None, **fields: object
+    ) -> int:
         """A ``sleep 300`` in its own session of this host's tmux server, with a registry entry.
 
         The entry is ``<registry>/<pid>.json`` like Claude Code writes it (``pid``, real
         ``procStart``, ``name`` defaulting to ``name``, ``cwd`` ``/work/<name>``, plus ``fields``).
+        With ``mark``, the pane prints that text first (its shell then execs the ``sleep``).
 
         Returns:
             The PID of the ``sleep`` (the pane's own process).
         """
-        self.tmux(
-            socket_name, "new-session", "-d", "-s", name, "-x", "120", "-y", "40", "sleep 300"
-        )
+        command = f"echo {shlex.quote(mark)}; exec sleep 300" if mark else "sleep 300"
+        self.tmux(socket_name, "new-session", "-d", "-s", name, "-x", "120", "-y", "40", command)
         pid = int(
             self.tmux(
                 socket_name, "display-message", "-p", "-t", f"={name}:", "#{pane_pid}"

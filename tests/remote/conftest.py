@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.fakes.sshd import RemoteHost, SshWorld, missing_tools
+from tests.ui.world import World
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    import libtmux
 
 
 @pytest.fixture
@@ -31,3 +34,12 @@ def ssh_world(tmp_path: Path) -> Iterator[SshWorld]:
 def remote(ssh_world: SshWorld) -> RemoteHost:
     """One remote host, ``testhost``, its sshd running: ``ssh -F ssh_world.ssh_config testhost``."""
     return ssh_world.add_host("testhost")
+
+
+@pytest.fixture
+def world(server: libtmux.Server, tmp_path: Path) -> Iterator[World]:
+    """This machine: a real tmux server and a registry directory (as in the UI tests)."""
+    w = World(server, tmp_path / "sessions")
+    w.registry.mkdir()
+    yield w
+    w.close()

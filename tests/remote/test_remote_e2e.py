@@ -1,0 +1,309 @@
+"""Issue 10 end to end: remote hosts through real OpenSSH (loopback sshd, tests/fakes/sshd.py).
+
+Everything is real: the remote side is ``sessiontui serve --stdio`` started by sshd for
+``ssh -F CONFIG ALIAS``, its agents are ``sleep`` processes in panes of the host's own tmux server
+with registry entries in the host's own registry directory; the local side is the Hub over the
+local Monitor (a real tmux server too) and one HostLink per host, shown by the Textual app.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import TYPE_CHECKING
+
+import psutil
+
+from sessiontui.model.monitor import Monitor
+from sessiontui.model.types import Status
+from sessiontui.mux.tmux import TmuxBackend
+from sessiontui.remote.hosts import HostSpec
+from sessiontui.remote.hub import Hub
+from sessiontui.remote.link import UNREACHABLE, HostLink, SshTransport
+from sessiontui.ui.app import make_app
+from sessiontui.ui.screens.confirm import ConfirmScreen
+from sessiontui.ui.screens.rename import RenameScreen
+from tests.fakes.sshd import write_registry_entry
+from tests.helpers import is_gone, run_cli, wait_until
+from tests.ui.world import FAST, select, wait_for
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from textual.pilot import Pilot
+
+    from sessiontui.model.types import Session
+    from sessiontui.ui.app import SessionTUI
+    from tests.fakes.sshd import RemoteHost, SshWorld
+    from tests.ui.world import World
+
+
+def links(ssh_world: SshWorld, *aliases: str) -> list[HostLink]:
+    """One link per host alias, over ``ssh -F <the world's config>`` (the link's own options)."""
+    transport = SshTransport(ssh=("ssh", "-F", str(ssh_world.ssh_config)))
+    return [HostLink(HostSpec(name=alias, ssh=alias), transport=transport) for alias in aliases]
+
+
+def hub_app(
+    world: World, ssh_world: SshWorld, *aliases: str, environ: dict[str, str] | None = None
+) -> SessionTUI:
+    """The app over a Hub of the local world (its tmux server and registry) and the hosts."""
+    tmux = TmuxBackend(socket_name=world.server.socket_name, environ=environ or {})
+    monitor = Monitor(sessions_dir=world.registry, tmux=tmux, timing=FAST, grace_s=1.0)
+    return make_app(Hub(monitor, links(ssh_world, *aliases)))
+
+
+def remote_row(app: SessionTUI, name: str) -> Session | None:
+    """The remote session called ``name`` in the app's snapshot (``None``: not listed)."""
+    for session in app.snapshot.sessions:
+        if session.host is not None and session.name == name:
+            return session
+    return None
+
+
+def pid_gone(pid: int) -> bool:
+    """True when ``pid`` has exited (reaped, or a zombie)."""
+    try:
+        return is_gone(psutil.Process(pid))
+    except psutil.NoSuchProcess:
+        return True
+
+
+def ssh_links() -> list[psutil.Process]:
+    """The ``ssh`` processes this test process started (the hosts' links)."""
+    return [p for p in psutil.Process().children(recursive=True) if p.name() == "ssh"]
+
+
+async def wait_row(pilot: Pilot[None], app: SessionTUI, name: str, **want: object) -> Session:
+    """Wait until the remote row ``name`` has every attribute in ``want``; return it."""
+
+    def matches() -> bool:
+        row = remote_row(app, name)
+        return row is not None and all(getattr(row, k) == v for k, v in want.items())
+
+    await wait_for(pilot, matches, timeout_s=30.0)
+    row = remote_row(app, name)
+    assert row is not None
+    return row
+
+
+async def test_remote_agents_are_listed_beside_local_ones_with_live_status(
+    world: World, ssh_world: SshWorld, remote: RemoteHost
+) -> None:
+    world.agent("near", status="idle")
+    far_pid = remote.agent("far", status="idle")
+    app = hub_app(world, ssh_world, "testhost")
+    async with app.run_test(size=(160, 30)) as pilot:
+        row = await wait_row(pilot, app, "far", status=Status.IDLE)
+        assert row.host == "testhost"
+        assert row.key.startswith("testhost/")
+        assert row.pid == far_pid
+        assert row.mux is not None
+        assert row.mux.session == "far"
+        local = [s for s in app.snapshot.sessions if s.host is None]
+        assert [s.name for s in local] == ["near"]
+        write_registry_entry(
+            remote.registry, far_pid, {"name": "far", "status": "waiting", "waitingFor": "x"}
+        )
+        row = await wait_row(pilot, app, "far", status=Status.WAITING)
+        assert row.waiting_for == "x"
+        write_registry_entry(remote.registry, far_pid, {"name": "far", "status": "busy"})
+        await wait_row(pilot, app, "far", status=Status.BUSY)
+        assert len(ssh_links()) == 1  # one connection per host, no per-session ssh
+
+
+async def test_remote_rename_and_kill(
+    world: World, ssh_world: SshWorld, remote: RemoteHost
+) -> None:
+    far_pid = remote.agent("far", status="idle")
+    app = hub_app(world, ssh_world, "testhost")
+    async with app.run_test(size=(160, 30)) as pilot:
+        await wait_row(pilot, app, "far")
+        await select(pilot, "far")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RenameScreen))
+        await pilot.press("ctrl+a", "ctrl+k", *"far-renamed", "enter")
+        await wait_row(pilot, app, "far-renamed")
+        entry = json.loads((remote.registry / f"{far_pid}.json").read_text())
+        assert entry["name"] == "far-renamed"  # written on the host, by its serve
+        await select(pilot, "far-renamed")
+        await pilot.press("K")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: pid_gone(far_pid), timeout_s=20.0)
+        await wait_row(pilot, app, "far-renamed", status=Status.DEAD)
+
+
+async def test_enter_on_a_remote_row_opens_ssh_attach_in_a_window_of_our_client(
+    world: World, ssh_world: SshWorld, remote: RemoteHost
+) -> None:
+    remote.agent("far", status="waiting", mark="REMOTE-PANE-OF-FAR")
+    home = world.server.new_session("home")
+    our_pane = home.active_window.active_pane
+    assert our_pane is not None
+    world.client("=home")
+    socket = world.server.cmd("display-message", "-p", "#{socket_path}").stdout[0]
+    environ = {"TMUX": f"{socket},1,0", "TMUX_PANE": our_pane.pane_id or ""}
+    app = hub_app(world, ssh_world, "testhost", environ=environ)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await wait_row(pilot, app, "far")
+        await select(pilot, "far")
+        windows_before = len(world.server.cmd("list-windows", "-t", "=home").stdout)
+        await pilot.press("enter")
+
+        def new_window_pane() -> str | None:
+            panes = world.server.cmd(
+                "list-panes", "-s", "-t", "=home", "-F", "#{pane_id} #{pane_current_command}"
+            ).stdout
+            return next((p.split()[0] for p in panes if p.endswith(" ssh")), None)
+
+        await wait_for(pilot, lambda: new_window_pane() is not None, timeout_s=20.0)
+        pane_id = new_window_pane()
+        start = world.server.cmd("display-message", "-p", "-t", pane_id, "#{pane_start_command}")
+        assert f"-F {ssh_world.ssh_config} -t testhost --" in start.stdout[0]
+        assert len(world.server.cmd("list-windows", "-t", "=home").stdout) == windows_before + 1
+
+        def screen() -> str:
+            return "\n".join(world.server.cmd("capture-pane", "-p", "-t", pane_id).stdout)
+
+        await wait_for(pilot, lambda: "REMOTE-PANE-OF-FAR" in screen(), timeout_s=20.0)
+        clients = remote.tmux(
+            "agents", "list-clients", "-F", "#{client_control_mode} #{session_name}"
+        ).stdout.splitlines()
+        assert [c for c in clients if c.startswith("0 ")] == ["0 far"]  # besides serve's -C one
+
+
+async def test_link_cut_keeps_rows_unreachable_then_live_after_sshd_restart(
+    world: World, ssh_world: SshWorld, remote: RemoteHost
+) -> None:
+    far_pid = remote.agent("far", status="idle")
+    app = hub_app(world, ssh_world, "testhost")
+    async with app.run_test(size=(160, 30)) as pilot:
+        await wait_row(pilot, app, "far", status=Status.IDLE, health=None)
+        [link] = ssh_links()
+        link.kill()  # the ssh process dies mid-stream ...
+        remote.stop()  # ... and the host stays unreachable
+        row = await wait_row(pilot, app, "far", health=UNREACHABLE)
+        assert row.status is Status.IDLE  # last known, never "dead"
+        await wait_for(
+            pilot,
+            lambda: any(m.startswith("host:testhost: unreachable") for m in app.snapshot.messages),
+        )
+        await pilot.pause(1.5)  # a reconnection attempt or two fail meanwhile
+        assert remote_row(app, "far") is not None
+        write_registry_entry(remote.registry, far_pid, {"name": "far", "status": "waiting"})
+        remote.start()
+        await wait_row(pilot, app, "far", status=Status.WAITING, health=None)
+        await wait_for(
+            pilot, lambda: not any(m.startswith("host:testhost") for m in app.snapshot.messages)
+        )
+
+
+def test_ls_and_status_with_host_over_ssh(
+    ssh_world: SshWorld, remote: RemoteHost, tmp_path: Path, registry: Path
+) -> None:
+    pid = remote.agent("far", status="waiting")
+    config = tmp_path / "config.toml"
+    config.write_text(f"ssh_command = {json.dumps(['ssh', '-F', str(ssh_world.ssh_config)])}\n")
+    listed = run_cli("--config", str(config), "ls", "--json", "--host", "testhost")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [(r["pid"], r["name"], r["status"], r["host"]) for r in rows] == [
+        (pid, "far", "waiting", "testhost")
+    ]
+    assert rows[0]["key"].startswith("testhost/")
+    plain = run_cli("--config", str(config), "status", "--format", "{waiting}/{total}")
+    assert plain.stdout.strip() in ("", "0/0")  # without --host no host is asked
+    status = run_cli(
+        "--config", str(config), "status", "--host", "testhost", "--format", "{waiting}/{total}"
+    )
+    assert (status.returncode, status.stdout.strip()) == (0, "1/1"), status.stderr
+    remote.stop()
+    down = run_cli("--config", str(config), "ls", "--host", "testhost")
+    assert "testhost" in down.stdout + down.stderr  # the host's problem is named, no crash
+    assert list(registry.iterdir()) == []
+
+
+def serve_over_ssh(ssh_world: SshWorld) -> subprocess.Popen[bytes]:
+    """``ssh -T testhost -- sessiontui serve --stdio`` with pipes."""
+    return subprocess.Popen(
+        ssh_world.ssh_argv("testhost", "sessiontui", "serve", "--stdio"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def read_until(proc: subprocess.Popen[bytes], kind: str, **want: object) -> dict[str, object]:
+    """Read JSON lines from ``proc`` until one of type ``kind`` with ``want``; return it."""
+    assert proc.stdout is not None
+    while True:
+        line = proc.stdout.readline()
+        assert line, f"serve closed its output before a {kind!r} message"
+        message = json.loads(line)
+        if message.get("t") == kind and all(message.get(k) == v for k, v in want.items()):
+            return message
+
+
+def test_protocol_fuzzing_through_ssh_runs_nothing_and_keeps_serving(
+    ssh_world: SshWorld, remote: RemoteHost, tmp_path: Path
+) -> None:
+    far_pid = remote.agent("far", status="idle")
+    pwned = tmp_path / "pwned"
+    proc = serve_over_ssh(ssh_world)
+    assert proc.stdin is not None
+    try:
+        hello = read_until(proc, "hello")
+        assert hello["v"] == 1
+        assert isinstance(hello["host"], str)
+        snapshot = read_until(proc, "snapshot")
+        sessions = snapshot["sessions"]
+        assert isinstance(sessions, list)
+        [far] = [s for s in sessions if s["pid"] == far_pid]
+        evil = f"$(touch {pwned}); touch {pwned} `touch {pwned}` | touch {pwned} && touch {pwned}"
+        garbage = [
+            b"not json at all\n",
+            b"\xff\xfe invalid utf-8 \x80\n",
+            b"[1, 2, 3]\n",
+            b'{"t": "call"}\n',
+            b'{"t": "call", "id": "x", "verb": "kill"}\n',
+            b"{" * 100_000 + b"\n",
+            b"x" * (3 << 20) + b"\n",  # 3 MiB: over the 1 MiB line limit
+        ]
+        for line in garbage:
+            proc.stdin.write(line)
+        calls = [
+            {"t": "call", "id": 1, "verb": "exec", "key": far["key"], "args": {"cmd": evil}},
+            {"t": "call", "id": 2, "verb": "rename", "key": evil, "args": {"name": "x"}},
+            {"t": "call", "id": 3, "verb": "send", "key": evil, "args": {"text": evil}},
+            {"t": "call", "id": 4, "verb": "attach_plan", "key": evil, "args": {}},
+            {"t": "call", "id": 5, "verb": "preview", "key": far["key"], "args": {"lines": 5}},
+        ]
+        for call in calls:
+            proc.stdin.write(json.dumps(call).encode() + b"\n")
+        proc.stdin.flush()
+        for call_id in (1, 2, 3, 4):
+            result = read_until(proc, "result", id=call_id)
+            assert result["ok"] is False, result
+        assert read_until(proc, "result", id=5)["ok"] is True  # still serving, after all that
+        assert not pwned.exists()
+        renamed = {
+            "t": "call",
+            "id": 6,
+            "verb": "rename",
+            "key": far["key"],
+            "args": {"name": evil},
+        }
+        proc.stdin.write(json.dumps(renamed).encode() + b"\n")
+        proc.stdin.flush()
+        read_until(proc, "result", id=6)
+        assert not pwned.exists()  # a name is text, never a command
+        proc.stdin.close()  # stdin closed: serve exits, and so does ssh
+        assert proc.wait(timeout=15) == 0
+        wait_until(lambda: not remote.sessions(), what="serve gone on the host")
+        assert psutil.pid_exists(far_pid)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        assert not pwned.exists()
