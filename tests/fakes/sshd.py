@@ -4,8 +4,9 @@ Each :class:`RemoteHost` is Debian's ``/usr/sbin/sshd -D -e`` on a free ``127.0.
 throwaway ed25519 host key, accepting only a throwaway ed25519 user key. The environment of
 everything run through it (``sshd_config`` ``SetEnv``) makes it a separate machine as far as
 sessiontui can tell: its own ``HOME``, Claude registry (``CLAUDE_CONFIG_DIR``), tmux socket
-directory (``TMUX_TMPDIR``), XDG directories, and ``PATH`` starting with the test venv's ``bin``,
-so the remote command is literally ``sessiontui serve --stdio`` running the code under test.
+directory (``TMUX_TMPDIR``), XDG directories, and ``PATH`` starting with a ``bin`` holding a
+``sessiontui`` that runs ``python -m sessiontui`` with the test interpreter and ``PYTHONPATH`` on
+the source under test, so the remote command is literally ``sessiontui serve --stdio``.
 
 :class:`SshWorld` owns the keys, one ssh client config (``ssh -F CONFIG ALIAS``: port, identity,
 pinned host key, ``BatchMode yes``, ``StrictHostKeyChecking yes``) and its hosts. Nothing listens
@@ -118,10 +119,16 @@ class RemoteHost:
         self.registry = claude_home / "sessions"
         self.registry.mkdir(parents=True)
         self.tmux_tmpdir = Path(tempfile.mkdtemp(prefix="st-h-", dir="/tmp"))
-        venv_bin = Path(sys.executable).parent
+        # ``sessiontui`` on the host's PATH runs the code under test with this interpreter,
+        # however it is installed (or not) in the test environment.
+        bin_dir = root / "bin"
+        bin_dir.mkdir()
+        program = bin_dir / "sessiontui"
+        program.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m sessiontui "$@"\n')
+        program.chmod(0o755)
         self.env: dict[str, str] = {
             "HOME": str(home),
-            "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+            "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
             "PYTHONPATH": str(SOURCE_ROOT),
             "LANG": "C.UTF-8",
             "CLAUDE_CONFIG_DIR": str(claude_home),

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psutil
 
+from sessiontui import __version__
 from tests.helpers import is_gone, wait_until
 
 if TYPE_CHECKING:
@@ -49,10 +49,13 @@ def test_remote_environment_is_the_hosts_own(ssh_world: SshWorld, remote: Remote
         "$(command -v sessiontui)",
     )
     assert result.returncode == 0, result.stderr
-    config_dir, tmux_tmpdir, sessiontui = result.stdout.split()
+    config_dir, tmux_tmpdir, program = result.stdout.split()
     assert Path(config_dir) / "sessions" == remote.registry
     assert tmux_tmpdir == str(remote.tmux_tmpdir)
-    assert Path(sessiontui) == Path(sys.executable).parent / "sessiontui"
+    assert Path(program) == remote.root / "bin" / "sessiontui"
+    version = ssh(ssh_world, "testhost", "sessiontui", "--version")
+    assert version.returncode == 0, version.stderr
+    assert version.stdout == f"sessiontui {__version__}\n"
 
 
 def test_unpinned_host_key_is_refused(ssh_world: SshWorld, remote: RemoteHost) -> None:
