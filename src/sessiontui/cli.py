@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -16,7 +17,7 @@ from sessiontui.config import ConfigError
 from sessiontui.errors import InvalidName, SessiontuiError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from textual.app import App
 
@@ -767,6 +768,43 @@ def _silence_stdout() -> None:
         pass
 
 
+@contextlib.contextmanager
+def _target(args: argparse.Namespace) -> Iterator[tuple[SessionService, Session]]:
+    """The service that owns ``args.target``, and the session it names (SPEC 6).
+
+    ``HOST/TARGET``, where ``HOST`` is a ``[[hosts]]`` name or a ``-H`` destination, is
+    resolved on that host (one link, its first snapshot) and the verb goes over the link;
+    anything else is resolved on this machine.
+
+    Raises:
+        TargetNotFound, AmbiguousTarget: As their names say.
+        HostUnreachable: The host did not answer with a snapshot in time.
+    """
+    from sessiontui.model.targets import resolve_target
+
+    config = load_settings(args)
+    monitor = make_monitor(args, config=config, read_only=True)
+    host_name, _, remote_target = str(args.target or "").partition("/")
+    hosts = {host.name: host for host in resolve_hosts(args, config)}
+    if not remote_target or host_name not in hosts:
+        with monitor:
+            monitor.refresh()
+            yield monitor, monitor.resolve(args.target)
+        return
+    from sessiontui.remote.hub import Hub, host_problem
+    from sessiontui.remote.link import HostUnreachable
+
+    (link,) = make_links([hosts[host_name]], config)
+    hub = Hub(monitor, [link])
+    link.start()
+    try:
+        if not link.wait_snapshot(ONE_SHOT_HOST_TIMEOUT_S):
+            raise HostUnreachable(host_problem(host_name, link.problem or "no answer"))
+        yield hub, resolve_target(link.sessions, remote_target)
+    finally:
+        hub.close()
+
+
 def _rename(args: argparse.Namespace) -> int:
     """``sessiontui rename TARGET NAME``."""
     from sessiontui.model.registry import validate_name
@@ -776,10 +814,8 @@ def _rename(args: argparse.Namespace) -> int:
     except InvalidName as error:
         print(f"sessiontui: {error}", file=sys.stderr)
         return EXIT_USAGE
-    with make_monitor(args, read_only=True) as monitor:
-        monitor.refresh()
-        session = monitor.resolve(args.target)
-        monitor.rename(session.key, args.name)
+    with _target(args) as (service, session):
+        service.rename(session.key, args.name)
     return EXIT_OK
 
 
@@ -787,10 +823,9 @@ def _kill(args: argparse.Namespace) -> int:
     """``sessiontui kill TARGET [--force]``: confirmed on a tty, or ``--force``."""
     from sessiontui.model.text import printable
 
-    with make_monitor(args, read_only=True) as monitor:
-        monitor.refresh()
-        session = monitor.resolve(args.target)
-        label = f"{printable(session.name)} (pid {session.pid})"
+    with _target(args) as (service, session):
+        where = f" on {printable(session.host)}" if session.host is not None else ""
+        label = f"{printable(session.name)} (pid {session.pid}{where})"
         if not args.force:
             if not sys.stdin.isatty():
                 print(
@@ -802,14 +837,24 @@ def _kill(args: argparse.Namespace) -> int:
             if answer.strip().lower() not in ("y", "yes"):
                 print("sessiontui: not killed", file=sys.stderr)
                 return EXIT_FAILURE
-        report = monitor.kill(session.key)
+        report = service.kill(session.key)
     if report.already_gone:
         print(f"sessiontui: {label} had already ended", file=sys.stderr)
     return EXIT_OK
 
 
 def _attach(args: argparse.Namespace) -> int:
-    """``sessiontui attach TARGET``: switch our tmux client, or run ``tmux attach``."""
+    """``sessiontui attach TARGET``: switch our tmux client, or run ``tmux attach``.
+
+    ``HOST/TARGET`` runs ``ssh -t`` to the host's own attach command (a new window of our
+    tmux client inside tmux, else in this terminal).
+    """
+    if args.target and not args.client:
+        with _target(args) as (service, session):
+            plan = service.attach(session.key)
+        if plan.switched:
+            return EXIT_OK
+        return subprocess.call(list(plan.argv), env=dict(plan.env))
     with make_monitor(args, read_only=True) as monitor:
         monitor.refresh()
         if args.client and monitor.own_client() is None:
@@ -831,10 +876,8 @@ def _attach(args: argparse.Namespace) -> int:
 
 def _send(args: argparse.Namespace) -> int:
     """``sessiontui send TARGET TEXT``: the reply goes to the session's own pane."""
-    with make_monitor(args, read_only=True) as monitor:
-        monitor.refresh()
-        session = monitor.resolve(args.target)
-        monitor.send(session.key, " ".join(args.text))
+    with _target(args) as (service, session):
+        service.send(session.key, " ".join(args.text))
     return EXIT_OK
 
 
@@ -842,10 +885,8 @@ def _answer(args: argparse.Namespace) -> int:
     """``sessiontui approve|deny TARGET``: prints the decision and the option chosen."""
     from sessiontui.model.text import printable
 
-    with make_monitor(args, read_only=True) as monitor:
-        monitor.refresh()
-        session = monitor.resolve(args.target)
-        verb = monitor.approve if args.command == "approve" else monitor.deny
+    with _target(args) as (service, session):
+        verb = service.approve if args.command == "approve" else service.deny
         answer = verb(session.key)
     print(f"{answer.decision}\t{printable(str(answer.option))}\t{printable(session.name)}")
     return EXIT_OK
@@ -855,10 +896,8 @@ def _interrupt(args: argparse.Namespace) -> int:
     """``sessiontui interrupt TARGET``: exit 0 once the turn stopped, 1 if it still runs."""
     from sessiontui.model.text import printable
 
-    with make_monitor(args, read_only=True) as monitor:
-        monitor.refresh()
-        session = monitor.resolve(args.target)
-        stopped = monitor.interrupt(session.key)
+    with _target(args) as (service, session):
+        stopped = service.interrupt(session.key)
     if not stopped:
         print(
             f"sessiontui: sent Escape to {printable(session.name)}, but it still shows a "
@@ -1008,6 +1047,8 @@ def _forwarded_options(args: argparse.Namespace) -> list[str]:
         out += ["-S", path]
     if args.no_discover:
         out.append("--no-discover")
+    for host in args.host or ():
+        out += ["-H", host]
     if args.config:
         out += ["--config", str(Path(args.config).expanduser().resolve())]
     return out

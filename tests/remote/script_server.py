@@ -4,7 +4,7 @@
 "sessions": [session_json objects], "version": int}``. It sends hello (its clock is ours
 plus ``clock_skew_s``) and a snapshot, then answers each call: ``attach_plan`` with
 ``{"argv": ["tmux", "attach", "-t", "=a b"]}``, ``rename`` by sending a change with the new
-name, ``detach`` with ``{"count": 2}``, any other verb with a ``TargetNotFound`` error.
+name, ``detach`` with ``{"detached": 2}``, any other verb with a ``TargetNotFound`` error.
 ``{"t": "call", "verb": "preview"}`` whose key is ``"garbage"`` makes it print a
 non-JSON line. It exits when stdin closes. The real server (``sessiontui serve --stdio``)
 is tested against the link in test_link_serve.py.
@@ -46,7 +46,7 @@ def main() -> None:
             send(protocol.change([sessions[key]], [], None))
             send(protocol.ok_result(call_id))
         elif verb == "detach":
-            send(protocol.ok_result(call_id, count=2))
+            send(protocol.ok_result(call_id, detached=2))
         elif verb == "preview" and key == "garbage":
             sys.stdout.buffer.write(b"this is not json\n")
             sys.stdout.buffer.flush()

@@ -150,3 +150,14 @@ def test_remote_command_line_survives_a_real_shell(tmp_path: Path) -> None:
     ).stdout
     assert out == "a b|$(touch pwned)|`id`|'q'|~|x;y|"
     assert not (tmp_path / "pwned").exists()
+
+
+def test_bg_monitor_keeps_the_hosts() -> None:
+    from sessiontui.cli import _forwarded_options
+
+    assert _forwarded_options(parse_args(["--bg", "-H", "u@box", "--host", "gpu"]))[-4:] == [
+        "-H",
+        "u@box",
+        "-H",
+        "gpu",
+    ]

@@ -87,7 +87,7 @@ def test_calls_get_results_and_typed_errors(link: HostLink) -> None:
         "-t",
         "=a b",
     ]
-    assert link.call("detach", "box/claude:4242:99")["count"] == 2
+    assert link.call("detach", "box/claude:4242:99")["detached"] == 2
     changes: list[str] = []
     link.on_change = lambda: changes.append(link.sessions[0].name)
     link.call("rename", "box/claude:4242:99", {"name": "renamed"})
@@ -166,5 +166,20 @@ def test_unknown_error_names_become_the_base_class(tmp_path: Path) -> None:
         assert link.wait_snapshot(15.0), link.problem
         with pytest.raises(SessiontuiError):
             link.call("send", "box/claude:4242:99", {"text": "hi"})
+    finally:
+        link.close()
+
+
+def test_a_silent_host_is_taken_for_dead_and_reconnected(tmp_path: Path) -> None:
+    # The scripted peer never pings: with a 1 s stall limit the link ends it and reconnects.
+    link = make_link(state_file(tmp_path), stall_s=1.0, backoff_first_s=0.2)
+    problems: list[str | None] = []
+    link.on_change = lambda: problems.append(link.problem)
+    link.start()
+    try:
+        assert link.wait_snapshot(15.0), link.problem
+        first = link.transport_pid
+        wait_until(lambda: "no message for 1 s" in problems, 10.0, "the stall to be noticed")
+        wait_until(lambda: link.connected and link.transport_pid != first, 10.0, "reconnect")
     finally:
         link.close()

@@ -101,6 +101,8 @@ class DesktopNotifier:
             if self._opened_at is None:
                 self._opened_at = now
             name = strip_controls(session.name, max_len=NAME_MAX_CHARS) or "a session"
+            if session.host is not None:  # remote rows name their host (SPEC 2.7)
+                name = f"{name} on {strip_controls(session.host, max_len=NAME_MAX_CHARS)}"
             why = strip_controls(session.waiting_for or "", max_len=NAME_MAX_CHARS)
             self._pending.append(_Pending(session.key, name, why))
             queued.add(session.key)

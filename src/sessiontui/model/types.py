@@ -295,6 +295,11 @@ class MuxLocation:
         return (self.socket, pane_key(self.type, self.session_id, self.pane))
 
 
+#: ``Session.health`` of a remote session whose host cannot be reached now: its row is the
+#: last-known state (a remote agent is never "dead" because the link is down; SPEC 2.7).
+HOST_UNREACHABLE = "host unreachable"
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     """Everything the sources say about one agent process (SPEC 3).

@@ -69,7 +69,7 @@ class Hub:
         self.local = local
         self.links = tuple(links)
         self.clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # held while subscribers are told, so in order
         self._callbacks: list[Callable[[SnapshotChange], None]] = []
         self._snapshot = Snapshot()
         for link in self.links:
@@ -117,9 +117,9 @@ class Hub:
             change = diff(old, new)
             if change.empty and new.messages == old.messages and new.tmux_ok == old.tmux_ok:
                 return
-            callbacks = list(self._callbacks)
-        for callback in callbacks:
-            callback(change)
+            # Told under the lock: changes computed in two threads arrive in their order.
+            for callback in list(self._callbacks):
+                callback(change)
 
     def _merge(self) -> Snapshot:
         """Build the merged snapshot (the caller holds the lock, or it is the constructor)."""
@@ -176,6 +176,9 @@ class Hub:
 
     def _session(self, key: str) -> Session:
         session = self._snapshot.get(key)
+        link = self._link(key)
+        if session is None and link is not None:  # newer than the last merge
+            session = next((s for s in link.sessions if s.key == key), None)
         if session is None:
             raise TargetNotFound("the session is gone")
         return session
@@ -229,7 +232,7 @@ class Hub:
         link = self._link(key)
         if link is None:
             return self.local.detach(key, keep_own=keep_own)
-        return _int(link.call("detach", key), "count")
+        return _int(link.call("detach", key), "detached")
 
     def detach_takes_own_client(self, key: str) -> bool:
         """True when detaching would detach our own client (never for a remote session)."""

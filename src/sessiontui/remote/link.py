@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 
 from sessiontui import errors
 from sessiontui.errors import ProtocolError, SessiontuiError
+from sessiontui.model.types import HOST_UNREACHABLE
 from sessiontui.model.wire import session_from_json
 from sessiontui.remote import protocol
 
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 #: ``Session.health`` of a remote session whose host cannot be reached (last-known state).
-UNREACHABLE = "host unreachable"
+UNREACHABLE = HOST_UNREACHABLE
 
 #: ``ssh`` options every link uses: no password prompt, and a dead peer noticed in ~30 s.
 SSH_LINK_OPTIONS: tuple[str, ...] = (
@@ -56,6 +57,11 @@ SSH_LINK_OPTIONS: tuple[str, ...] = (
     "-o",
     "ServerAliveCountMax=3",
 )
+
+#: Seconds without any line from a connected host (it pings every 10 s) before the link is
+#: taken for dead and restarted: a stopped ``serve`` or a stalled pipe that ssh's own
+#: keep-alive cannot see.
+STALL_S = 35.0
 
 #: First and largest pause between reconnection attempts, seconds.
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 1.0, 30.0
@@ -169,6 +175,8 @@ class HostLink:
         call_timeout_s: Default seconds :meth:`call` waits for a result.
         backoff_first_s, backoff_max_s: Pause before the first reconnection attempt,
             doubled after each failure up to the maximum, seconds.
+        stall_s: Seconds of silence from a connected host after which the transport is
+            ended and the link reconnects (see :data:`STALL_S`).
     """
 
     def __init__(
@@ -181,6 +189,7 @@ class HostLink:
         call_timeout_s: float = 30.0,
         backoff_first_s: float = BACKOFF_FIRST_S,
         backoff_max_s: float = BACKOFF_MAX_S,
+        stall_s: float = STALL_S,
     ) -> None:
         self.host = host
         self.transport: Transport = transport or SshTransport()
@@ -189,6 +198,9 @@ class HostLink:
         self.call_timeout_s = call_timeout_s
         self.backoff_first_s = backoff_first_s
         self.backoff_max_s = backoff_max_s
+        self.stall_s = stall_s
+        self._last_line = 0.0  # monotonic time of the last line received
+        self._stalled = False
         self.prefix = f"{host.name}/"
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -267,6 +279,19 @@ class HostLink:
             target=self._run, name=f"sessiontui-host-{self.host.name}", daemon=True
         )
         self._thread.start()
+        threading.Thread(
+            target=self._watch_stall, name=f"sessiontui-host-{self.host.name}-stall", daemon=True
+        ).start()
+
+    def _watch_stall(self) -> None:
+        """End a connected transport that has sent nothing for :attr:`stall_s` seconds."""
+        while not self._stop.wait(self.stall_s / 4):
+            with self._lock:
+                stalled = self._connected and time.monotonic() - self._last_line > self.stall_s
+                if stalled:
+                    self._stalled = True
+            if stalled:
+                self._end_process()
 
     def close(self) -> None:
         """Stop the thread and end the transport process (SIGTERM, then SIGKILL); idempotent."""
@@ -391,6 +416,8 @@ class HostLink:
         with self._lock:
             self._proc = proc
             self._stderr = b""
+            self._stalled = False
+            self._last_line = time.monotonic()
         stderr_thread = threading.Thread(target=self._drain_stderr, args=(proc,), daemon=True)
         stderr_thread.start()
         assert proc.stdout is not None
@@ -400,6 +427,8 @@ class HostLink:
                 line = proc.stdout.readline(protocol.MAX_LINE_BYTES + 1)
                 if not line:
                     break
+                with self._lock:
+                    self._last_line = time.monotonic()
                 message = protocol.decode(line)
                 if first:
                     self._hello(message)
@@ -420,6 +449,8 @@ class HostLink:
             stderr_thread.join(timeout=2.0)
         with self._lock:
             tail = self._stderr.decode("utf-8", "replace").strip().splitlines()
+            if self._stalled:
+                reason = f"no message for {self.stall_s:g} s"
         if tail and reason == "the link closed":
             reason = tail[-1][:200]
         if proc.returncode not in (None, 0) and reason == "the link closed":

@@ -257,7 +257,7 @@ class SessionTUI(App[None]):
             if "toast" in channels:
                 why = f" ({printable(session.waiting_for)})" if session.waiting_for else ""
                 self.notify(
-                    f"{printable(session.name)} is waiting{why}",
+                    f"{render.who(session)} is waiting{why}",
                     title="Waiting for you",
                     markup=False,
                 )

@@ -14,7 +14,7 @@ from textual.renderables.sparkline import Sparkline
 
 from sessiontui.model.summary import GLYPHS  # one table for the TUI and ``sessiontui status``
 from sessiontui.model.text import format_age, printable, shorten_home
-from sessiontui.model.types import Status
+from sessiontui.model.types import HOST_UNREACHABLE, Status
 
 if TYPE_CHECKING:
     from sessiontui.model.types import Session, Snapshot
@@ -100,8 +100,32 @@ def _sparkline_text(data: tuple[float, ...], width: int) -> Text:
 
 
 def where(session: Session) -> str:
-    """``tmux:work:2.1``, or ``-`` when the session is not in a multiplexer pane."""
-    return printable(session.mux.label) if session.mux else "-"
+    """``tmux:work:2.1``, or ``-`` when the session is not in a multiplexer pane.
+
+    A remote session's place starts with its host (``box:tmux:work:2.1``, ``box:-``); while
+    the host cannot be reached it reads ``box unreachable`` (the row is last-known).
+    """
+    place = printable(session.mux.label) if session.mux else "-"
+    if session.host is None:
+        return place
+    host = printable(session.host)
+    if session.health == HOST_UNREACHABLE:
+        return f"{host} unreachable"
+    return f"{host}:{place}"
+
+
+def who(session: Session) -> str:
+    """The session's name for a notification: ``api``, or ``api on box`` for a remote one."""
+    name = printable(session.name)
+    return name if session.host is None else f"{name} on {printable(session.host)}"
+
+
+def session_status_cell(session: Session, *, word: bool = True) -> Text:
+    """:func:`status_cell` of a session: dimmed while it is only last-known (host unreachable)."""
+    cell = status_cell(session.status, word=word)
+    if session.health == HOST_UNREACHABLE:
+        cell.stylize("dim")
+    return cell
 
 
 def age(session: Session, now: float) -> str:

@@ -136,6 +136,8 @@ class DetailPanel(Vertical):
         ]
         if session.health:
             rows.insert(3, ("health", Text(printable(session.health), style="bold red")))
+        if session.host is not None:  # the place below is on that host, not here
+            rows.insert(3, ("host", render.plain(session.host)))
         if session.mux is not None and session.mux.show_server:
             rows.append(("server", render.plain(session.mux.socket)))
         if session.job_id:

@@ -52,7 +52,7 @@ _FLEX_SHARES = {"name": 7, "where": 6, "cwd": 7}
 def _wide_column(key: str, width: int) -> Column:
     """The wide-layout column ``key`` at ``width`` cells."""
     cells: dict[str, Callable[[Session, float], Text]] = {
-        "status": lambda s, now: render.status_cell(s.status),
+        "status": lambda s, now: render.session_status_cell(s),
         "name": lambda s, now: render.name_cell(s, width),
         "agent": lambda s, now: render.plain(s.agent),
         "where": lambda s, now: render.plain(render.where(s), max_len=width),
@@ -89,7 +89,7 @@ def narrow_columns(width: int) -> tuple[Column, ...]:
     """Glyph, name and sparkline; the name takes what the terminal ``width`` leaves."""
     name_width = max(8, width - 1 - NARROW_SPARK_WIDTH - 3 * _PADDING_PER_COLUMN - _SCROLLBAR)
     return (
-        Column("status", " ", 1, lambda s, now: render.status_cell(s.status, word=False)),
+        Column("status", " ", 1, lambda s, now: render.session_status_cell(s, word=False)),
         Column(
             "name",
             "NAME",
