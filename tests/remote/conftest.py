@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-
 from tests.fakes.sshd import RemoteHost, SshWorld, missing_tools
 from tests.ui.world import World
 

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 import psutil
 import pytest
+from tests.helpers import is_gone, wait_until
 
 from sessiontui.errors import SessiontuiError, TargetNotFound
 from sessiontui.model.types import Session, Status
 from sessiontui.model.wire import session_json
 from sessiontui.remote.hosts import HostSpec
 from sessiontui.remote.link import UNREACHABLE, HostLink, HostUnreachable, SshTransport
-from tests.helpers import is_gone, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -13,6 +13,9 @@ import subprocess
 from typing import TYPE_CHECKING
 
 import psutil
+from tests.fakes.sshd import write_registry_entry
+from tests.helpers import is_gone, run_cli, wait_until
+from tests.ui.world import FAST, select, wait_for
 
 from sessiontui.model.monitor import Monitor
 from sessiontui.model.types import Status
@@ -23,19 +26,16 @@ from sessiontui.remote.link import UNREACHABLE, HostLink, SshTransport
 from sessiontui.ui.app import make_app
 from sessiontui.ui.screens.confirm import ConfirmScreen
 from sessiontui.ui.screens.rename import RenameScreen
-from tests.fakes.sshd import write_registry_entry
-from tests.helpers import is_gone, run_cli, wait_until
-from tests.ui.world import FAST, select, wait_for
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from tests.fakes.sshd import RemoteHost, SshWorld
+    from tests.ui.world import World
     from textual.pilot import Pilot
 
     from sessiontui.model.types import Session
     from sessiontui.ui.app import SessionTUI
-    from tests.fakes.sshd import RemoteHost, SshWorld
-    from tests.ui.world import World
 
 
 def links(ssh_world: SshWorld, *aliases: str) -> list[HostLink]:

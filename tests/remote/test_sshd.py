@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psutil
+from tests.helpers import is_gone, wait_until
 
 from sessiontui import __version__
-from tests.helpers import is_gone, wait_until
 
 if TYPE_CHECKING:
     import libtmux
-
     from tests.fakes.sshd import RemoteHost, SshWorld
 
 
