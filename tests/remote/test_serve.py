@@ -13,18 +13,26 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psutil
 import pytest
-from tests.helpers import client_sessions, is_gone, spawn_in_pane, wait_until, write_entry
+from tests.helpers import (
+    client_sessions,
+    is_gone,
+    recorded,
+    recorder_argv,
+    spawn_in_pane,
+    wait_until,
+    write_entry,
+)
 
 from sessiontui.model.wire import session_from_json
 from sessiontui.remote import protocol
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from pathlib import Path
 
     import libtmux
 
@@ -343,3 +351,60 @@ def test_sigterm_ends_serve_cleanly(registry: Path, serves) -> None:
     serve.proc.send_signal(signal.SIGTERM)
     assert serve.proc.wait(timeout=10) == 0
     assert b"Traceback" not in serve.stderr
+
+
+PANES = Path(__file__).parent.parent / "model" / "fixtures" / "panes"
+
+
+def _recorder_pane(
+    server: libtmux.Server, registry: Path, tmp_path: Path, name: str, screen: str, after: str,
+    **fields: object,
+) -> tuple[int, Path]:  # fmt: skip
+    """A key-recording pane showing ``screen`` (then ``after``), listed in the registry."""
+    record = tmp_path / f"keys-{name}"
+    argv = recorder_argv(record, PANES / screen, PANES / after)
+    _pane, pid = spawn_in_pane(server, name, tmp_path, argv)
+    wait_until(lambda: Path(f"{record}.ready").exists(), 10.0, "the recorder")
+    write_entry(registry, pid, cwd="/tmp", name=name, **fields)
+    return pid, record
+
+
+def test_replies_over_the_wire_type_text_literally(
+    server: libtmux.Server, registry: Path, tmp_path: Path, serves
+) -> None:
+    asks, asks_keys = _recorder_pane(
+        server, registry, tmp_path, "asks", "claude-197-permission-120x40.txt",
+        "claude-197-idle-120x40.txt", status="waiting", waitingFor="permission prompt",
+    )  # fmt: skip
+    works, works_keys = _recorder_pane(
+        server, registry, tmp_path, "works", "claude-197-busy-120x40.txt",
+        "claude-197-after-interrupt-120x40.txt", status="busy",
+    )  # fmt: skip
+    serve = serves("--sessions-dir", str(registry), "-L", server.socket_name or "")
+    _hello, snapshot = serve.start()
+    rows = {s["pid"]: s for s in snapshot["sessions"] if s["mux"]}
+    while len(rows) < 2:  # both placed in their panes (by the first poll after the snapshot)
+        change = serve.next(lambda m: m["t"] == "change")
+        rows.update({s["pid"]: s for s in change["upsert"] if s["mux"]})
+    marker = tmp_path / "pwned"
+    text = f"go on; $(touch {marker}) `touch {marker}` #{{x}} $HOME"
+
+    refused = serve.call("send", rows[asks]["key"], text=text)
+    assert (refused["ok"], refused["error"]) == (False, "PromptNotShown"), refused
+    denied = serve.call("deny", rows[asks]["key"])
+    assert denied["ok"] is True, denied
+    assert denied["approved"] is False
+    assert denied["option"]["label"].startswith("No")
+    typed = recorded(asks_keys)  # the "No" digit (and Enter, had it been needed)
+    assert typed in (
+        f"{denied['option']['number']}".encode(),
+        f"{denied['option']['number']}\r".encode(),
+    )
+    sent = serve.call("send", rows[asks]["key"], text=text)
+    assert sent["ok"] is True, sent
+    wait_until(lambda: recorded(asks_keys) == typed + f"{text}\r".encode(), 5.0, "the reply")
+
+    stopped = serve.call("interrupt", rows[works]["key"])
+    assert stopped == {"t": "result", "id": stopped["id"], "ok": True, "stopped": True}
+    assert recorded(works_keys) == b"\x1b"
+    assert not marker.exists()
