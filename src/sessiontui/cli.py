@@ -326,7 +326,7 @@ def with_hosts(snapshot: Snapshot, links: Sequence[HostLink]) -> Snapshot:
     try:
         for link in links:
             if link.wait_snapshot(ONE_SHOT_HOST_TIMEOUT_S):
-                sessions += [replace(s, health=None) for s in link.sessions]
+                sessions += link.sessions
                 messages += [f"host:{link.host.name}: {m}" for m in link.remote_health]
             else:
                 messages.append(host_problem(link.host.name, link.problem or "no answer"))
@@ -544,9 +544,10 @@ def one_shot_snapshot(
     monitor.store.include_spare = spare
     with monitor:
         snapshot = monitor.refresh()
-    hosts = resolve_hosts(args, config or load_settings(args), configured=False)
-    if hosts:
-        snapshot = with_hosts(snapshot, make_links(hosts, config or load_settings(args)))
+    if args.host:
+        config = config or load_settings(args)
+        hosts = resolve_hosts(args, config, configured=False)
+        snapshot = with_hosts(snapshot, make_links(hosts, config))
     return snapshot
 
 
