@@ -45,12 +45,18 @@ SOURCE_ROOT = Path(__file__).resolve().parents[2] / "src"
 
 
 def missing_tools() -> str | None:
-    """Why the OpenSSH tests cannot run here (``None``: sshd, ssh and ssh-keygen are present)."""
+    """Why the OpenSSH tests cannot run here (``None``: they can).
+
+    They need sshd, ssh and ssh-keygen, and sshd's privilege separation directory (created by
+    :meth:`RemoteHost.start` when we are root).
+    """
     if not SSHD.exists():
         return f"{SSHD} is not installed (Debian package openssh-server; .ci/run installs it)"
     for tool in ("ssh", "ssh-keygen"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed (Debian package openssh-client; .ci/run installs it)"
+    if not PRIVSEP_DIR.is_dir() and os.geteuid() != 0:
+        return f"sshd needs {PRIVSEP_DIR}, which only root can create (Debian's sshd start does)"
     return None
 
 

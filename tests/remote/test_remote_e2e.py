@@ -23,9 +23,10 @@ from sessiontui.mux.tmux import TmuxBackend
 from sessiontui.remote.hosts import HostSpec
 from sessiontui.remote.hub import Hub
 from sessiontui.remote.link import UNREACHABLE, HostLink, SshTransport
-from sessiontui.ui.app import make_app
+from sessiontui.ui.app import MainTable, make_app
 from sessiontui.ui.screens.confirm import ConfirmScreen
 from sessiontui.ui.screens.rename import RenameScreen
+from sessiontui.ui.widgets.session_table import ROW_COLUMN
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -69,6 +70,15 @@ def pid_gone(pid: int) -> bool:
         return True
 
 
+def row_text(app: SessionTUI, key: str) -> str:
+    """The plain text of the table row ``key`` (``""`` while it has none)."""
+    try:
+        cell = app.query_one(MainTable).get_cell(key, ROW_COLUMN)
+    except Exception:
+        return ""
+    return str(getattr(cell, "plain", cell))
+
+
 def ssh_links() -> list[psutil.Process]:
     """The ``ssh`` processes this test process started (the hosts' links)."""
     return [p for p in psutil.Process().children(recursive=True) if p.name() == "ssh"]
@@ -110,6 +120,30 @@ async def test_remote_agents_are_listed_beside_local_ones_with_live_status(
         write_registry_entry(remote.registry, far_pid, {"name": "far", "status": "busy"})
         await wait_row(pilot, app, "far", status=Status.BUSY)
         assert len(ssh_links()) == 1  # one connection per host, no per-session ssh
+
+
+async def test_three_hosts_in_one_list_and_one_down_leaves_the_others_live(
+    world: World, ssh_world: SshWorld
+) -> None:
+    hosts = [ssh_world.add_host(alias) for alias in ("alpha", "beta", "gamma")]
+    pids = {host.alias: host.agent(f"on-{host.alias}", status="idle") for host in hosts}
+    app = hub_app(world, ssh_world, "alpha", "beta", "gamma")
+    async with app.run_test(size=(160, 30)) as pilot:
+        for alias, pid in pids.items():
+            row = await wait_row(pilot, app, f"on-{alias}", health=None)
+            assert (row.host, row.pid) == (alias, pid)
+            assert row.key.startswith(f"{alias}/")
+            assert alias in row_text(app, row.key)
+        assert len(ssh_links()) == 3
+        hosts[1].stop()
+        await wait_row(pilot, app, "on-beta", health=UNREACHABLE)
+        write_registry_entry(
+            hosts[2].registry, pids["gamma"], {"name": "on-gamma", "status": "busy"}
+        )
+        await wait_row(pilot, app, "on-gamma", status=Status.BUSY, health=None)
+        row = remote_row(app, "on-alpha")
+        assert row is not None
+        assert row.health is None
 
 
 async def test_remote_rename_and_kill(
@@ -185,6 +219,7 @@ async def test_link_cut_keeps_rows_unreachable_then_live_after_sshd_restart(
         remote.stop()  # ... and the host stays unreachable
         row = await wait_row(pilot, app, "far", health=UNREACHABLE)
         assert row.status is Status.IDLE  # last known, never "dead"
+        await wait_for(pilot, lambda: "testhost unreachable" in row_text(app, row.key))
         await wait_for(
             pilot,
             lambda: any(m.startswith("host:testhost: unreachable") for m in app.snapshot.messages),
@@ -218,9 +253,14 @@ def test_ls_and_status_with_host_over_ssh(
         "--config", str(config), "status", "--host", "testhost", "--format", "{waiting}/{total}"
     )
     assert (status.returncode, status.stdout.strip()) == (0, "1/1"), status.stderr
+    table = run_cli("--config", str(config), "ls", "--host", "testhost")
+    assert table.returncode == 0, table.stderr
+    assert "testhost:tmux:far" in table.stdout  # WHERE names the host
     remote.stop()
     down = run_cli("--config", str(config), "ls", "--host", "testhost")
-    assert "testhost" in down.stdout + down.stderr  # the host's problem is named, no crash
+    assert down.returncode == 0
+    assert "sessiontui: host:testhost: unreachable" in down.stderr
+    assert "far" not in down.stdout
     assert list(registry.iterdir()) == []
 
 
