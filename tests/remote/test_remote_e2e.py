@@ -9,6 +9,7 @@ local Monitor (a real tmux server too) and one HostLink per host, shown by the T
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 from typing import TYPE_CHECKING
 
@@ -205,6 +206,67 @@ async def test_enter_on_a_remote_row_opens_ssh_attach_in_a_window_of_our_client(
             "agents", "list-clients", "-F", "#{client_control_mode} #{session_name}"
         ).stdout.splitlines()
         assert [c for c in clients if c.startswith("0 ")] == ["0 far"]  # besides serve's -C one
+
+
+def test_attach_outside_tmux_gives_an_ssh_command_that_shows_the_remote_pane(
+    world: World, ssh_world: SshWorld, remote: RemoteHost
+) -> None:
+    remote.agent("far", status="idle", mark="REMOTE-PANE-OUTSIDE")
+    tmux = TmuxBackend(socket_name=world.server.socket_name, environ={})  # not inside tmux
+    hub = Hub(
+        Monitor(sessions_dir=world.registry, tmux=tmux, timing=FAST), links(ssh_world, "testhost")
+    )
+    hub.start()
+    try:
+        key = wait_until(
+            lambda: next((s.key for s in hub.snapshot.sessions if s.name == "far"), None),
+            timeout_s=30,
+            what="the remote row",
+        )
+        plan = hub.attach(key)
+        assert not plan.switched
+        assert list(plan.argv[:4]) == ["ssh", "-F", str(ssh_world.ssh_config), "-t"]
+        assert "testhost" in plan.argv
+        # The suspended terminal: run the plan's argv as the program of a real tmux pane.
+        terminal = world.server.new_session(
+            "terminal", window_command=shlex.join(plan.argv), x=120, y=40
+        )
+        pane = terminal.active_window.active_pane
+        assert pane is not None
+        wait_until(
+            lambda: "REMOTE-PANE-OUTSIDE" in "\n".join(pane.capture_pane()),
+            what="the remote pane in the terminal",
+        )
+        clients = remote.tmux(
+            "agents", "list-clients", "-F", "#{client_control_mode} #{session_name}"
+        ).stdout.splitlines()
+        assert [c for c in clients if c.startswith("0 ")] == ["0 far"]
+    finally:
+        hub.close()
+
+
+def test_a_remote_command_path_with_spaces_and_shell_characters_is_quoted(
+    ssh_world: SshWorld, remote: RemoteHost, tmp_path: Path
+) -> None:
+    pid = remote.agent("far", status="busy")
+    odd = remote.root / "odd dir 'q' ;$(false)"
+    odd.mkdir()
+    program = odd / "sessiontui"
+    default = remote.root / "bin" / "sessiontui"
+    program.write_bytes(default.read_bytes())
+    program.chmod(0o755)
+    default.unlink()  # only the configured path can answer
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"ssh_command = {json.dumps(['ssh', '-F', str(ssh_world.ssh_config)])}\n"
+        "[[hosts]]\n"
+        'name = "box"\n'
+        'ssh = "testhost"\n'
+        f"command = {json.dumps([str(program)])}\n"
+    )
+    listed = run_cli("--config", str(config), "ls", "--json", "--host", "box")
+    assert listed.returncode == 0, listed.stderr
+    assert [(r["pid"], r["host"]) for r in json.loads(listed.stdout)] == [(pid, "box")]
 
 
 async def test_link_cut_keeps_rows_unreachable_then_live_after_sshd_restart(
