@@ -134,7 +134,7 @@ async def test_three_hosts_in_one_list_and_one_down_leaves_the_others_live(
             row = await wait_row(pilot, app, f"on-{alias}", health=None)
             assert (row.host, row.pid) == (alias, pid)
             assert row.key.startswith(f"{alias}/")
-            assert alias in row_text(app, row.key)
+            await wait_for(pilot, lambda key=row.key, a=alias: a in row_text(app, key))
         assert len(ssh_links()) == 3
         hosts[1].stop()
         await wait_row(pilot, app, "on-beta", health=UNREACHABLE)
