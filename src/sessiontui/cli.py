@@ -740,6 +740,8 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        sys.stdout = sys.__stdout__
+        _silence_stdout()  # a client gone mid-line must not make the exit flush fail loudly
 
 
 def _reader_gone(stream: TextIO) -> bool:

@@ -86,3 +86,20 @@ def test_a_lone_surrogate_travels_as_its_json_escape() -> None:
     line = protocol.encode({"t": "x", "name": "bad\udcff"})
     line.decode("utf-8")
     assert protocol.decode(line)["name"] == "bad\udcff"
+
+
+def test_a_line_is_one_line_for_text_readers_too() -> None:
+    name = "a\x85b\u2028c\u2029d\x1ce\r\nf"
+    line = protocol.encode({"t": "x", "name": name})
+    assert len(line.decode("utf-8").splitlines()) == 1
+    assert protocol.decode(line)["name"] == name
+
+
+def test_error_class_maps_only_the_projects_own_errors() -> None:
+    from sessiontui import errors
+
+    assert protocol.error_class("TargetNotFound") is errors.TargetNotFound
+    assert protocol.error_class("PromptNotShown") is errors.PromptNotShown
+    assert protocol.error_class("ProtocolError") is errors.ProtocolError
+    for name in ("SystemExit", "Exception", "annotations", "__class__", "x", 5, None):
+        assert protocol.error_class(name) is errors.SessiontuiError

@@ -408,3 +408,21 @@ def test_replies_over_the_wire_type_text_literally(
     assert stopped == {"t": "result", "id": stopped["id"], "ok": True, "stopped": True}
     assert recorded(works_keys) == b"\x1b"
     assert not marker.exists()
+
+
+def test_dismiss_over_the_wire_forgets_a_dead_session(registry: Path, serves) -> None:
+    proc = subprocess.Popen(["sleep", "300"])
+    path = write_entry(registry, proc.pid, name="ended", status="idle")
+    proc.kill()
+    proc.wait()
+    serve = serves("--sessions-dir", str(registry))
+    _hello, snapshot = serve.start()
+    row = _session(snapshot, proc.pid)
+    assert (row["status"], row["alive"]) == ("dead", False)
+    alive = serve.call("dismiss", "claude:1:1")
+    assert (alive["ok"], alive["error"]) == (False, "TargetNotFound")
+    result = serve.call("dismiss", row["key"])
+    assert result["ok"] is True, result
+    assert not path.exists()
+    gone = serve.next(lambda m: m["t"] == "change" and m["remove"])
+    assert gone["remove"] == [row["key"]]

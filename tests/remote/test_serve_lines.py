@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import subprocess
+import threading
 from typing import TYPE_CHECKING
 
 import pytest
@@ -50,3 +53,29 @@ def test_a_snapshot_over_the_line_limit_goes_out_in_several_lines(
     by_pid = {r["pid"]: r for r in rows}
     assert by_pid[huge]["cwd"] == "/" + "h" * 4095 + "…"
     assert by_pid[six[0].pid]["cwd"] == "/" + "w" * 220_000
+
+
+def test_serve_ends_when_its_reader_goes_away(registry: Path) -> None:
+    """The client's end of stdout closed (ssh gone), stdin still open: the next ping ends it."""
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    stdin, stdout, reader = os.fdopen(in_r, "rb"), os.fdopen(out_w, "wb"), os.fdopen(out_r, "rb")
+    monitor = Monitor(sessions_dir=registry)
+    done: list[int] = []
+    thread = threading.Thread(
+        target=lambda: done.append(serve(monitor, stdin, stdout, host="h", ping_s=0.1)),
+        daemon=True,
+    )
+    try:
+        thread.start()
+        assert protocol.decode(reader.readline())["t"] == "hello"
+        reader.close()
+        thread.join(timeout=10)
+        assert done == [0]
+        # The service was closed: its worker thread is gone.
+        assert not [t for t in threading.enumerate() if t.name == "sessiontui-monitor"]
+    finally:
+        os.close(in_w)
+        stdin.close()
+        with contextlib.suppress(BrokenPipeError):  # what the failed write left buffered
+            stdout.close()

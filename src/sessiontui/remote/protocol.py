@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from sessiontui.errors import ProtocolError
+from sessiontui import errors
+from sessiontui.errors import ProtocolError, SessiontuiError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -25,6 +26,7 @@ __all__ = [
     "change",
     "decode",
     "encode",
+    "error_class",
     "error_notice",
     "error_result",
     "hello",
@@ -56,11 +58,16 @@ VERBS: frozenset[str] = frozenset(
 )
 
 
+#: Line breaks for ``str.splitlines`` that JSON leaves raw (they occur only inside strings).
+_LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
+
+
 def encode(obj: Mapping[str, object]) -> bytes:
     r"""One protocol line: compact JSON (non-ASCII kept as UTF-8) and a newline.
 
     A lone surrogate in a string (a file name that was not UTF-8) is written as its JSON
-    escape (``\\udc80``), so the line stays valid UTF-8 and reads back to the same string.
+    escape (``\\udc80``), so the line stays valid UTF-8 and reads back to the same string;
+    so are NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR (a text reader's line breaks).
 
     Args:
         obj: A JSON-safe object (no NaN or infinity).
@@ -72,6 +79,8 @@ def encode(obj: Mapping[str, object]) -> bytes:
         ValueError: The object is not JSON-safe, or its line is over the limit.
     """
     line = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    # Characters str.splitlines() breaks at are escaped too, so text-mode readers agree.
+    line = line.translate(_LINE_BREAKS)
     # Surrogates occur only inside JSON strings, where Python's escape is JSON's own.
     data = line.encode("utf-8", errors="backslashreplace") + b"\n"
     if len(data) > MAX_LINE_BYTES:
@@ -196,3 +205,20 @@ def error_result(call_id: int, error: str, message: str) -> dict[str, object]:
 def error_notice(error: str, message: str) -> dict[str, object]:
     """``{"t":"error","error":..,"message":..}``: a line was refused and had no call id."""
     return {"t": "error", "error": error, "message": message}
+
+
+def error_class(name: object) -> type[SessiontuiError]:
+    """The exception class a failed ``result`` names, for the client to raise again.
+
+    Args:
+        name: The result's ``error`` field (untrusted).
+
+    Returns:
+        The :class:`~sessiontui.errors.SessiontuiError` subclass of that name in
+        :mod:`sessiontui.errors`; :class:`~sessiontui.errors.SessiontuiError` itself for any
+        other name or value.
+    """
+    found = getattr(errors, name, None) if isinstance(name, str) else None
+    if isinstance(found, type) and issubclass(found, SessiontuiError):
+        return found
+    return SessiontuiError

@@ -65,7 +65,9 @@ def serve(
     (its threads and children end with it).
 
     Args:
-        service: The model of this host (a started or unstarted service; closed on return).
+        service: The model of this host, not started yet (closed on return). A started one
+            works too, but a change published while the snapshot is read may then briefly
+            send a row's older state before its newer one.
         stdin: Where calls arrive, one JSON line each.
         stdout: Where messages go; a write that fails (the client left) ends serving.
         host: The name announced in the ``hello`` (``socket.gethostname()``).
