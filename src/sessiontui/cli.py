@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sessiontui.mux.tmux import TmuxBackend
     from sessiontui.mux.zellij import ZellijServer
     from sessiontui.remote.hosts import HostSpec
+    from sessiontui.remote.hub import Hub
     from sessiontui.remote.link import HostLink
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -309,6 +310,8 @@ def make_links(hosts: Sequence[HostSpec], config: Config) -> list[HostLink]:
 
 #: Seconds a one-shot command (``ls``, ``status``) waits for each host's first snapshot.
 ONE_SHOT_HOST_TIMEOUT_S = 20.0
+#: Seconds of quiet after it: a snapshot over one line's limit continues in ``change`` lines.
+ONE_SHOT_SETTLE_S = 0.15
 
 
 def with_hosts(snapshot: Snapshot, links: Sequence[HostLink]) -> Snapshot:
@@ -325,7 +328,7 @@ def with_hosts(snapshot: Snapshot, links: Sequence[HostLink]) -> Snapshot:
     messages = list(snapshot.messages)
     try:
         for link in links:
-            if link.wait_snapshot(ONE_SHOT_HOST_TIMEOUT_S):
+            if link.wait_snapshot(ONE_SHOT_HOST_TIMEOUT_S, settle_s=ONE_SHOT_SETTLE_S):
                 sessions += link.sessions
                 messages += [f"host:{link.host.name}: {m}" for m in link.remote_health]
             else:
@@ -683,7 +686,7 @@ def _watch(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        with make_monitor(args, read_only=True) as monitor:
+        with _watched_service(args) as monitor:
             monitor.refresh()
             monitor.subscribe(changes.put)
             emit(feed.start(monitor.snapshot))
@@ -705,6 +708,17 @@ def _watch(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _watched_service(args: argparse.Namespace) -> Monitor | Hub:
+    """What ``watch`` follows: this machine, plus each ``-H`` host (its rows arrive as added)."""
+    monitor = make_monitor(args, read_only=True)
+    if not args.host:
+        return monitor
+    from sessiontui.remote.hub import Hub
+
+    config = load_settings(args)
+    return Hub(monitor, make_links(resolve_hosts(args, config, configured=False), config))
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -801,7 +815,7 @@ def _target(args: argparse.Namespace) -> Iterator[tuple[SessionService, Session]
     hub = Hub(monitor, [link])
     link.start()
     try:
-        if not link.wait_snapshot(ONE_SHOT_HOST_TIMEOUT_S):
+        if not link.wait_snapshot(ONE_SHOT_HOST_TIMEOUT_S, settle_s=ONE_SHOT_SETTLE_S):
             raise HostUnreachable(host_problem(host_name, link.problem or "no answer"))
         yield hub, resolve_target(link.sessions, remote_target)
     finally:
@@ -1057,6 +1071,16 @@ def _forwarded_options(args: argparse.Namespace) -> list[str]:
     return out
 
 
+def make_service(monitor: Monitor, args: argparse.Namespace, config: Config) -> SessionService:
+    """What the TUI shows: ``monitor``, or a Hub of it and every host (``[[hosts]]``, ``-H``)."""
+    hosts = resolve_hosts(args, config)
+    if not hosts:
+        return monitor
+    from sessiontui.remote.hub import Hub
+
+    return Hub(monitor, make_links(hosts, config))
+
+
 def run_app(app: App[None], *, headless: bool = False) -> int:
     """Run a Textual app; a crash is exit code 1 with a message on stderr, never 0.
 
@@ -1110,13 +1134,7 @@ def _tui(args: argparse.Namespace) -> int:
             if demo.zellij_problem:
                 print(f"sessiontui: {demo.zellij_problem}", file=sys.stderr)
             return run_app(make_app(monitor, config=config, title="sessiontui — demo"))
-    monitor = make_monitor(args, config=config)
-    service: SessionService = monitor
-    hosts = resolve_hosts(args, config)
-    if hosts:
-        from sessiontui.remote.hub import Hub
-
-        service = Hub(monitor, make_links(hosts, config))
+    service = make_service(make_monitor(args, config=config), args, config)
     bg = os.environ.get(BG_ENV) == "1"
     # In a display-popup (a --client and no pane of our own), an attach ends the TUI: the
     # popup closes over the session the client was switched to.

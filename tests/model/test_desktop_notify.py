@@ -113,3 +113,16 @@ def test_strip_controls_caps_and_collapses():
     assert strip_controls("a\t\tb\r\n c ") == "a b c"
     assert strip_controls("abcdef", max_len=4) == "abc…"
     assert strip_controls("\x1b\x07") == ""
+
+
+def test_a_remote_session_is_named_with_its_host():
+    from dataclasses import replace
+
+    clock = Clock()
+    notifier = DesktopNotifier(clock, burst_s=1.5)
+    remote = replace(session("box/a", "api", "permission prompt"), host="box\x1b]0;x\x07")
+    notifier.offer([remote])
+    clock.now += 1.5
+    notice = notifier.flush()
+    assert notice is not None
+    assert notice.body == "api on box]0;x is waiting (permission prompt)"

@@ -1,7 +1,8 @@
 """A scripted protocol peer for HostLink tests: fixed sessions, canned results, a skewed clock.
 
 ``python script_server.py STATE.json``: the file holds ``{"clock_skew_s": float,
-"sessions": [session_json objects], "version": int}``. It sends hello (its clock is ours
+"sessions": [session_json objects], "version": int, "continued": [session_json objects]}``
+(``continued``: sent in a ``change`` 50 ms after the snapshot). It sends hello (its clock is ours
 plus ``clock_skew_s``) and a snapshot, then answers each call: ``attach_plan`` with
 ``{"argv": ["tmux", "attach", "-t", "=a b"]}``, ``rename`` by sending a change with the new
 name, ``detach`` with ``{"detached": 2}``, any other verb with a ``TargetNotFound`` error.
@@ -27,11 +28,15 @@ def send(obj: dict[str, object]) -> None:
 
 def main() -> None:
     state = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
-    sessions = {s["key"]: s for s in state["sessions"]}
+    sessions = {s["key"]: s for s in state["sessions"] if isinstance(s, dict) and "pid" in s}
     hello = protocol.hello("scripted", time.time() + state.get("clock_skew_s", 0.0))
     hello["v"] = state.get("version", protocol.PROTOCOL_VERSION)
     send(hello)
-    send(protocol.snapshot(list(sessions.values()), state.get("health", [])))
+    send(protocol.snapshot(state["sessions"], state.get("health", [])))  # bad rows too
+    more = state.get("continued", [])  # a snapshot continued in a change line, a bit later
+    if more:
+        time.sleep(0.05)
+        send(protocol.change(more, [], None))
     for line in sys.stdin.buffer:
         message = protocol.decode(line)
         call_id = message["id"]

@@ -161,3 +161,39 @@ def test_bg_monitor_keeps_the_hosts() -> None:
         "-H",
         "gpu",
     ]
+
+
+def test_the_tui_shows_a_hub_only_when_hosts_are_given(tmp_path: Path) -> None:
+    from sessiontui.cli import make_service
+    from sessiontui.model.monitor import Monitor
+    from sessiontui.remote.hub import Hub
+
+    config = load(tmp_path, '[[hosts]]\nname = "build"\nssh = "me@build"\n')
+    monitor = Monitor(sessions_dir=tmp_path / "sessions")
+    assert make_service(monitor, parse_args([]), Config()) is monitor
+    hub = make_service(monitor, parse_args(["-H", "gpu"]), config)
+    assert isinstance(hub, Hub)
+    assert [link.host.name for link in hub.links] == ["build", "gpu"]
+    assert hub.links[0].transport.serve_argv(hub.links[0].host)[-3:] == [
+        "me@build",
+        "--",
+        "sessiontui serve --stdio",
+    ]
+    hub.close()  # never started: nothing to stop, and no error
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    from sessiontui.remote import hosts, hub, link
+
+    for module in (hosts, hub, link):
+        result = doctest.testmod(module)
+        assert result.attempted > 0
+        assert result.failed == 0
+
+
+def test_an_ssh_uri_is_named_without_its_scheme() -> None:
+    args = parse_args(["ls", "-H", "ssh://me@box:2222"])
+    (host,) = resolve_hosts(args, Config())
+    assert host == HostSpec(name="me@box:2222", ssh="ssh://me@box:2222")

@@ -183,3 +183,33 @@ def test_a_silent_host_is_taken_for_dead_and_reconnected(tmp_path: Path) -> None
         wait_until(lambda: link.connected and link.transport_pid != first, 10.0, "reconnect")
     finally:
         link.close()
+
+
+def test_a_one_shot_wait_settles_over_a_snapshot_continued_in_changes(tmp_path: Path) -> None:
+    extra = session_json(
+        Session(key="claude:5151:1", pid=5151, agent="claude", name="late", status=Status.IDLE)
+    )
+    link = make_link(state_file(tmp_path, continued=[extra]))
+    link.start()
+    try:
+        assert link.wait_snapshot(15.0, settle_s=0.5), link.problem
+        assert sorted(s.name for s in link.sessions) == ["fix-bug \x1b[31m[bold]", "late"]
+    finally:
+        link.close()
+
+
+def test_a_malformed_row_costs_that_row_only(tmp_path: Path) -> None:
+    path = state_file(tmp_path)
+    state = json.loads(path.read_text())
+    state["sessions"].append({"key": 5, "name": ["not", "text"]})
+    state["sessions"].append("not an object")
+    path.write_text(json.dumps(state))
+    link = make_link(path)
+    link.start()
+    try:
+        assert link.wait_snapshot(15.0), link.problem
+        assert [s.key for s in link.sessions] == ["box/claude:4242:99"]
+        assert link.connected
+        assert any("malformed session object" in note for note in link.remote_health)
+    finally:
+        link.close()

@@ -9,6 +9,7 @@ real OpenSSH server is tested in tests/e2e.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +25,6 @@ from sessiontui.remote.hub import Hub
 from sessiontui.remote.link import UNREACHABLE, HostLink, SshTransport
 
 if TYPE_CHECKING:
-    import subprocess
     from collections.abc import Iterator
 
 HERE = Path(__file__).parent
@@ -193,3 +193,37 @@ def test_cli_verbs_take_host_slash_target(
     killed = run_cli(*common, "kill", "--force", f"box/{sleeper.pid}", timeout_s=60.0)
     assert killed.returncode == 0, killed.stderr
     assert sleeper.wait(timeout=10) is not None
+
+
+def test_watch_follows_a_host_and_leaves_no_process(tmp_path: Path, remote_registry: Path) -> None:
+    import psutil
+
+    config = write_config(tmp_path, remote_registry)
+    empty = tmp_path / "empty" / "sessions"
+    empty.mkdir(parents=True)
+    argv = [sys.executable, "-m", "sessiontui", "--config", str(config), "--sessions-dir",
+            str(empty), "--no-zellij", "watch", "--json", "-H", "box"]  # fmt: skip
+    watch = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert watch.stdout is not None
+        for line in watch.stdout:  # the host's row arrives as an "added" event
+            event = json.loads(line)
+            if event.get("event") == "added" and event["key"].startswith("box/"):
+                assert event["session"]["host"] == "box"
+                assert event["session"]["name"] == "remote-one"
+                break
+        watch.terminate()
+        assert watch.wait(timeout=15) == 0
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait()
+
+    def serves_left() -> list[psutil.Process]:
+        found = []
+        for proc in psutil.process_iter(["cmdline"]):
+            if str(remote_registry) in " ".join(proc.info["cmdline"] or ()):
+                found.append(proc)
+        return found
+
+    wait_until(lambda: not serves_left(), 10.0, "the host's serve to end")

@@ -59,7 +59,7 @@ async def test_enter_on_a_remote_row_runs_ssh_attach_in_a_new_window(
     remote = World(world.server, tmp_path / "remote" / "sessions")
     remote.agent("far", status="busy")
     world.agent("near", status="idle")
-    _hub, app = hub_app(world, remote.registry)
+    hub, app = hub_app(world, remote.registry)
     async with app.run_test(size=(140, 30)) as pilot:
         await wait_for(pilot, lambda: len(app.snapshot.sessions) == 2, 30.0)
         far = next(s for s in app.snapshot.sessions if s.name == "far")
@@ -75,7 +75,9 @@ async def test_enter_on_a_remote_row_runs_ssh_attach_in_a_new_window(
         windows = world.server.cmd("list-windows", "-t", "=home", "-F", "#{window_name}").stdout
         assert "box:far" in windows
         assert client_sessions(world.server.cmd).count("home") == 1  # ours stays
-        world.server.cmd("detach-client", "-s", "=far")
+        # Detach goes over the link: the host detaches the client of its session "far".
+        assert hub.detach(far.key) == 1
+        await wait_for(pilot, lambda: "far" not in client_sessions(world.server.cmd), 10.0)
 
 
 async def test_a_dropped_link_shows_the_row_unreachable(world: World, tmp_path: Path) -> None:

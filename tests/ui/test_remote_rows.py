@@ -124,3 +124,12 @@ async def test_a_remote_wait_is_announced_with_its_host(tmp_path: Path) -> None:
         await pilot.pause(0.3)
         notes = [n.message for n in app._notifications if "waiting" in n.message]
         assert notes == ["ci-fix on build is waiting (permission prompt)"]
+
+
+def test_the_header_counts_rows_per_host_only_when_remote_rows_show() -> None:
+    counts = render.host_counts(remote_snapshot())
+    assert counts.plain == "  here 1 · build 1 · gpu 1"
+    gpu = counts.plain.index("gpu")
+    assert any(span.style == "dim" and span.start <= gpu < span.end for span in counts.spans)
+    local_only = Snapshot(sessions=remote_snapshot().sessions[2:], taken_at=NOW)
+    assert render.host_counts(local_only).plain == ""

@@ -85,15 +85,23 @@ def check_ssh_destination(destination: object) -> str | None:
 def host_from_destination(destination: str) -> HostSpec:
     """The host for ``-H/--host DEST``: named by its destination, default options.
 
+    An ``ssh://[user@]host[:port]`` destination is named without its scheme.
+
+    >>> host_from_destination("ssh://me@box:2222").name
+    'me@box:2222'
+
     Raises:
         ValueError: ``destination`` is no valid destination, or no valid host name.
     """
     problem = check_ssh_destination(destination)
+    name = destination
+    if name.startswith("ssh://"):
+        name = name.removeprefix("ssh://").rstrip("/")
     if problem is None:
-        problem = check_host_name(destination)
+        problem = check_host_name(name)
     if problem is not None:
         raise ValueError(f"host {destination!r}: {problem}")
-    return HostSpec(name=destination, ssh=destination)
+    return HostSpec(name=name, ssh=destination)
 
 
 def command_argv(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:

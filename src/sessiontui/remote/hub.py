@@ -161,6 +161,12 @@ class Hub:
         self.local.unsubscribe(self._on_local)
         self.local.close()
 
+    def __enter__(self) -> Hub:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def request_rescan(self, *, poll_tmux: bool = False) -> None:
         """Ask the local monitor for a rescan (remote hosts push their changes)."""
         self.local.request_rescan(poll_tmux=poll_tmux)

@@ -81,7 +81,7 @@ def remote_command_line(argv: Sequence[str]) -> str:
     remote home directory.
 
     >>> remote_command_line(["~/bin/sessiontui", "serve", "--stdio"])
-    "~/bin/sessiontui serve --stdio"
+    '~/bin/sessiontui serve --stdio'
     >>> remote_command_line(["tmux", "attach", "-t", "=a b;rm"])
     "tmux attach -t '=a b;rm'"
     """
@@ -211,6 +211,7 @@ class HostLink:
         self._remote: dict[str, Session] = {}  # remote key -> session as received (shifted)
         self._sessions: tuple[Session, ...] = ()
         self._health: tuple[str, ...] = ()
+        self._skipped: str | None = None  # the last malformed session object's problem
         self._connected = False
         self._snapshots = 0  # snapshots received since start (one-shot readers wait for one)
         self._failures = 0  # connection attempts that ended
@@ -249,9 +250,12 @@ class HostLink:
 
     @property
     def remote_health(self) -> tuple[str, ...]:
-        """The remote model's own problems (its ``Snapshot.messages``), untrusted text."""
+        """The remote model's own problems (its ``Snapshot.messages``), untrusted text.
+
+        Also a note when a session object the host sent was malformed and skipped.
+        """
         with self._lock:
-            return self._health
+            return (*self._health, self._skipped) if self._skipped else self._health
 
     @property
     def clock_offset_s(self) -> float:
@@ -303,8 +307,13 @@ class HostLink:
             self._fail_calls("the link was closed")
             self._ready.notify_all()
 
-    def wait_snapshot(self, timeout_s: float) -> bool:
+    def wait_snapshot(self, timeout_s: float, *, settle_s: float = 0.0) -> bool:
         """Wait for the first snapshot, or for the first connection attempt to fail.
+
+        Args:
+            timeout_s: Seconds to wait at most.
+            settle_s: Then also wait until no line has come for this long (a snapshot too
+                large for one line continues in ``change`` lines), within ``timeout_s``.
 
         Returns:
             True when a snapshot arrived (``sessions`` is the host's), False otherwise
@@ -317,7 +326,14 @@ class HostLink:
                 if left <= 0:
                     break
                 self._ready.wait(left)
-            return self._snapshots > 0
+            got = self._snapshots > 0
+        while got and settle_s > 0:
+            with self._lock:
+                quiet = time.monotonic() - self._last_line
+            if quiet >= settle_s or time.monotonic() >= deadline or not self.connected:
+                break
+            time.sleep(min(settle_s - quiet, max(0.0, deadline - time.monotonic())))
+        return got
 
     def kill_transport(self) -> None:
         """End the current transport process (the link reconnects with backoff); for tests."""
@@ -379,10 +395,8 @@ class HostLink:
             return result
         name = result.get("error")
         message = result.get("message")
-        error_class = getattr(errors, name, None) if isinstance(name, str) else None
-        if not (isinstance(error_class, type) and issubclass(error_class, SessiontuiError)):
-            error_class = SessiontuiError
-        raise error_class(f"{self.host.name}: {message if isinstance(message, str) else name}")
+        text = message if isinstance(message, str) else str(name)
+        raise protocol.error_class(name)(f"{self.host.name}: {text}")
 
     # -- reader thread --------------------------------------------------------------------
 
@@ -542,12 +556,15 @@ class HostLink:
             offset = self._offset_s
         out = []
         for obj in objects:
-            if not isinstance(obj, dict):
-                raise ProtocolError("a session must be a JSON object")
             try:
+                if not isinstance(obj, dict):
+                    raise ProtocolError("a session must be a JSON object")
                 session = session_from_json(obj, host=self.host.name, key_prefix=self.prefix)
-            except ValueError as error:
-                raise ProtocolError(f"a malformed session: {error}") from None
+            except (ProtocolError, ValueError) as error:
+                # One bad row costs that row, not the host's other rows (nor the link).
+                with self._lock:
+                    self._skipped = f"a malformed session object was skipped ({error})"[:300]
+                continue
             out.append(_shifted(session, offset))
         return out
 

@@ -181,6 +181,32 @@ def summary(snapshot: Snapshot, *, compact: bool = False) -> Text:
             text.append(label, style=style)
     if not snapshot.sessions:
         text.append("  no agent sessions", style="dim")
+    if not compact:
+        text.append_text(host_counts(snapshot))
     for message in snapshot.messages:
         text.append(f"  ⚠ {printable(message)}", style="yellow")
+    return text
+
+
+def host_counts(snapshot: Snapshot) -> Text:
+    """``  here 2 · build 3 · gpu 1`` when remote rows are in view (rows per host), else empty.
+
+    A host whose rows are only last-known (unreachable) is dimmed.
+    """
+    counts: dict[str | None, int] = {}
+    down: set[str] = set()
+    for session in snapshot.sessions:
+        counts[session.host] = counts.get(session.host, 0) + 1
+        if session.host is not None and session.health == HOST_UNREACHABLE:
+            down.add(session.host)
+    text = Text()
+    if set(counts) <= {None}:
+        return text
+    text.append(" ")
+    parts = [("here", counts[None], False)] if None in counts else []
+    parts += [(host, counts[host], host in down) for host in sorted(h for h in counts if h)]
+    for index, (label, count, dim) in enumerate(parts):
+        if index:
+            text.append(" ·", style="dim")
+        text.append(f" {printable(label, max_len=20)} {count}", style="dim" if dim else "bold")
     return text
