@@ -301,25 +301,36 @@ def test_ls_and_status_with_host_over_ssh(
 ) -> None:
     pid = remote.agent("far", status="waiting")
     config = tmp_path / "config.toml"
-    config.write_text(f"ssh_command = {json.dumps(['ssh', '-F', str(ssh_world.ssh_config)])}\n")
-    listed = run_cli("--config", str(config), "ls", "--json", "--host", "testhost")
+    # The test hosts share this machine's kernel: without --no-codex (here and on the host)
+    # the Codex process scan would also count other tests' codex processes.
+    config.write_text(
+        f"ssh_command = {json.dumps(['ssh', '-F', str(ssh_world.ssh_config)])}\n"
+        "[[hosts]]\n"
+        'name = "testhost"\n'
+        'ssh = "testhost"\n'
+        'command = ["sessiontui", "--no-codex"]\n'
+    )
+    listed = run_cli("--config", str(config), "--no-codex", "ls", "--json", "--host", "testhost")
     assert listed.returncode == 0, listed.stderr
     rows = json.loads(listed.stdout)
     assert [(r["pid"], r["name"], r["status"], r["host"]) for r in rows] == [
         (pid, "far", "waiting", "testhost")
     ]
     assert rows[0]["key"].startswith("testhost/")
-    plain = run_cli("--config", str(config), "status", "--format", "{waiting}/{total}")
+    plain = run_cli(
+        "--config", str(config), "--no-codex", "status", "--format", "{waiting}/{total}"
+    )
     assert plain.stdout.strip() in ("", "0/0")  # without --host no host is asked
     status = run_cli(
-        "--config", str(config), "status", "--host", "testhost", "--format", "{waiting}/{total}"
+        *("--config", str(config), "--no-codex", "status", "--host", "testhost"),
+        *("--format", "{waiting}/{total}"),
     )
     assert (status.returncode, status.stdout.strip()) == (0, "1/1"), status.stderr
-    table = run_cli("--config", str(config), "ls", "--host", "testhost")
+    table = run_cli("--config", str(config), "--no-codex", "ls", "--host", "testhost")
     assert table.returncode == 0, table.stderr
     assert "testhost:tmux:far" in table.stdout  # WHERE names the host
     remote.stop()
-    down = run_cli("--config", str(config), "ls", "--host", "testhost")
+    down = run_cli("--config", str(config), "--no-codex", "ls", "--host", "testhost")
     assert down.returncode == 0
     assert "sessiontui: host:testhost: unreachable" in down.stderr
     assert "far" not in down.stdout

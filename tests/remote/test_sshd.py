@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     import libtmux
     from tests.fakes.sshd import RemoteHost, SshWorld
 
+#: ``sessiontui ls --json`` without the Codex process scan: the test hosts share this machine's
+#: kernel, so a scan of all processes would also list other tests' ``codex`` processes.
+LS_REGISTRY = ("sessiontui", "--no-codex", "ls", "--json")
+
 
 def ssh(
     world: SshWorld, alias: str, *remote: str, timeout_s: float = 30
@@ -69,7 +73,7 @@ def test_sessiontui_ls_over_ssh_sees_the_remote_registry_only(
     ssh_world: SshWorld, remote: RemoteHost, registry: Path
 ) -> None:
     pid = remote.agent("far-agent", status="busy")
-    result = ssh(ssh_world, "testhost", "sessiontui", "ls", "--json")
+    result = ssh(ssh_world, "testhost", *LS_REGISTRY)
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert [(row["pid"], row["name"], row["status"]) for row in rows] == [
@@ -86,7 +90,7 @@ def test_three_hosts_are_three_machines(ssh_world: SshWorld) -> None:
     for host in hosts:
         host.agent(f"agent-on-{host.alias}")
     for host in hosts:
-        result = ssh(ssh_world, host.alias, "sessiontui", "ls", "--json")
+        result = ssh(ssh_world, host.alias, *LS_REGISTRY)
         assert result.returncode == 0, result.stderr
         assert [row["name"] for row in json.loads(result.stdout)] == [f"agent-on-{host.alias}"]
 
