@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 import psutil
@@ -32,6 +33,7 @@ from sessiontui.ui.widgets.session_table import ROW_COLUMN
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import libtmux
     from tests.fakes.sshd import RemoteHost, SshWorld
     from tests.ui.world import World
     from textual.pilot import Pilot
@@ -335,6 +337,37 @@ def test_ls_and_status_with_host_over_ssh(
     assert "sessiontui: host:testhost: unreachable" in down.stderr
     assert "far" not in down.stdout
     assert list(registry.iterdir()) == []
+
+
+def test_the_real_tui_with_host_option_shows_remote_rows_live_and_quits_clean(
+    ssh_world: SshWorld, server: libtmux.Server, tmp_path: Path
+) -> None:
+    remote = ssh_world.add_host("box")
+    pid = remote.agent("far-in-tui", status="idle")
+    config = tmp_path / "config.toml"
+    config.write_text(f"ssh_command = {json.dumps(['ssh', '-F', str(ssh_world.ssh_config)])}\n")
+    empty = tmp_path / "local-sessions"
+    empty.mkdir()
+    argv = [sys.executable, "-m", "sessiontui", "--config", str(config), "--no-zellij"]
+    argv += ["--sessions-dir", str(empty), "-H", "box"]
+    tui = server.new_session("tui", window_command=shlex.join(argv), x=160, y=30)
+    pane = tui.active_window.active_pane
+    assert pane is not None
+
+    def screen() -> str:
+        return "\n".join(pane.capture_pane())
+
+    def row_line() -> str:
+        return next((line for line in screen().splitlines() if "far-in-tui" in line), "")
+
+    wait_until(lambda: "idle" in row_line(), timeout_s=30, what="the remote row on screen")
+    assert " box:" in row_line()  # WHERE starts with the host
+    write_registry_entry(remote.registry, pid, {"name": "far-in-tui", "status": "waiting"})
+    wait_until(lambda: "waiting" in row_line(), timeout_s=30, what="the new status on screen")
+    serve = wait_until(remote.sessions, what="the host's serve")
+    pane.send_keys("q", enter=False)
+    wait_until(lambda: all(is_gone(p) for p in serve), timeout_s=20, what="serve gone")
+    assert psutil.pid_exists(pid)  # quitting ends the link, never the remote agent
 
 
 def serve_over_ssh(ssh_world: SshWorld) -> subprocess.Popen[bytes]:
