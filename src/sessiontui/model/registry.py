@@ -342,6 +342,10 @@ class RegistryReader:
         """The last good entry of every session file that has one (a live read-only view)."""
         return types.MappingProxyType(self._entries)
 
+    def entry(self, path: Path) -> RegistryEntry | None:
+        """The last good entry of the session file ``path``, or ``None`` (no view is built)."""
+        return self._entries.get(path)
+
     @property
     def directory_problem(self) -> str | None:
         """Why the directory could not be listed on the last scan, or ``None``."""
