@@ -24,6 +24,7 @@ from sessiontui.model.registry import (
     MAX_FILE_BYTES,
     RegistryParseError,
     RegistryReader,
+    child_path_maker,
     default_sessions_dir,
     is_session_file,
     parse_entry,
@@ -318,6 +319,25 @@ def test_read_entry_rejects_50_mb_file_without_reading_it(reg: Path):
     with pytest.raises(RegistryParseError, match=r"^too large \(50\.0 MB\)$"):
         read_entry(path)
     assert rchar() - before < MAX_FILE_BYTES
+
+
+@pytest.mark.parametrize("name", ["12.json", "0.json", "4194304.json", "x y.json", ".12.json"])
+def test_child_path_maker_gives_what_slash_gives(reg: Path, name: str):
+    child = child_path_maker(reg)(name)
+    expected = reg / name
+    assert child == expected
+    assert hash(child) == hash(expected)
+    assert str(child) == str(expected)
+    assert (child.name, child.parent, type(child)) == (expected.name, reg, type(expected))
+
+
+def test_child_path_maker_falls_back_to_slash_when_pathlib_differs(reg: Path):
+    class Odd(type(reg)):  # type: ignore[misc]
+        def _make_child_relpath(self, name: str) -> Path:
+            return Path("/elsewhere") / name
+
+    maker = child_path_maker(Odd(reg))
+    assert maker("12.json") == reg / "12.json"
 
 
 def test_small_file_read_allocates_about_its_size(reg: Path):

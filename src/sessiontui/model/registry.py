@@ -286,6 +286,33 @@ def read_entry(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> RegistryEntry:
     return parse_entry(path, data)
 
 
+def child_path_maker(directory: Path) -> Callable[[str], Path]:
+    """A function giving ``directory / name`` for a plain file name, made cheaply.
+
+    ``/`` parses its argument as a path; a 10,000-file listing spent a fifth of its time
+    there. pathlib's own child constructor for names from a directory listing (what
+    ``Path.iterdir`` uses; private, CPython 3.11-3.13) is used when it exists and gives the
+    same path as ``/``; otherwise ``/``.
+
+    Args:
+        directory: The directory.
+
+    Returns:
+        ``name`` → the path; ``name`` must be a single file name (no ``/``), as listings give.
+    """
+    make = getattr(directory, "_make_child_relpath", None)
+    if callable(make):
+        with contextlib.suppress(Exception):
+            probe = make("0.json")
+            if (
+                isinstance(probe, Path)
+                and probe == directory / "0.json"
+                and str(probe) == str(directory / "0.json")
+            ):
+                return make  # type: ignore[no-any-return]
+    return directory.joinpath
+
+
 def _stat_key(st: os.stat_result) -> tuple[int, int, int]:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
@@ -332,6 +359,7 @@ class RegistryReader:
         self._directory_problem: str | None = None
         self._dir_key: tuple[int, int, int, int, int] | None = None  # the trusted last listing
         self._paths: dict[str, Path] = {}  # file name -> path, so scans build no new Paths
+        self._child = child_path_maker(directory)
         self._failing: set[Path] = set()  # files whose last read failed
         self._quiet: set[Path] = set()  # files nobody is expected to write (set_quiet)
         #: Number of file reads performed so far (diagnostics and benchmarks).
@@ -462,11 +490,13 @@ class RegistryReader:
                 continue
             path = self._paths.get(name)
             if path is None:
-                path = self._paths[name] = self.directory / name
+                path = self._paths[name] = self._child(name)
             try:
                 if dir_entry.is_symlink():
                     continue
-                st = dir_entry.stat(follow_symlinks=False)
+                # A file seen for the first time is read whatever its stat says (the read's
+                # own fstat keys it), so it costs no lstat here.
+                st = dir_entry.stat(follow_symlinks=False) if path in self._files else None
             except FileNotFoundError:
                 continue
             except OSError:
@@ -573,7 +603,9 @@ class RegistryReader:
         visible = self._visible_problem(state)
         problem_changed = visible != state.reported
         state.reported = visible
-        return problem_changed or state.entry != old_entry
+        if state.entry is old_entry:
+            return problem_changed
+        return problem_changed or old_entry is None or state.entry != old_entry
 
 
 def validate_name(name: str) -> str:
