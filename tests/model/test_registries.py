@@ -92,3 +92,19 @@ def test_ls_lists_every_base_and_config_registry_dirs(
     # --sessions-dir names the one registry to read.
     only = run_cli("ls", "--json", "--sessions-dir", str(extra), "--no-discover")
     assert {row["name"] for row in json.loads(only.stdout)} == {"from-extra"}
+
+
+def test_entry_of_one_file_from_the_set_and_from_each_reader(tmp_path: Path) -> None:
+    first, second = tmp_path / "a" / "sessions", tmp_path / "b" / "sessions"
+    a = write_entry(first, 4_000_001, name="in-a")
+    b = write_entry(second, 4_000_002, name="in-b")
+    registries = RegistrySet([first, second])
+    registries.scan()
+    assert registries.entry(a).name == "in-a"  # type: ignore[union-attr]
+    assert registries.entry(b).name == "in-b"  # type: ignore[union-attr]
+    assert registries.entry(first / "4000002.json") is None  # the other directory's file
+    assert registries.entry(tmp_path / "elsewhere" / "4000001.json") is None
+    assert registries.readers[second].entry(b) == registries.entries[b]
+    b.unlink()
+    registries.scan()
+    assert registries.entry(b) is None

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,11 +18,13 @@ import pytest
 from tests.helpers import wait_until
 
 from sessiontui.errors import InvalidName, SessiontuiError
+from sessiontui.model.files import read_small_file
 from sessiontui.model.processes import read_proc_start
 from sessiontui.model.registry import (
     MAX_FILE_BYTES,
     RegistryParseError,
     RegistryReader,
+    child_path_maker,
     default_sessions_dir,
     is_session_file,
     parse_entry,
@@ -316,6 +319,60 @@ def test_read_entry_rejects_50_mb_file_without_reading_it(reg: Path):
     with pytest.raises(RegistryParseError, match=r"^too large \(50\.0 MB\)$"):
         read_entry(path)
     assert rchar() - before < MAX_FILE_BYTES
+
+
+@pytest.mark.parametrize("name", ["12.json", "0.json", "4194304.json", "x y.json", ".12.json"])
+def test_child_path_maker_gives_what_slash_gives(reg: Path, name: str):
+    child = child_path_maker(reg)(name)
+    expected = reg / name
+    assert child == expected
+    assert hash(child) == hash(expected)
+    assert str(child) == str(expected)
+    assert (child.name, child.parent, type(child)) == (expected.name, reg, type(expected))
+
+
+def test_child_path_maker_falls_back_to_slash_when_pathlib_differs(reg: Path):
+    class Odd(type(reg)):  # type: ignore[misc]
+        def _make_child_relpath(self, name: str) -> Path:
+            return Path("/elsewhere") / name
+
+    maker = child_path_maker(Odd(reg))
+    assert maker("12.json") == reg / "12.json"
+
+
+def test_small_file_read_allocates_about_its_size(reg: Path):
+    """A 200-byte entry costs a 200-byte buffer, not one of the 1 MiB limit.
+
+    10,000 of them are read at start-up.
+    """
+    path = reg / "12.json"
+    path.write_text(entry_json(12, name="x" * 100))
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        data, _ = read_small_file(path, MAX_FILE_BYTES)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert data == path.read_bytes()
+    assert peak < 16 * 1024
+
+
+@pytest.mark.parametrize("size", [0, 1, 65_535, 65_536, 65_537, 300_000])
+def test_small_file_read_returns_every_byte(reg: Path, size: int):
+    path = reg / "12.json"
+    content = os.urandom(size)
+    path.write_bytes(content)
+    assert read_small_file(path, 300_000)[0] == content
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_small_file_read_of_a_file_larger_than_its_stat_size():
+    """Files whose size ``fstat`` does not tell (``/proc``: 0) are read to their end."""
+    data, st = read_small_file(Path("/proc/self/status"), MAX_FILE_BYTES)
+    assert st.st_size == 0
+    assert b"\nPid:\t" in data
+    assert len(data) > 500
 
 
 def test_read_entry_size_limit_is_inclusive(reg: Path):

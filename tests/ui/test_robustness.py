@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING
 
 from sessiontui.model.monitor import Monitor
@@ -72,3 +73,50 @@ async def test_an_unexpected_error_in_a_worker_is_a_notification(tmp_path: Path)
         assert app.selected is not None
         assert app.selected.status is Status.DEAD
     assert not app.return_code  # None or 0: it did not crash
+
+
+async def test_the_collector_waits_during_the_first_read_and_is_on_again_after_it(tmp_path: Path):
+    registry = tmp_path / "sessions"
+    for n in range(20):
+        write_entry(registry, dead_pid(), procStart=str(10**12 + n), name=f"old-{n}")
+    monitor = Monitor(sessions_dir=registry, timing=FAST)
+    seen: list[bool] = []
+    refresh = monitor.refresh
+
+    def first_read() -> object:
+        seen.append(gc.isenabled())
+        return refresh()
+
+    monitor.refresh = first_read  # type: ignore[assignment,method-assign]
+    frozen = gc.get_freeze_count()
+    app = make_app(monitor)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: app.query_one(MainTable).row_count == 20)
+        await wait_for(pilot, lambda: gc.get_freeze_count() > frozen)
+        await wait_for(pilot, gc.isenabled)
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+async def test_the_collector_is_on_again_after_a_failed_first_read(tmp_path: Path):
+    monitor = Monitor(sessions_dir=tmp_path / "sessions", timing=FAST)
+
+    def failing() -> None:
+        assert not gc.isenabled()
+        raise ValueError("first read broke")
+
+    monitor.refresh = failing  # type: ignore[assignment,method-assign]
+    app = make_app(monitor)
+    notes: list[str] = []
+    notify = app.notify
+
+    def recording(message: str, **options: object) -> None:
+        notes.append(message)
+        notify(message, **options)  # type: ignore[arg-type]
+
+    app.notify = recording  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: any("first read broke" in n for n in notes))
+        await wait_for(pilot, gc.isenabled)
+        assert app.is_running
+    assert gc.isenabled()

@@ -222,3 +222,63 @@ def test_group_header_shows_untrusted_names_as_plain_text():
     assert text.plain.startswith(" ▸ evil")
     assert text.plain.rstrip().endswith("◆2 ✕1")
     assert text.cell_len == sum(c.width for c in columns) + 2 * (len(columns) - 1) + 4
+
+
+class HighlightApp(TableApp):
+    def __init__(self) -> None:
+        super().__init__()
+        self.highlighted: list[str | None] = []
+
+    def on_data_table_row_highlighted(self, event: SessionTable.RowHighlighted) -> None:
+        self.highlighted.append(event.row_key.value)
+
+
+async def test_rows_appended_in_one_go_behave_like_rows_added_one_by_one():
+    """The first show (one bulk append) gives what ``add_row`` per row gives.
+
+    Compared with rows added by ``add_row`` later (a session that appears): same keys and
+    lines, a scrollable size covering every row, the cursor's row announced, the last row
+    reachable and painted.
+    """
+    width, height = 100, 20
+    first = [session(n, Status.DEAD, float(-n)) for n in range(500)]
+    app = HighlightApp()
+    terminal = Terminal(app, width, height)
+    async with app.run_test(size=(width, height)) as pilot:
+        table = app.query_one(SessionTable)
+        table.set_layout(narrow=False, width=width)
+        table.show(first, 0.0)
+        await pilot.pause()
+        assert table.row_count == 500
+        assert table_order(table) == [s.key for s in first]
+        assert table.virtual_size.height == 500 + 1  # every row, and the header
+        assert app.highlighted == [first[0].key]  # as add_row announces the first row
+        assert terminal.names()[:3] == ["s0", "s1", "s2"]
+        later = [*first, session(500, Status.DEAD, -500.0)]  # one new row: add_row
+        table.show(later, 0.0)
+        await pilot.pause()
+        assert table.virtual_size.height == 501 + 1
+        table.move_cursor(row=500)
+        await pilot.pause()
+        await pilot.pause()
+        assert table.selected_key == later[-1].key
+        assert terminal.names()[-2:] == ["s499", "s500"]
+        assert table.get_cell_at((499, 0)).session is first[499]
+
+
+async def test_a_mass_removal_refills_in_one_go_and_keeps_the_cursor():
+    sessions = [session(n, Status.IDLE, float(-n)) for n in range(300)]
+    app = TableApp()
+    async with app.run_test(size=(100, 20)) as pilot:
+        table = app.query_one(SessionTable)
+        table.set_layout(narrow=False, width=100)
+        table.show(sessions, 0.0)
+        table.move_cursor(row=250)
+        await pilot.pause()
+        kept = sessions[250].key
+        rest = [s for s in sessions if s.pid % 3 == 1 or s.key == kept]  # 200 rows go
+        table.show(rest, 0.0)
+        await pilot.pause()
+        assert table_order(table) == [s.key for s in rest]
+        assert table.selected_key == kept
+        assert table.virtual_size.height == len(rest) + 1

@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+#: Bytes asked for per read once a file has grown past its ``fstat`` size.
+_READ_MORE = 1 << 16
+
+
 class UnreadableFile(SessiontuiError):
     """A file exists but may not or cannot be read; the message says why, for the user."""
 
@@ -77,7 +81,11 @@ def read_small_file(path: Path, max_bytes: int) -> tuple[bytes, os.stat_result]:
         chunks: list[bytes] = []
         size = 0
         while size <= max_bytes:
-            chunk = os.read(fd, max_bytes + 1 - size)
+            # Ask for what fstat promised (one read, then the break below), or a page more
+            # once past it: asking for ``max_bytes`` allocates that much on every call, and
+            # at 10,000 files that buffer cost more than the reads themselves.
+            wanted = st.st_size - size if size < st.st_size else _READ_MORE
+            chunk = os.read(fd, min(wanted, max_bytes + 1 - size))
             if not chunk:
                 break
             chunks.append(chunk)

@@ -1058,7 +1058,7 @@ class Monitor:
                 or not session.alive
             ):
                 continue
-            entry = self.store.reader.entries.get(session.registry_path)
+            entry = self.store.reader.entry(session.registry_path)
             if (
                 entry is None
                 or entry.name != session.name

@@ -136,6 +136,11 @@ class RegistrySet:
             return self._only.paths()
         return set().union(*(r.paths() for r in self.readers.values()))
 
+    def entry(self, path: Path) -> RegistryEntry | None:
+        """See :meth:`RegistryReader.entry`."""
+        reader = self._reader(path)
+        return None if reader is None else reader.entry(path)
+
     def problem(self, path: Path) -> str | None:
         """See :meth:`RegistryReader.problem`."""
         reader = self._reader(path)

@@ -404,7 +404,7 @@ class SessionStore:
             return False
         if row.status is Status.BUSY or row.cpu_percent >= CPU_BUSY_PERCENT:
             return True
-        if registry_status(self.reader.entries.get(row.path)) is None:
+        if registry_status(self.reader.entry(row.path)) is None:
             return True
         return self.exits is None or not self.exits.watch(row.file_pid, row.proc_start)
 
@@ -567,9 +567,9 @@ class SessionStore:
                 self._touched.add(path)
         todo = paths if only is None else (only & paths) | (paths - self._rows.keys())
         for path in todo:
-            entry = self.reader.entries.get(path)
+            entry = self.reader.entry(path)
             row = self._rows.get(path)
-            file_pid = int(path.stem)
+            file_pid = entry.file_pid if entry is not None else int(path.name[: -len(".json")])
             proc_start = entry.proc_start if entry is not None else None
             if row is None:
                 start = proc_start or read_proc_start(file_pid)
@@ -722,7 +722,7 @@ class SessionStore:
 
     def _update_status(self, row: _Row, now: float) -> None:
         """Apply SPEC 3 precedence: dead > registry status > transcript tail > CPU."""
-        entry = self.reader.entries.get(row.path)
+        entry = self.reader.entry(row.path)
         if not row.alive:
             status = Status.DEAD
         elif (reg := registry_status(entry)) is not None:
@@ -739,7 +739,7 @@ class SessionStore:
 
     def _session(self, row: _Row, now: float) -> Session:
         """Build the immutable :class:`Session` for one row."""
-        entry = self.reader.entries.get(row.path)
+        entry = self.reader.entry(row.path)
         unreadable = self.reader.problem(row.path)
         if not row.alive:
             source = StatusSource.PROCESS
@@ -764,7 +764,7 @@ class SessionStore:
         ):
             status_changed = entry.status_updated_at_ms / 1000.0
         facts = row.transcript
-        activity = self.activity.series(row.key, now)
+        series = activity = self.activity.series(row.key, now)
         scale: int | None = None
         if facts is not None and facts.exists:
             activity, scale = normalize(facts.series(now, len(activity) or None))
@@ -784,7 +784,7 @@ class SessionStore:
             updated_at=entry.updated_at_ms / 1000.0 if entry and entry.updated_at_ms else None,
             status_changed_at=status_changed,
             cpu_percent=row.cpu_percent,
-            activity=self.activity.series(row.key, now),
+            activity=series,
             mux=mux,
             registry_path=row.path,
             version=entry.version if entry else None,
