@@ -343,7 +343,7 @@ def test_the_real_tui_with_host_option_shows_remote_rows_live_and_quits_clean(
     ssh_world: SshWorld, server: libtmux.Server, tmp_path: Path
 ) -> None:
     remote = ssh_world.add_host("box")
-    pid = remote.agent("far-in-tui", status="idle")
+    pid = remote.agent("far-tui", status="idle")
     config = tmp_path / "config.toml"
     config.write_text(f"ssh_command = {json.dumps(['ssh', '-F', str(ssh_world.ssh_config)])}\n")
     empty = tmp_path / "local-sessions"
@@ -358,11 +358,11 @@ def test_the_real_tui_with_host_option_shows_remote_rows_live_and_quits_clean(
         return "\n".join(pane.capture_pane())
 
     def row_line() -> str:
-        return next((line for line in screen().splitlines() if "far-in-tui" in line), "")
+        return next((line for line in screen().splitlines() if "far-tui" in line), "")
 
     wait_until(lambda: "idle" in row_line(), timeout_s=30, what="the remote row on screen")
     assert " box:" in row_line()  # WHERE starts with the host
-    write_registry_entry(remote.registry, pid, {"name": "far-in-tui", "status": "waiting"})
+    write_registry_entry(remote.registry, pid, {"name": "far-tui", "status": "waiting"})
     wait_until(lambda: "waiting" in row_line(), timeout_s=30, what="the new status on screen")
     serve = wait_until(remote.sessions, what="the host's serve")
     pane.send_keys("q", enter=False)
