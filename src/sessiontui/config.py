@@ -15,7 +15,7 @@ The file is ``platformdirs.user_config_path("sessiontui")/config.toml`` (on Linu
     theme = "light"                               # "dark" (default), "light" or "ansi"
     columns = ["status", "name", "where", "activity"]
     sort = "urgency"                              # "urgency", "project", "activity" (o cycles)
-    group = "none"                                # "none", "project", "mux" (g cycles)
+    group = "none"                                # "none", "project", "mux", "host" (g cycles)
     claude_executable = "~/.local/bin/claude"
     tmux_popup = true                             # claude attach in a display-popup in tmux
     ssh_command = ["ssh"]                         # OpenSSH client (argv) for [[hosts]]

@@ -75,7 +75,8 @@ def test_sort_modes() -> None:
     assert sort_sessions(urgency, SortMode.ACTIVITY) == [b, c, a, d]
     assert SortMode.URGENCY.next() is SortMode.PROJECT
     assert SortMode.ACTIVITY.next() is SortMode.URGENCY
-    assert GroupMode.MUX.next() is GroupMode.NONE
+    assert GroupMode.MUX.next() is GroupMode.HOST
+    assert GroupMode.HOST.next() is GroupMode.NONE
 
 
 def test_pinned_sessions_go_first_in_every_mode() -> None:

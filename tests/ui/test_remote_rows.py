@@ -7,6 +7,7 @@ live path (a Hub over the real ``serve --stdio``) is tested in tests/remote/test
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
@@ -86,6 +87,34 @@ def remote_app(tmp_path: Path, config: Config | None = None) -> SessionTUI:
 async def show_remote(pilot: Pilot[None]) -> None:
     pilot.app.post_message(SnapshotChanged(remote_snapshot()))
     await pilot.pause()
+
+
+async def test_g_groups_by_host_when_remote_rows_show(tmp_path: Path) -> None:
+    """``g`` reaches host grouping (this machine, then each host, with counts) only then."""
+    from sessiontui.model.ordering import THIS_MACHINE, GroupHeader, GroupMode
+
+    app = remote_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await show_remote(pilot)
+        for _ in range(3):  # none -> project -> mux -> host
+            await pilot.press("g")
+        await pilot.pause()
+        assert app.group_mode is GroupMode.HOST
+        table = app.query_one(MainTable)
+        headers = [row for row in table._shown.values() if isinstance(row, GroupHeader)]
+        assert sorted(h.group for h in headers) == sorted([THIS_MACHINE, "build", "gpu"])
+        assert all(h.size == 1 for h in headers)
+        await pilot.press("g")
+        assert app.group_mode is GroupMode.NONE
+        # With only this machine's rows, g skips host grouping.
+        local = remote_snapshot()
+        app.post_message(
+            SnapshotChanged(replace(local, sessions=tuple(s for s in local.sessions if not s.host)))
+        )
+        await pilot.pause()
+        for _ in range(3):
+            await pilot.press("g")
+        assert app.group_mode is GroupMode.NONE
 
 
 def test_remote_rows_snapshot(snap_compare, tmp_path):

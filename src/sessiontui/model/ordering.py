@@ -39,6 +39,7 @@ class GroupMode(enum.StrEnum):
     NONE = "none"
     PROJECT = "project"  # git repository root of the cwd, else the cwd
     MUX = "mux"  # multiplexer session (``tmux:work``), background jobs, no multiplexer
+    HOST = "host"  # the machine: this one, or a remote host (SPEC 2.7)
 
     def next(self) -> GroupMode:
         """The mode ``g`` switches to after this one (cycles)."""
@@ -56,6 +57,8 @@ NO_PROJECT = "(no directory)"
 JOBS_GROUP = "claude background jobs"
 #: Group of sessions that run in no multiplexer (multiplexer grouping).
 NO_MUX_GROUP = "no multiplexer"
+#: Group of the sessions of this machine (host grouping; remote hosts are named by theirs).
+THIS_MACHINE = "(this machine)"
 
 #: Most cwds remembered by :class:`ProjectRoots` (beyond it the cache starts again).
 MAX_CACHED_ROOTS = 10_000
@@ -164,6 +167,26 @@ def sort_sessions(
     return ordered
 
 
+def host_group(session: Session) -> str:
+    """The host group of ``session``: its remote host's name, or :data:`THIS_MACHINE`."""
+    return THIS_MACHINE if session.host is None else session.host
+
+
+def group_of(session: Session, mode: GroupMode, project_of: Callable[[Session], str]) -> str:
+    """The id of the group ``session`` is shown under with grouping ``mode`` (not NONE).
+
+    Args:
+        session: The session.
+        mode: PROJECT, MUX or HOST.
+        project_of: The project directory of a session (PROJECT only).
+    """
+    if mode is GroupMode.PROJECT:
+        return project_of(session)
+    if mode is GroupMode.HOST:
+        return host_group(session)
+    return mux_group(session)
+
+
 def mux_group(session: Session) -> str:
     """The multiplexer group of ``session``: ``tmux:work``, ``zellij:main``, jobs or none.
 
@@ -258,7 +281,7 @@ def group_rows(
             members.append(session)
     else:
         for session in ordered:
-            groups.setdefault(mux_group(session), []).append(session)
+            groups.setdefault(group_of(session, mode, project_of), []).append(session)
     rows: list[Session | GroupHeader] = []
     for group, members in groups.items():
         folded = group in collapsed

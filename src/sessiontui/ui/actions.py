@@ -265,7 +265,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("jump_waiting", "w", "jump_waiting", "Waiting", "Attach the next session waiting for input (cycles)", "Next waiting", applies=_someone_waits),  # noqa: E501
     Action("jump_back", "tab", "jump_back", "Back", "Back to the session attached before", "Back", show=False, applies=_can_go_back),  # noqa: E501
     Action("sort", "o", "cycle_sort", "Sort", "Sort order: urgency, project, last activity (cycles; pinned sessions first)", "Cycle sort order", show=False),  # noqa: E501
-    Action("group", "g", "cycle_group", "Group", "Group by project (git repository), by multiplexer session, or not (cycles)", "Cycle grouping", show=False),  # noqa: E501
+    Action("group", "g", "cycle_group", "Group", "Group by project (git repository), by multiplexer session, by host (with remote rows), or not (cycles)", "Cycle grouping", show=False),  # noqa: E501
     Action("pin", "p", "toggle_pin", "Pin", "Pin or unpin the session: pinned sessions come first (kept across restarts)", "Pin / unpin session", show=False, applies=_on_session),  # noqa: E501
     Action("fold", "space", "fold", "Fold", "Fold or unfold the group under the cursor (enter on its header too)", "Fold group", show=False, applies=_on_header),  # noqa: E501
     Action("collapse", "left", "collapse", "Fold", "Fold the group of the row under the cursor", show=False, applies=_grouped),  # noqa: E501

@@ -26,14 +26,15 @@ from sessiontui.model.desktop import DesktopNotice, DesktopNotifier
 from sessiontui.model.filters import SessionFilter
 from sessiontui.model.notify import WaitingNotifier
 from sessiontui.model.ordering import (
+    NO_PROJECT,
     GroupMode,
     ProjectRoots,
     SortMode,
     StableNumbers,
+    group_of,
     group_rows,
     header_key,
     is_header_key,
-    mux_group,
     sort_sessions,
 )
 from sessiontui.model.pins import PinStore, PinStoreError
@@ -381,14 +382,17 @@ class SessionTUI(App[None]):
         return [s for s in self.snapshot.sessions if self._filter.matches(s)]
 
     def _project_of(self, session: Session) -> str:
-        """The project directory of ``session`` (git repository root of its cwd; cached)."""
+        """The project directory of ``session`` (git repository root of its cwd; cached).
+
+        A remote row's cwd is on its host, so it is not looked up here: ``host:cwd``.
+        """
+        if session.host is not None:
+            return f"{session.host}:{session.cwd}" if session.cwd else NO_PROJECT
         return self._roots.root(session.cwd)
 
     def _group_of(self, session: Session) -> str:
         """The id of the group ``session`` is shown in (with grouping on)."""
-        if self.group_mode is GroupMode.PROJECT:
-            return self._project_of(session)
-        return mux_group(session)
+        return group_of(session, self.group_mode, self._project_of)
 
     def _show(self, keep: str | None = None) -> None:
         """Render header, table and detail from the current snapshot.
@@ -616,6 +620,8 @@ class SessionTUI(App[None]):
         if header is not None:
             keep = next((s.key for s in self._visible() if self._group_of(s) == header.group), None)
         self.group_mode = self.group_mode.next()
+        if self.group_mode is GroupMode.HOST and all(s.host is None for s in self._visible()):
+            self.group_mode = self.group_mode.next()  # one machine: nothing to group by host
         self.collapsed.clear()
         self._show(keep=keep)
 
