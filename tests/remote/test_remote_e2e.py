@@ -175,12 +175,7 @@ async def test_enter_on_a_remote_row_opens_ssh_attach_in_a_window_of_our_client(
     world: World, ssh_world: SshWorld, remote: RemoteHost
 ) -> None:
     remote.agent("far", status="waiting", mark="REMOTE-PANE-OF-FAR")
-    home = world.server.new_session("home")
-    our_pane = home.active_window.active_pane
-    assert our_pane is not None
-    world.client("=home")
-    socket = world.server.cmd("display-message", "-p", "#{socket_path}").stdout[0]
-    environ = {"TMUX": f"{socket},1,0", "TMUX_PANE": our_pane.pane_id or ""}
+    environ = world.home_environ()
     app = hub_app(world, ssh_world, "testhost", environ=environ)
     async with app.run_test(size=(160, 30)) as pilot:
         await wait_row(pilot, app, "far")

@@ -26,12 +26,7 @@ def inside_tmux_app(
     world: World, *, config: Config | None = None, names: NameStore | None = None
 ) -> SessionTUI:
     """The app as if run in a pane of session ``home`` of the world's server, with a client."""
-    home = world.server.new_session("home")
-    pane = home.active_window.active_pane
-    assert pane is not None
-    world.client("=home")
-    socket = world.server.cmd("display-message", "-p", "#{socket_path}").stdout[0]
-    environ = {"TMUX": f"{socket},1,0", "TMUX_PANE": pane.pane_id or ""}
+    environ = world.home_environ()
     tmux = TmuxBackend(socket_name=world.server.socket_name, environ=environ)
     monitor = Monitor(sessions_dir=world.registry, tmux=tmux, timing=FAST, grace_s=1.0, names=names)
     return make_app(monitor, config=config)

@@ -243,12 +243,7 @@ async def test_d_on_another_session_does_not_ask(world):
 
 async def test_enter_inside_tmux_switches_our_client(world):
     world.agent("target", status="waiting")
-    home = world.server.new_session("home")
-    our_pane = home.active_window.active_pane
-    assert our_pane is not None
-    world.client("=home")
-    socket = world.server.cmd("display-message", "-p", "#{socket_path}").stdout[0]
-    environ = {"TMUX": f"{socket},1,0", "TMUX_PANE": our_pane.pane_id or ""}
+    environ = world.home_environ()
     app = app_for(world, environ)
     async with app.run_test(size=(120, 30)) as pilot:
         await select(pilot, "target")

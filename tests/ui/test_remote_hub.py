@@ -29,12 +29,7 @@ LOCAL_SSH = (sys.executable, str(Path(__file__).parents[1] / "remote" / "local_s
 
 def hub_app(world: World, remote_registry: Path, **link_options: float) -> tuple[Hub, SessionTUI]:
     """The app inside session ``home`` of the world's server, on a Hub with host ``box``."""
-    home = world.server.new_session("home")
-    pane = home.active_window.active_pane
-    assert pane is not None
-    world.client("=home")
-    socket = world.server.cmd("display-message", "-p", "#{socket_path}").stdout[0]
-    environ = {"TMUX": f"{socket},1,0", "TMUX_PANE": pane.pane_id or ""}
+    environ = world.home_environ()
     tmux = TmuxBackend(socket_name=world.server.socket_name, environ=environ)
     monitor = Monitor(sessions_dir=world.registry, tmux=tmux, timing=FAST, grace_s=1.0)
     command = (sys.executable, "-m", "sessiontui", "--sessions-dir", str(remote_registry),

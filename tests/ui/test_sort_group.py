@@ -215,12 +215,7 @@ async def test_p_pins_first_in_every_order_and_across_restarts(world, tmp_path):
 
 async def test_numbers_stay_with_their_sessions_and_attach(world, tmp_path):
     agents(world, tmp_path)
-    home = world.server.new_session("home")
-    our_pane = home.active_window.active_pane
-    assert our_pane is not None
-    world.client("=home")
-    socket = world.server.cmd("display-message", "-p", "#{socket_path}").stdout[0]
-    environ = {"TMUX": f"{socket},1,0", "TMUX_PANE": our_pane.pane_id or ""}
+    environ = world.home_environ()
     app = app_for(world, environ=environ)
     async with app.run_test(size=(120, 30)) as pilot:
         await ready(pilot, 4)

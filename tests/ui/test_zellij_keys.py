@@ -90,12 +90,7 @@ async def test_enter_inside_tmux_opens_zellij_attach_in_a_popup(
     zenv.start("zwork")
     _, pid = run_agent(zenv, "zwork", tmp_path / "agent.pid")
     write_entry(world.registry, pid, name="in-zellij", status="waiting")
-    home = world.server.new_session("home")
-    our_pane = home.active_window.active_pane
-    assert our_pane is not None
-    world.client("=home")
-    socket = world.server.cmd("display-message", "-p", "#{socket_path}").stdout[0]
-    environ = {"TMUX": f"{socket},1,0", "TMUX_PANE": our_pane.pane_id or ""}
+    environ = world.home_environ()
     tmux = TmuxBackend(socket_name=world.server.socket_name, environ=environ)
     zellij = zellij_server(zenv, tmp_path)
     app = app_over(world.registry, [tmux, zellij], inside=tmux)

@@ -56,6 +56,20 @@ class World:
         wait_until(lambda: len(client_sessions(self.server.cmd)) > before)
         return proc
 
+    def home_environ(self) -> dict[str, str]:
+        """A session ``home`` with a client on it; the environment of a program in its pane.
+
+        Returns:
+            ``TMUX`` (socket path, pid, session) and ``TMUX_PANE`` as tmux gives them to the
+            pane's processes, for a TUI that runs "in" that pane.
+        """
+        home = self.server.new_session("home")
+        pane = home.active_window.active_pane
+        assert pane is not None
+        self.client("=home")
+        socket = self.server.cmd("display-message", "-p", "#{socket_path}").stdout[0]
+        return {"TMUX": f"{socket},1,0", "TMUX_PANE": pane.pane_id or ""}
+
     def control_client(self, target: str) -> subprocess.Popen[bytes]:
         """A control-mode client (``tmux -C``) attached to ``target``, as a program uses one."""
         before = len(self.server.cmd("list-clients", "-F", "#{client_name}").stdout)
