@@ -126,13 +126,21 @@ def _sparkline_text(data: tuple[float, ...], width: int) -> Text:
     return text
 
 
-def where(session: Session) -> str:
+def where(session: Session, *, exited_mark: bool = True) -> str:
     """``tmux:work:2.1``, or ``-`` when the session is not in a multiplexer pane.
 
     A remote session's place starts with its host (``box:tmux:work:2.1``, ``box:-``); while
-    the host cannot be reached it reads ``box unreachable`` (the row is last-known).
+    the host cannot be reached it reads ``box unreachable`` (the row is last-known). An
+    exited Zellij session reads ``zellij:nightly (exited)``, or ``zellij:nightly`` with
+    ``exited_mark=False`` (the table, whose STATUS cell says ``exited``).
     """
-    place = printable(session.mux.label) if session.mux else "-"
+    mux = session.mux
+    if mux is None:
+        place = "-"
+    elif mux.exited and not exited_mark:
+        place = printable(f"{mux.type}:{mux.session}")
+    else:
+        place = printable(mux.label)
     if session.host is None:
         return place
     host = printable(session.host)
@@ -147,9 +155,18 @@ def who(session: Session) -> str:
     return name if session.host is None else f"{name} on {printable(session.host)}"
 
 
+#: The STATUS word of an exited multiplexer session kept for resurrection (a dead row).
+EXITED_WORD = "exited"
+
+
 def session_status_cell(session: Session, *, word: bool = True) -> Text:
-    """:func:`status_cell` of a session: dimmed while it is only last-known (host unreachable)."""
+    """:func:`status_cell` of a session: dimmed while it is only last-known (host unreachable).
+
+    An exited Zellij session (``mux.exited``, status dead) reads ``exited`` after the dead glyph.
+    """
     cell = status_cell(session.status, word=word)
+    if word and session.mux is not None and session.mux.exited:
+        cell = Text(f"{GLYPHS[session.status]} {EXITED_WORD}", style=STYLES[session.status])
     if session.health == HOST_UNREACHABLE:
         cell.stylize(_current.muted)
     return cell
