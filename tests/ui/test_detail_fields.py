@@ -12,7 +12,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from sessiontui.ui.widgets.detail import Fields
+from sessiontui.ui.widgets.detail import Fields, fold_path
 
 LABELS = ("name", "status", "why", "transcript", "was named", "tasks", "")
 WORDS = ("a", "bb", "/tmp/x/projects/-home-u-src/534ded02.jsonl", "x" * 70, "ünï", "日本語", "  ")
@@ -78,3 +78,39 @@ def test_a_str_value_is_never_markup() -> None:
     shown = console.file.getvalue()  # type: ignore[attr-defined]
     assert shown.startswith("why [bold]x[/]")
     assert "name" not in shown
+
+
+def test_a_long_path_breaks_after_a_slash():
+    lines = fold_path(Text("/root/.claude/sessions/105.json"), 27)
+    assert [line.plain for line in lines] == ["/root/.claude/sessions/", "105.json"]
+
+
+def test_a_name_longer_than_the_line_is_folded():
+    lines = fold_path(Text("/a/" + "x" * 30), 12)  # "/a/" alone would waste the line
+    assert [line.plain for line in lines] == ["/a/" + "x" * 9, "x" * 12, "x" * 9]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from("/ab.-日ü"), max_size=80),
+    st.integers(min_value=2, max_value=40),
+)
+def test_folded_paths_lose_nothing_and_fit(path, width):
+    lines = fold_path(Text(path), width)
+    assert "".join(line.plain for line in lines) == path
+    assert all(line.cell_len <= width for line in lines)
+
+
+def test_path_rows_of_the_fields_break_after_a_slash():
+    rows: list[tuple[str, Text | str]] = [
+        ("name", "flaky-tests"),
+        ("registry", "/root/.claude/sessions/105.json"),
+    ]
+    console = Console(width=36, file=io.StringIO(), color_system=None)
+    console.print(Fields(rows, frozenset({"registry"})))
+    shown = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert [line.rstrip() for line in shown] == [
+        "name     flaky-tests",
+        "registry /root/.claude/sessions/",
+        "         105.json",
+    ]

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 from rich.console import Console
-from textual.widgets import Button, Static
+from textual.command import CommandPalette
+from textual.widgets import Button, Input, Static
 from textual.widgets._footer import FooterKey
 from textual.widgets._toast import Toast
 
@@ -236,3 +237,51 @@ def test_help_wraps_on_word_boundaries(width):
     text = " ".join(" ".join(lines).split())
     for _key, description in rows:
         assert description in text
+
+
+@pytest.mark.parametrize("width", [40, 80, 160])
+async def test_footer_in_the_filter_shows_keys_that_work_there(tmp_path, width):
+    app = fixed_app(tmp_path)
+    async with app.run_test(size=(width, 30)) as pilot:
+        await show_fixed(pilot)
+        await pilot.press("slash", *"s:busy")
+        await wait_for(pilot, lambda: "esc" in {k.key_display for k in footer_keys(app)})
+        shown = {k.key_display: k.description for k in footer_keys(app)}
+        assert shown["⏎"] == "Apply"
+        assert shown["esc"] == "Clear"
+        assert shown["^c"] == "Quit"
+        assert not {"/", "?", "q"} & set(shown)  # the input would type them
+        await pilot.press("escape")  # what the footer says escape does
+        await wait_for(pilot, lambda: "?" in {k.key_display for k in footer_keys(app)})
+        assert app.filter_text == ""
+
+
+async def test_footer_in_the_reply_input_offers_no_key_it_would_type(tmp_path):
+    app = fixed_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_fixed(pilot)
+        await pilot.press("down", "s")
+        await wait_for(pilot, lambda: "esc" in {k.key_display for k in footer_keys(app)})
+        shown = {k.key_display: k.description for k in footer_keys(app)}
+        assert shown == {"⏎": "Send", "esc": "Cancel", "^c": "Quit", "^p": "palette"}
+        reply = app.query_one("#reply", Input)
+        await pilot.press("slash", "question_mark", "q")  # typed, not run
+        assert reply.value == "/?q"
+        assert app.filter_text == ""
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")  # what the footer says escape does
+        await wait_for(pilot, lambda: "s" in {k.key_display for k in footer_keys(app)})
+        assert app.reply_key is None
+        await pilot.press("s", "ctrl+p")  # ^p, which the footer offers, works from the input
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+
+
+async def test_ctrl_c_shown_in_the_filter_footer_quits_from_there(tmp_path):
+    app = fixed_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_fixed(pilot)
+        await pilot.press("slash", "a")
+        await wait_for(pilot, lambda: "^c" in {k.key_display for k in footer_keys(app)})
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: app.return_code is not None)
+    assert app.return_code == 0

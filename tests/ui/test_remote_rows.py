@@ -163,3 +163,14 @@ def test_the_header_counts_rows_per_host_only_when_remote_rows_show() -> None:
     assert any(span.style == muted and span.start <= gpu < span.end for span in counts.spans)
     local_only = Snapshot(sessions=remote_snapshot().sessions[2:], taken_at=NOW)
     assert render.host_counts(local_only).plain == ""
+
+
+def test_help_lists_problems_snapshot(snap_compare, tmp_path):
+    """The header cuts the warning with ``…``; the help screen shows it whole, first."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await show_remote(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(remote_app(tmp_path), terminal_size=(80, 30), run_before=run_before)

@@ -50,7 +50,7 @@ from sessiontui.ui.screens.new_session import NewSessionRequest, NewSessionScree
 from sessiontui.ui.screens.rename import RenameScreen
 from sessiontui.ui.themes import THEME_VARIABLE_DEFAULTS, theme_named
 from sessiontui.ui.widgets.detail import DetailPanel
-from sessiontui.ui.widgets.footer import SessionFooter
+from sessiontui.ui.widgets.footer import InputKey, SessionFooter
 from sessiontui.ui.widgets.session_table import SessionTable
 
 if TYPE_CHECKING:
@@ -82,6 +82,15 @@ QUESTION_CAPTURE_LINES = 60
 AGE_TICK_S = 1.0
 #: Longest reply the input takes, in characters (what a multiplexer types at once).
 REPLY_MAX_CHARS = 4096
+
+
+#: What the footer shows while the filter or the reply input has focus (see ``on_key`` and
+#: ``on_input_submitted``): ``ctrl+c`` quits from anywhere (a priority binding), and ``/``,
+#: ``?`` and ``q`` would be typed into the input.
+INPUT_KEYS: dict[str, tuple[InputKey, ...]] = {
+    "filter": (("enter", "Apply"), ("escape", "Clear"), ("ctrl+c", "Quit")),
+    "reply": (("enter", "Send"), ("escape", "Cancel"), ("ctrl+c", "Quit")),
+}
 
 
 class MainTable(SessionTable):
@@ -181,7 +190,7 @@ class SessionTUI(App[None]):
         )
         yield DetailPanel(id="detail")
         yield Input(id="reply", max_length=REPLY_MAX_CHARS)
-        yield SessionFooter(contextual=actions.contextual_actions("table"))
+        yield SessionFooter(contextual=actions.contextual_actions("table"), input_keys=INPUT_KEYS)
 
     def on_mount(self) -> None:
         """Lay out for the terminal width, show the first snapshot, start the monitor."""
@@ -421,16 +430,18 @@ class SessionTUI(App[None]):
         with self.batch_update():
             table.show(rows, now, keep=keep, numbers=numbers, pinned=pinned)
             title = "sessiontui" if table.narrow else printable(self.header_title)
-            header = Text(f" {title} ", style="bold reverse")
-            header.append_text(render.summary(self.snapshot, compact=table.narrow))
-            if self.filter_text:
-                header.append(f"  filter: {printable(self.filter_text)}", style="italic")
             table.mark_sorted(SORTED_COLUMNS[self.sort_mode])
             order = f"sort: {self.sort_mode.value}"
             if self.group_mode is not GroupMode.NONE:
                 order += f", by {self.group_mode.value}"
-            if header.cell_len + len(order) + 2 <= self.size.width:  # else only the ↓ says it
-                header.append(f"  {order}", style=render.current_theme().muted)
+            header = render.header_line(  # without room for the order, only the ↓ says it
+                Text(f" {title} ", style="bold reverse"),
+                render.summary(self.snapshot, compact=table.narrow, messages=False),
+                self.filter_text,
+                render.warnings(self.snapshot),
+                order,
+                self.size.width,
+            )
             if header != self._header:  # only on change, and without a re-layout of the
                 self._header = header  # screen: the line's size is fixed (height 1, full width)
                 self.query_one("#summary", Static).update(header, layout=False)
@@ -1028,7 +1039,8 @@ class SessionTUI(App[None]):
         self.clear_notifications()
         self._holding_notices = True
         self._held_notices += [(n.message, n.title, n.severity, n.timeout, n.markup) for n in shown]
-        self.push_screen(HelpScreen(action_rows(display, self.config.keymap)), self._release)
+        help_screen = HelpScreen(action_rows(display, self.config.keymap), self.snapshot.messages)
+        self.push_screen(help_screen, self._release)
 
     def notify(
         self,

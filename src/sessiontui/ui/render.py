@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.color import Color
 from rich.console import Console
 from rich.text import Text
@@ -125,13 +126,21 @@ def _sparkline_text(data: tuple[float, ...], width: int) -> Text:
     return text
 
 
-def where(session: Session) -> str:
+def where(session: Session, *, exited_mark: bool = True) -> str:
     """``tmux:work:2.1``, or ``-`` when the session is not in a multiplexer pane.
 
     A remote session's place starts with its host (``box:tmux:work:2.1``, ``box:-``); while
-    the host cannot be reached it reads ``box unreachable`` (the row is last-known).
+    the host cannot be reached it reads ``box unreachable`` (the row is last-known). An
+    exited Zellij session reads ``zellij:nightly (exited)``, or ``zellij:nightly`` with
+    ``exited_mark=False`` (the table, whose STATUS cell says ``exited``).
     """
-    place = printable(session.mux.label) if session.mux else "-"
+    mux = session.mux
+    if mux is None:
+        place = "-"
+    elif mux.exited and not exited_mark:
+        place = printable(f"{mux.type}:{mux.session}")
+    else:
+        place = printable(mux.label)
     if session.host is None:
         return place
     host = printable(session.host)
@@ -146,9 +155,18 @@ def who(session: Session) -> str:
     return name if session.host is None else f"{name} on {printable(session.host)}"
 
 
+#: The STATUS word of an exited multiplexer session kept for resurrection (a dead row).
+EXITED_WORD = "exited"
+
+
 def session_status_cell(session: Session, *, word: bool = True) -> Text:
-    """:func:`status_cell` of a session: dimmed while it is only last-known (host unreachable)."""
+    """:func:`status_cell` of a session: dimmed while it is only last-known (host unreachable).
+
+    An exited Zellij session (``mux.exited``, status dead) reads ``exited`` after the dead glyph.
+    """
     cell = status_cell(session.status, word=word)
+    if word and session.mux is not None and session.mux.exited:
+        cell = Text(f"{GLYPHS[session.status]} {EXITED_WORD}", style=STYLES[session.status])
     if session.health == HOST_UNREACHABLE:
         cell.stylize(_current.muted)
     return cell
@@ -200,10 +218,11 @@ def tokens(count: int | None) -> str:
     return f"{count / 1_000_000:.1f}M"
 
 
-def summary(snapshot: Snapshot, *, compact: bool = False) -> Text:
+def summary(snapshot: Snapshot, *, compact: bool = False, messages: bool = True) -> Text:
     """Header text counting each status, plus any model messages.
 
-    ``compact`` (narrow layout) shows glyphs and counts only.
+    ``compact`` (narrow layout) shows glyphs and counts only; ``messages=False`` leaves the
+    model messages (``⚠ …``) out.
     """
     counts = snapshot.counts()
     text = Text()
@@ -224,9 +243,58 @@ def summary(snapshot: Snapshot, *, compact: bool = False) -> Text:
         text.append("  no agent sessions", style=_current.muted)
     if not compact:
         text.append_text(host_counts(snapshot))
+    if messages:
+        text.append_text(warnings(snapshot))
+    return text
+
+
+def warnings(snapshot: Snapshot) -> Text:
+    """The model's messages for the header line: ``  ⚠ registry unreadable …`` (untrusted)."""
+    text = Text()
     for message in snapshot.messages:
         text.append(f"  ⚠ {printable(message)}", style=_current.warning)
     return text
+
+
+def header_line(
+    title: Text, counts: Text, filter_text: str, warnings: Text, order: str, width: int
+) -> Text:
+    """The header line, made to fit ``width`` cells with the filter's value kept in view.
+
+    Parts, left to right: the title, the status counts, the filter chip, the warnings and the
+    sort order. When they do not all fit, the sort order is left out, the filter chip becomes
+    ``/value`` (as typed after ``/``) instead of ``filter: value``, then the warnings are cut
+    with ``…`` (their full text is on the help screen); a filter value that still does not
+    fit is cut with ``…`` too.
+
+    Args:
+        title: The title chip (styled).
+        counts: The status (and host) counts, as :func:`summary` makes them without warnings.
+        filter_text: The filter as typed (untrusted; ``""``: no filter).
+        warnings: The model's messages, as :func:`warnings` makes them (may be empty).
+        order: The sort order hint (``sort: urgency``), shown only when everything fits.
+        width: The line's width in cells.
+
+    Returns:
+        One line of at most ``width`` cells.
+    """
+    line = title.copy()
+    line.append_text(counts)
+    chip = Text()
+    if filter_text:
+        value = printable(filter_text)
+        room = width - line.cell_len - cell_len(value) - warnings.cell_len
+        chip = Text(f"  filter: {value}" if room >= 10 else f"  /{value}", style="italic")
+        if line.cell_len + chip.cell_len > width:
+            chip.truncate(max(0, width - line.cell_len), overflow="ellipsis")
+    line.append_text(chip)
+    if line.cell_len + warnings.cell_len + len(order) + 2 <= width:
+        line.append_text(warnings)
+        line.append(f"  {order}", style=_current.muted)
+    else:
+        line.append_text(warnings)
+        line.truncate(width, overflow="ellipsis")
+    return line
 
 
 def host_counts(snapshot: Snapshot) -> Text:

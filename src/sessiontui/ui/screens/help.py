@@ -13,6 +13,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from sessiontui.model.text import printable
 from sessiontui.ui import render
 from sessiontui.ui.actions import ACTIONS
 
@@ -99,23 +100,30 @@ class KeyList:
 
 
 class HelpScreen(ModalScreen[None]):
-    """Lists key bindings and status glyphs; any of escape, q, ? closes it.
+    """Lists key bindings, status glyphs and current problems; escape, q or ? closes it.
 
     Args:
         keys: ``(keys, description)`` pairs in display order.
+        problems: The model's messages now (untrusted text; the header line may cut them),
+            listed whole under "Problems" when there are any.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "close", "Close", show=False)
     ]
 
-    def __init__(self, keys: Sequence[tuple[str, str]]) -> None:
+    def __init__(self, keys: Sequence[tuple[str, str]], problems: Sequence[str] = ()) -> None:
         super().__init__()
         self.keys = list(keys)
+        self.problems = [printable(problem) for problem in problems]
 
     def compose(self) -> ComposeResult:
-        """Two tables: keys and statuses."""
+        """Problems (when any), keys and statuses."""
         with VerticalScroll(id="dialog", classes="help"):
+            if self.problems:
+                rows = [("⚠", problem) for problem in self.problems]
+                warning = render.current_theme().warning
+                yield Static(KeyList("Problems", rows, key_style=warning), id="help-problems")
             keys = KeyList("Keys", self.keys, key_style=render.current_theme().key)
             yield Static(keys, id="help-keys")
             yield Static(KeyList("Status", STATUS_HELP), id="help-status")

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from rich.cells import cell_len
+from rich.cells import cell_len, get_character_cell_size
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -169,7 +169,7 @@ class DetailPanel(Vertical):
                     Text(printable(session.unreadable), style=render.current_theme().warning),
                 )
             )
-        shown_fields = Fields(rows)
+        shown_fields = Fields(rows, PATH_FIELDS)
         # The fields' height is ``auto``: when it stays the same, the new fields are drawn
         # without re-laying out the whole screen (the costly part of an update, done once a
         # second while a transcript grows).
@@ -232,6 +232,9 @@ class DetailPanel(Vertical):
         preview.display = True
 
 
+#: Detail rows whose values are file paths (broken after a ``/`` when too long).
+PATH_FIELDS = frozenset({"cwd", "registry", "transcript", "server"})
+
 #: Narrowest value column :class:`Fields` lays out itself (a narrower one uses a Rich grid).
 _MIN_VALUE_WIDTH = 8
 
@@ -246,14 +249,21 @@ class Fields:
     an empty value are left out. Below :data:`_MIN_VALUE_WIDTH` cells for the values it falls
     back to the grid.
 
+    The values of the rows labelled in ``paths`` are file paths: a long one is broken after
+    a ``/`` (see :func:`fold_path`) rather than in the middle of a name.
+
     Args:
         rows: ``(label, value)`` pairs in display order.
+        paths: Labels of the rows whose values are paths.
     """
 
-    __slots__ = ("_cache", "_rows")
+    __slots__ = ("_cache", "_paths", "_rows")
 
-    def __init__(self, rows: list[tuple[str, Text | str]]) -> None:
+    def __init__(
+        self, rows: list[tuple[str, Text | str]], paths: frozenset[str] = frozenset()
+    ) -> None:
         self._rows = [(label, Text(v) if isinstance(v, str) else v) for label, v in rows if v]
+        self._paths = paths
         self._cache: tuple[int, Text | None] | None = None
 
     def _lines(self, console: Console, width: int) -> Text | None:
@@ -268,7 +278,11 @@ class Fields:
             out = Text()
             first = True
             for label, value in self._rows:
-                for index, line in enumerate(value.wrap(console, value_width, overflow="fold")):
+                if label in self._paths and value.cell_len > value_width:
+                    lines: list[Text] = fold_path(value, value_width)
+                else:
+                    lines = list(value.wrap(console, value_width, overflow="fold"))
+                for index, line in enumerate(lines):
                     if not first:
                         out.append("\n")
                     first = False
@@ -296,6 +310,41 @@ class Fields:
         for label, value in self._rows:
             grid.add_row(label, value)
         yield grid
+
+
+def fold_path(path: Text, width: int) -> list[Text]:
+    """Cut a path into lines of at most ``width`` cells, each ending after a ``/`` if it can.
+
+    A line is cut after its last ``/`` when that keeps at least a third of the line (so
+    ``/root/.claude/sessions/`` and ``105.json``); a name longer than that is folded at the
+    width. Nothing is lost: the lines joined give the path back.
+
+    Args:
+        path: The path as shown (plain, one line).
+        width: Cells per line (at least 1).
+
+    Returns:
+        The lines, in order (one line when the path fits).
+    """
+    plain = path.plain
+    cuts: list[int] = []
+    start = used = 0
+    after_slash = -1  # offset just after the last "/" of the current line
+    for offset, char in enumerate(plain):
+        size = get_character_cell_size(char)
+        if used + size > width and offset > start:
+            cut = after_slash if after_slash - start >= max(1, width // 3) else offset
+            cuts.append(cut)
+            start = cut
+            used = cell_len(plain[cut:offset])
+            after_slash = -1
+            if used + size > width:  # what was carried over leaves no room: fold here too
+                cuts.append(offset)
+                start, used = offset, 0
+        used += size
+        if char == "/":
+            after_slash = offset + 1
+    return list(path.divide(cuts)) if cuts else [path]
 
 
 def activity_rows(session: Session, now: float) -> list[tuple[str, Text | str]]:

@@ -1,17 +1,28 @@
-"""The footer: the keys that fit the width, with help and quit always shown at the right."""
+"""The footer: the keys that fit the width, with help and quit always shown at the right.
+
+While a text input has focus, it shows the keys that work there instead (``⏎ Send``,
+``esc Cancel``, ``^c Quit``), never a key the input would type as a character.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.cells import cell_len
-from textual.widgets import Footer, Static
+from textual.binding import Binding
+from textual.keys import _character_to_key, key_to_character
+from textual.widgets import Footer, Input, Static
 from textual.widgets._footer import FooterKey
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
     from textual.app import ComposeResult
-    from textual.binding import Binding
     from textual.events import Resize
+    from textual.widget import Widget
+
+#: One key a text input's footer shows: ``(key, description)``, e.g. ``("enter", "Send")``.
+InputKey = tuple[str, str]
 
 #: Actions whose keys are never dropped: shown at the right end at every width.
 PINNED_ACTIONS: tuple[str, ...] = ("help", "leave")
@@ -47,8 +58,16 @@ class SessionFooter(Footer):
     apply to the selected row) are left out before keys that apply. Keys of ``contextual``
     actions are shown only while they apply (``D`` on a dead row).
 
+    While a text :class:`~textual.widgets.Input` has focus, the footer shows that input's
+    own keys (``input_keys``, by the input's id; the first ones at the left, the last one at
+    the right), then the screen's shown keys the input does not take as a character (the
+    command palette's ``^p``); ``/``, ``?`` and ``q`` would be typed, so they are left out.
+
     Args:
         contextual: Binding action names (``app.dismiss``) shown only while enabled.
+        input_keys: Keys shown while the input with that id has focus, in display order;
+            the last one is pinned at the right end (quit). Keys the input types as a
+            character are left out.
     """
 
     DEFAULT_CSS: ClassVar[str] = """
@@ -68,9 +87,15 @@ class SessionFooter(Footer):
 
     _width = 0
 
-    def __init__(self, *, contextual: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        *,
+        contextual: frozenset[str] = frozenset(),
+        input_keys: Mapping[str, tuple[InputKey, ...]] | None = None,
+    ) -> None:
         super().__init__()
         self.contextual = contextual
+        self.input_keys = dict(input_keys or {})
 
     def compose(self) -> ComposeResult:
         """The keys that fit, a gap, then the pinned keys."""
@@ -81,6 +106,10 @@ class SessionFooter(Footer):
         self.set_reactive(Footer.compact, compact)
         self.set_class(compact, "-compact")
         self._width = width
+        focused = self.screen.focused
+        if isinstance(focused, Input):
+            yield from self._input_footer(focused, width, compact)
+            return
         seen: set[str] = set()
         keys: list[tuple[Binding, bool, str]] = []
         for _node, binding, enabled, tooltip in self.screen.active_bindings.values():
@@ -113,16 +142,56 @@ class SessionFooter(Footer):
         for binding, enabled, tooltip in pinned:
             yield self._key(binding, enabled, tooltip)
         if palette is not None:
-            binding, enabled, tooltip = palette
-            yield FooterKey(
-                binding.key,
-                self.app.get_key_display(binding),
-                binding.description,
-                binding.action,
-                classes="-command-palette",
-                disabled=not enabled,
-                tooltip=binding.tooltip or binding.description,
-            )
+            yield self._palette(*palette)
+
+    def _input_footer(self, focused: Input, width: int, compact: bool) -> Iterator[Widget]:
+        """The keys that work while ``focused`` has focus (see the class docstring)."""
+        own = [
+            Binding(key, "", description)
+            for key, description in self.input_keys.get(focused.id or "", ())
+            if not _typed(focused, key, self.app.get_key_display(Binding(key, "")))
+        ]
+        pinned = own[-1:]
+        rest = own[:-1]
+        palette = self._palette_key() if width >= PALETTE_WIDTH else None
+        if palette is not None and _typed(
+            focused, palette[0].key, self.app.get_key_display(palette[0])
+        ):
+            palette = None
+        room = width - sum(self._width_of(b, compact) for b in pinned)
+        if palette is not None:
+            room -= self._width_of(palette[0], compact) + 2
+        for binding in rest:
+            room -= self._width_of(binding, compact)
+            if room < 0:
+                break
+            yield self._hint(binding)
+        yield Static(id="footer-gap")
+        for binding in pinned:
+            yield self._hint(binding)
+        if palette is not None:
+            yield self._palette(*palette)
+
+    def _hint(self, binding: Binding) -> FooterKey:
+        """A footer key that is no binding of ours: clicking it presses the key."""
+        return FooterKey(
+            binding.key,
+            self.app.get_key_display(binding),
+            binding.description,
+            "",
+            tooltip=binding.description,
+        ).data_bind(compact=Footer.compact)
+
+    def _palette(self, binding: Binding, enabled: bool, _tooltip: str) -> FooterKey:
+        return FooterKey(
+            binding.key,
+            self.app.get_key_display(binding),
+            binding.description,
+            binding.action,
+            classes="-command-palette",
+            disabled=not enabled,
+            tooltip=binding.tooltip or binding.description,
+        )
 
     def _width_of(self, binding: Binding, compact: bool) -> int:
         return key_width(self.app.get_key_display(binding), binding.description, compact=compact)
@@ -151,3 +220,15 @@ class SessionFooter(Footer):
         """Lay the keys out again for a new width."""
         if event.size.width != self._width and self._bindings_ready:
             self.call_after_refresh(self.recompose)
+
+
+def _typed(widget: Widget, key: str, display: str) -> bool:
+    """True when ``widget`` would take ``key`` as a character (typed, not a command).
+
+    Textual knows no character for some key names (``slash``): a key shown as one character
+    whose own key name it is (``/`` is ``slash``) counts as that character.
+    """
+    character = key_to_character(key)
+    if character is None and len(display) == 1 and _character_to_key(display) == key:
+        character = display
+    return widget.check_consume_key(key, character)

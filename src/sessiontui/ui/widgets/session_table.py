@@ -57,7 +57,7 @@ def _wide_column(key: str, width: int) -> Column:
         "status": lambda s, now: render.session_status_cell(s),
         "name": lambda s, now: render.name_cell(s, width),
         "agent": lambda s, now: render.plain(s.agent),
-        "where": lambda s, now: render.plain(render.where(s), max_len=width),
+        "where": lambda s, now: render.plain(render.where(s, exited_mark=False), max_len=width),
         "cwd": lambda s, now: render.plain_tail(render.cwd(s), width),
         "age": lambda s, now: Text(render.age(s, now)),
         "activity": lambda s, now: render.sparkline(s.activity, width),
