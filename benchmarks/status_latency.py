@@ -4,7 +4,7 @@ Setup: 50 live ``sleep`` processes in the panes of 3 private tmux servers (``--s
 plain processes, no tmux), one registry entry each in a temporary registry directory, and the
 real app (:func:`sessiontui.ui.app.make_app` over a real :class:`Monitor` with default timing,
 its tmux servers built by the CLI's own ``make_muxset``: control-mode triggers included) running
-headless with ``App.run_test`` in a 160x72 terminal, big enough to show every row.
+headless with ``App.run_test`` in a 160x100 terminal, big enough to show every row.
 
 Each write picks a session, moves it to its next status (busy → waiting → idle → busy …) and
 rewrites its file the way Claude Code does (open "w", compact JSON, not atomic). The clock
@@ -68,7 +68,7 @@ if TYPE_CHECKING:
     from sessiontui.ui.app import SessionTUI
 
 N_SESSIONS = 50
-SIZE = (160, 72)
+SIZE = (160, 100)  # the table takes at most 60 % of the height: 50 rows need ~90 lines
 TARGET_P95_MS = 60.0
 FASTEST_PEER_S = 1.5
 TIMEOUT_S = 5.0
