@@ -165,9 +165,12 @@ async def test_age_ticks_while_nothing_else_changes(tmp_path):
         key = next(s.key for s in fixed_snapshot().sessions if s.name == "docs-site")
         other = next(s.key for s in fixed_snapshot().sessions if s.name == "api-refactor")
         assert re.search(r"\b50s\b", str(table.get_cell(key, "row")))
+        number = str(table.get_cell(key, "row"))[:2]
+        assert number.strip().isdigit()  # the row's 1-9 number
         before = table.get_cell(other, "row")
         clock.now = NOW + 3
         await wait_for(pilot, lambda: "53s" in str(table.get_cell(key, "row")))
+        assert str(table.get_cell(key, "row"))[:2] == number  # the tick keeps the number
         assert table.get_cell(other, "row") is before  # "3h" still: that row is not touched
         assert table.tick_ages(NOW + 3.5) == 0  # same text: nothing repainted
 

@@ -488,7 +488,9 @@ class SessionTable(DataTable[RowLine]):
         repainted = 0
         for key, line in self._lines.items():
             if line.age_changed(now):
-                fresh = self._lines[key] = RowLine(self._columns_spec, line.session, now)
+                fresh = self._lines[key] = RowLine(
+                    self._columns_spec, line.session, now, self._mark_of(key)
+                )
                 self._replace_line(key, fresh)
                 repainted += 1
         return repainted
