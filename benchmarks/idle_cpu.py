@@ -97,8 +97,13 @@ def start_agents(servers: list[TmuxServer]) -> list[int]:
     return pids
 
 
-def write_registry(directory: Path, pids: list[int]) -> None:
-    """One static ``idle`` entry per pane process."""
+def write_registry(directory: Path, pids: list[int], age_s: float = 3600.0) -> None:
+    """One static ``idle`` entry per pane process, started and last updated ``age_s`` ago.
+
+    An idle fleet is usually older than a minute: under a minute, every row's AGE (and the
+    detail panel's "Ns ago") changes every second, which is real work (see ``--age 0``).
+    """
+    then_ms = int((time.time() - age_s) * 1000)
     for i, pid in enumerate(pids):
         start = read_proc_start(pid)
         if start is None:
@@ -109,7 +114,9 @@ def write_registry(directory: Path, pids: list[int]) -> None:
             status="idle",
             proc_start=start,
             cwd=f"/home/dev/src/p{i:02d}",
+            started_at_ms=then_ms,
         )
+        entry["updatedAt"] = entry["statusUpdatedAt"] = then_ms
         write_like_claude(directory / f"{pid}.json", entry)
 
 
@@ -178,6 +185,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=None, help="window length (default 60)")
     parser.add_argument("--no-count", action="store_true", help="no tmux wrapper, no command count")
     parser.add_argument("--servers", type=int, default=3, help="tmux servers for the agents")
+    parser.add_argument(
+        "--age",
+        type=float,
+        default=3600.0,
+        help="seconds since the agents started and last changed status (default 3600; 0: "
+        "just started, so every AGE cell changes every second for the first minute)",
+    )
     args = parser.parse_args(argv)
     seconds = args.seconds or (10.0 if args.quick else 60.0)
     settle_s = QUICK_SETTLE_S if args.quick else SETTLE_S
@@ -190,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         count_file = work / "tmux-calls"
         servers = [cleanup.tmux(prefix=f"stui-bench-agents{i}") for i in range(args.servers)]
         pids = start_agents(servers)
-        write_registry(registry, pids)
+        write_registry(registry, pids, args.age)
 
         path = os.environ.get("PATH", "")
         if not args.no_count:
@@ -219,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         tui_name = " ".join(Path(a).name for a in sessiontui_argv())
         print(
             f"{N_SESSIONS} panes running 'sleep 3600' in {TMUX_SESSIONS} sessions of a private "
-            f"tmux server; static idle registry entries; TUI: {tui_name} in a {width}x{height} "
+            f"tmux server; static idle registry entries ({args.age:.0f} s old); "
+            f"TUI: {tui_name} in a {width}x{height} "
             "tmux pane; load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg())
         )
         try:
