@@ -57,7 +57,7 @@ SETTLED_RESTAT_EVERY = 12
 #: Seconds a session's transcript facts stay unshown when only their slow part changed (output
 #: totals, activity buckets, last activity; not :attr:`TranscriptFacts.headline`): an agent at
 #: work writes records many times a second, and each shown change costs a snapshot and a repaint.
-TRANSCRIPT_SLOW_S = 1.0
+TRANSCRIPT_SLOW_S = 2.0
 
 
 @dataclass(slots=True, eq=False, init=False)
