@@ -511,6 +511,28 @@ class SessionStore:
             out |= tracker.folders()
         return out
 
+    def transcript_offset(self, path: Path) -> int | None:
+        """Bytes of transcript ``path`` read so far (None when no session follows it)."""
+        for tracker in self.transcripts.values():
+            offset = tracker.offset(path)
+            if offset is not None:
+                return offset
+        return None
+
+    def transcript_paths_in(self, folder: Path) -> set[Path] | None:
+        """The followed transcripts in project folder ``folder``.
+
+        Returns:
+            Their paths, or None when a session of that folder has no transcript yet.
+        """
+        out: set[Path] = set()
+        for tracker in self.transcripts.values():
+            paths = tracker.paths_in(folder)
+            if paths is None:
+                return None
+            out |= paths
+        return out
+
     def names_changed(self) -> None:
         """Note that the names file changed (a Codex rename): rebuild the rows that read it.
 

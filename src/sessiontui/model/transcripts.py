@@ -969,6 +969,26 @@ class TranscriptTracker:
         """Keys of the sessions that follow ``path``."""
         return [key for key, tracked in self._sessions.items() if tracked.path == path]
 
+    def offset(self, path: Path) -> int | None:
+        """Bytes of ``path`` read so far (see :attr:`TranscriptReader.offset`), None if unread."""
+        reader = self._readers.get(path)
+        return None if reader is None else reader.offset
+
+    def paths_in(self, folder: Path) -> set[Path] | None:
+        """The transcripts followed in project folder ``folder``.
+
+        Returns:
+            Their paths, or None when a session of that folder has no transcript yet (it
+            is looked for when a file appears there: the folder must stay watched).
+        """
+        out: set[Path] = set()
+        for tracked in self._sessions.values():
+            if tracked.folder == folder:
+                if tracked.path is None:
+                    return None
+                out.add(tracked.path)
+        return out
+
     def folders(self) -> set[Path]:
         """Project folders of the followed sessions (to watch, non-recursively)."""
         return {t.folder for t in self._sessions.values()}
