@@ -389,14 +389,13 @@ class Monitor:
         watched; its transcripts are read every ``STREAM_POLL_S`` instead. A folder some
         session has no transcript in yet stays watched (its file is found by the event).
         """
+        grown = self.store.refresh_transcripts(paths)
         for path in paths:
-            before = self.store.transcript_offset(path)
-            self.store.refresh_transcript(path)
-            after = self.store.transcript_offset(path)
-            if after is None:
+            grew = grown.get(path)
+            if grew is None:
                 self._streaming.forget(path)
             else:
-                self._streaming.note(path, grew=after != before, now=now)
+                self._streaming.note(path, grew=grew, now=now)
         self._streaming.cool(now)
         paused = frozenset(
             folder
