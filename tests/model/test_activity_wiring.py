@@ -492,3 +492,22 @@ def test_a_streaming_transcript_is_read_on_a_timer_then_watched_again(base, slee
         append(path, lines(assistant(time.time(), msg="last", req="last", use=usage(out=7))))
         wait_until(lambda: _tokens_of(monitor, sleeper.pid) == 47, 5.0, "the append after")
         assert time.monotonic() - started < 2.0  # an event, not the 60 s sample tick
+
+
+def test_other_work_does_not_postpone_the_streaming_timer(base, sleeper):
+    """Registry writes every 30 ms wake the monitor; the streaming file is still read."""
+    folder = transcript_file(base).parent
+    with watching_monitor(base, sleeper.pid, status="busy", slow_s=0.0) as (monitor, path):
+        for i in range(10):
+            append(path, lines(assistant(time.time(), msg=f"m{i}", req=f"r{i}", use=usage(out=1))))
+            time.sleep(0.05)
+        wait_until(lambda: folder in monitor.polled_transcript_folders, 5.0, "streaming")
+        for i in range(10, 40):
+            append(path, lines(assistant(time.time(), msg=f"m{i}", req=f"r{i}", use=usage(out=1))))
+            for status in ("idle", "busy"):  # each write wakes the monitor
+                write_entry(base / "sessions", sleeper.pid, sessionId=SID, cwd=CWD, status=status)
+                time.sleep(0.03)
+        shown = _tokens_of(monitor, sleeper.pid)
+        assert shown is not None
+        assert shown >= 30  # read while the registry kept the monitor busy (≤ 0.6 s behind)
+        wait_until(lambda: _tokens_of(monitor, sleeper.pid) == 40, 5.0, "every record")

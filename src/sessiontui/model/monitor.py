@@ -364,10 +364,14 @@ class Monitor:
                 if self.store.take_new_unmapped():
                     self._poll_tmux()
                 if now >= next_stream:
+                    next_stream = float("inf")
                     for folder in self._paused:
                         appended |= self.store.transcript_paths_in(folder) or set()
                 self._read_transcripts(appended, now)
-                next_stream = now + STREAM_POLL_S if self._paused else float("inf")
+                if not self._paused:
+                    next_stream = float("inf")
+                elif next_stream == float("inf"):  # other work never postpones the timer
+                    next_stream = now + STREAM_POLL_S
                 self.store.flush_transcripts()
                 sampled = now >= next_sample
                 if sampled:
