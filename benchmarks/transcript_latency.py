@@ -21,8 +21,12 @@ Then (skip with ``--no-cpu``) the CPU of this process (the app and its monitor; 
 separate process) while every transcript grows at 50 KB/s for ``--grow-s`` seconds (default 20),
 after an idle baseline of the same app over the same time.
 
+With ``--streaming`` every transcript also grows at 50 KB/s during the appends (records of a
+type the reader skips, so CTX stays), so each append lands in a file read on the streaming
+timer (``sessiontui.model.streaming``) rather than through a watcher event.
+
 Run: ``PYTHONPATH=src python benchmarks/transcript_latency.py [--quick] [--appends N]``
-``[--sessions N] [--grow-s S] [--no-cpu]``
+``[--sessions N] [--grow-s S] [--no-cpu] [--streaming]``
 """
 
 from __future__ import annotations
@@ -150,9 +154,19 @@ async def settle(probe: Probe, agents: list[Agent]) -> None:
 
 
 async def measure_latency(
-    agents: list[Agent], directory: Path, appends: int, warmup: int, seed: int
+    agents: list[Agent],
+    directory: Path,
+    appends: int,
+    warmup: int,
+    seed: int,
+    *,
+    streaming: bool = False,
 ) -> dict[str, Any]:
-    """Append, wait for the frame, repeat; return the figures (ms)."""
+    """Append, wait for the frame, repeat; return the figures (ms).
+
+    With ``streaming``, every transcript also grows at 50 KB/s (records the reader skips)
+    all along, so each append lands in a file that is read on the streaming timer.
+    """
     rng = random.Random(seed)
     app = build_app(directory)
     probe = CtxProbe(app)
@@ -161,6 +175,19 @@ async def measure_latency(
     timeouts = 0
     async with app.run_test(size=SIZE):
         await settle(probe, agents)
+        writer = None
+        if streaming:
+            writer = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                WRITER,
+                "\n".join(str(a.transcript) for a in agents),
+                str(GROWTH_BYTES_PER_S),
+                "3600",
+                "progress",
+                stdout=asyncio.subprocess.DEVNULL,
+            )
+            await asyncio.sleep(1.0)  # every file is streaming by now
         for i in range(warmup + appends):
             agent = rng.choice(agents)
             # A percentage this row has not shown just before: 10 % .. 95 %, stepping.
@@ -182,6 +209,9 @@ async def measure_latency(
                 if armed.t_cell is not None:
                     cell_ms.append((armed.t_cell - armed.t0) * 1000)
             await asyncio.sleep(rng.uniform(0.02, 0.06))
+        if writer is not None:
+            writer.terminate()
+            await writer.wait()
     return {"screen": screen_ms, "cell": cell_ms, "timeouts": timeouts}
 
 
@@ -190,7 +220,13 @@ WRITER = textwrap.dedent(
     """
     import json, sys, time
     paths, rate, seconds = sys.argv[1].split("\\n"), int(sys.argv[2]), float(sys.argv[3])
+    kind = sys.argv[4] if len(sys.argv) > 4 else "assistant"
     def line(n):
+        if kind == "progress":  # a record type the reader skips: the file grows, CTX stays
+            rec = {"type": "progress", "uuid": f"p{n}",
+                   "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                   "data": {"type": "hook_progress", "output": "y" * 1200}}
+            return (json.dumps(rec) + "\\n").encode()
         rec = {"type": "assistant", "isSidechain": False, "requestId": f"req_g{n}",
                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
                "message": {"id": f"msg_g{n}", "model": "claude-opus-4-8", "role": "assistant",
@@ -327,6 +363,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grow-s", type=float, default=None, help="growth seconds (20)")
     parser.add_argument("--no-cpu", action="store_true", help="skip the CPU measurement")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--streaming",
+        action="store_true",
+        help="measure appends while every transcript also grows at 50 KB/s",
+    )
     args = parser.parse_args(argv)
     appends = args.appends or (20 if args.quick else 100)
     warmup = 3 if args.quick else 5
@@ -344,13 +385,20 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{appends} measured appends (+{warmup} warm-up), one assistant record each "
             "(one write of one JSON line), 20-60 ms apart"
+            + (
+                "; meanwhile every transcript grows at 50 KB/s (progress records)"
+                if args.streaming
+                else ""
+            )
         )
         print(
             "method: t0 just before the append; 'screen' = the first frame handed to the\n"
             "        terminal driver (App._display) that shows the row with the new CTX\n"
             "        percentage on a virtual terminal; 'cell' = the table row holds it."
         )
-        result = asyncio.run(measure_latency(agents, directory, appends, warmup, args.seed))
+        result = asyncio.run(
+            measure_latency(agents, directory, appends, warmup, args.seed, streaming=args.streaming)
+        )
         screen, cell = result["screen"], result["cell"]
         p95 = percentile(screen, 95)
         print()

@@ -470,3 +470,44 @@ def test_held_transcript_facts_reach_the_snapshot_without_another_event(base, sl
         wait_until(lambda: _tokens_of(monitor, sleeper.pid) == 30, 10.0, "the held append")
         elapsed = time.monotonic() - shown
     assert elapsed >= 1.5 - 0.2  # held (minus the time the first took to be published)
+
+
+def test_a_streaming_transcript_is_read_on_a_timer_then_watched_again(base, sleeper):
+    """A transcript appended to every 50 ms is read on a timer, then watched again.
+
+    While it streams its folder is not watched (no record is lost); once it stops the folder
+    is watched again and an append is read at once.
+    """
+    folder = transcript_file(base).parent
+    with watching_monitor(base, sleeper.pid, status="busy", slow_s=0.0) as (monitor, path):
+        polled = False
+        for i in range(40):
+            append(path, lines(assistant(time.time(), msg=f"m{i}", req=f"r{i}", use=usage(out=1))))
+            polled = polled or folder in monitor.polled_transcript_folders
+            time.sleep(0.05)
+        assert polled
+        wait_until(lambda: _tokens_of(monitor, sleeper.pid) == 40, 5.0, "every streamed record")
+        wait_until(lambda: not monitor.polled_transcript_folders, 5.0, "the folder watched again")
+        started = time.monotonic()
+        append(path, lines(assistant(time.time(), msg="last", req="last", use=usage(out=7))))
+        wait_until(lambda: _tokens_of(monitor, sleeper.pid) == 47, 5.0, "the append after")
+        assert time.monotonic() - started < 2.0  # an event, not the 60 s sample tick
+
+
+def test_other_work_does_not_postpone_the_streaming_timer(base, sleeper):
+    """Registry writes every 30 ms wake the monitor; the streaming file is still read."""
+    folder = transcript_file(base).parent
+    with watching_monitor(base, sleeper.pid, status="busy", slow_s=0.0) as (monitor, path):
+        for i in range(10):
+            append(path, lines(assistant(time.time(), msg=f"m{i}", req=f"r{i}", use=usage(out=1))))
+            time.sleep(0.05)
+        wait_until(lambda: folder in monitor.polled_transcript_folders, 5.0, "streaming")
+        for i in range(10, 40):
+            append(path, lines(assistant(time.time(), msg=f"m{i}", req=f"r{i}", use=usage(out=1))))
+            for status in ("idle", "busy"):  # each write wakes the monitor
+                write_entry(base / "sessions", sleeper.pid, sessionId=SID, cwd=CWD, status=status)
+                time.sleep(0.03)
+        shown = _tokens_of(monitor, sleeper.pid)
+        assert shown is not None
+        assert shown >= 30  # read while the registry kept the monitor busy (≤ 0.6 s behind)
+        wait_until(lambda: _tokens_of(monitor, sleeper.pid) == 40, 5.0, "every record")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tracemalloc
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -19,7 +21,7 @@ from sessiontui.model.jsonl_tail import (
 )
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from typing import Any
 
 BIG = 1 << 30
 
@@ -162,6 +164,78 @@ def test_malformed_lines_parse_to_none_and_bad_utf8_is_replaced() -> None:
         assert parse_object(bad) is None
     assert parse_object(b'{"t": "caf\xff"}') == {"t": "caf\ufffd"}
     assert parse_object(b'\xef\xbb\xbf{"bom": 1}') == {"bom": 1}
+
+
+def json_loads_object(line: bytes) -> dict[str, Any] | None:
+    """The meaning ``parse_object`` must keep: the standard library's, line by line."""
+    text = line.decode("utf-8", "replace")
+    try:
+        value = json.loads(text[1:] if text.startswith("\ufeff") else text)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def same(a: object, b: object) -> bool:
+    """Equal values of the same types (NaN equals NaN; 1 is not 1.0 nor True)."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True) and repr(a) == repr(b)
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(1 << 80), max_value=1 << 80)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    value=st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=6),
+    ascii_only=st.booleans(),
+    spaced=st.booleans(),
+)
+def test_parse_object_gives_what_json_loads_gives_for_any_object(
+    value: dict[str, Any], ascii_only: bool, spaced: bool
+) -> None:
+    # NaN / Infinity literals, lone surrogate escapes and big integers included: the fast
+    # decoder refuses some of them, and the standard one then reads the line.
+    separators = (", ", ": ") if spaced else (",", ":")
+    text = json.dumps(value, ensure_ascii=ascii_only, separators=separators)
+    line = text.encode("utf-8", "surrogatepass")
+    assert same(parse_object(line), json_loads_object(line))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    line=st.binary(max_size=60)
+    | st.text(alphabet='{}[]":,.-+0123456789eEtrufalsnNI \\u\ufeff', max_size=60).map(
+        lambda t: t.encode("utf-8", "surrogatepass")
+    )
+)
+def test_parse_object_gives_what_json_loads_gives_for_any_bytes(line: bytes) -> None:
+    assert same(parse_object(line), json_loads_object(line))
+
+
+def test_parse_object_over_real_rollouts_and_claude_records(tmp_path: Path) -> None:
+    fixtures = sorted((Path(__file__).parent / "fixtures" / "codex").glob("*.jsonl"))
+    assert fixtures
+    lines = [line for path in fixtures for line in path.read_bytes().splitlines()]
+    claude = (
+        b'{"parentUuid":null,"isSidechain":false,"type":"assistant","requestId":"req_1",'
+        b'"timestamp":"2026-12-01T16:35:34.195Z","message":{"id":"msg_1","model":'
+        b'"claude-opus-4-8","content":[{"type":"tool_use","name":"Bash","input":'
+        b'{"command":"ls \\u00e9\\ud83d\\ude00"}}],"usage":{"input_tokens":3,'
+        b'"cache_read_input_tokens":9000,"output_tokens":12}}}'
+    )
+    lines += [claude, claude[:-1], b"\xef\xbb\xbf" + claude, claude + b" x", b"  " + claude]
+    assert len(lines) > 40
+    for line in lines:
+        assert same(parse_object(line), json_loads_object(line)), line
+    assert parse_object(claude) is not None
 
 
 def test_missing_fifo_directory_and_symlink(tmp_path: Path) -> None:

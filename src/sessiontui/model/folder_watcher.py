@@ -72,6 +72,7 @@ class FolderWatcher:
         self._observer: BaseObserver | None = None
         self._watches: dict[Path, ObservedWatch] = {}
         self._wanted: frozenset[Path] = frozenset()
+        self._paused: frozenset[Path] = frozenset()
         self._lock = threading.Lock()
         self._closed = False
         self._missing_at = 0.0  # monotonic time of the last look for missing folders
@@ -93,39 +94,60 @@ class FolderWatcher:
             self._observer = observer
 
     def set_folders(self, folders: Iterable[Path]) -> None:
-        """Watch exactly ``folders`` (those that exist); cheap when nothing changed.
+        """Watch exactly ``folders`` (those that exist and are not paused); cheap when unchanged.
 
         Args:
             folders: The folders to watch, non-recursively.
         """
         wanted = frozenset(folders)
         with self._lock:
-            observer = self._observer
-            if observer is None:
+            if self._observer is None:
                 return
             if wanted == self._wanted and (
-                wanted == self._watches.keys()
+                wanted - self._paused == self._watches.keys()
                 or time.monotonic() - self._missing_at < MISSING_RETRY_S
             ):
                 return
             self._wanted = wanted
             self._missing_at = time.monotonic()
-            for folder in [f for f in self._watches if f not in wanted]:
-                with contextlib.suppress(KeyError, OSError):
-                    observer.unschedule(self._watches[folder])
-                del self._watches[folder]
-            for folder in wanted - self._watches.keys():
-                if not folder.is_dir():
-                    continue  # retried by a later call
-                try:
-                    self._watches[folder] = observer.schedule(
-                        _Handler(self),
-                        str(folder),
-                        recursive=False,
-                        event_filter=_EVENT_FILTER,
-                    )
-                except OSError as error:  # inotify limits: the periodic refresh still works
-                    logger.debug("cannot watch %s: %s", folder, error)
+            self._apply(self._observer)
+
+    def pause(self, folders: Iterable[Path]) -> None:
+        """Stop watching ``folders`` until a later call leaves them out (the caller reads them).
+
+        For folders whose files are being appended to all the time: their events would cost
+        more than reading the files on a timer. Paused folders that are not wanted are ignored.
+
+        Args:
+            folders: Every folder to keep paused now (replaces the last call's).
+        """
+        paused = frozenset(folders)
+        with self._lock:
+            if paused == self._paused:
+                return
+            self._paused = paused
+            if self._observer is not None:
+                self._apply(self._observer)
+
+    def _apply(self, observer: BaseObserver) -> None:
+        """Schedule and unschedule watches to match wanted minus paused (lock held)."""
+        watch = self._wanted - self._paused
+        for folder in [f for f in self._watches if f not in watch]:
+            with contextlib.suppress(KeyError, OSError):
+                observer.unschedule(self._watches[folder])
+            del self._watches[folder]
+        for folder in watch - self._watches.keys():
+            if not folder.is_dir():
+                continue  # retried by a later call
+            try:
+                self._watches[folder] = observer.schedule(
+                    _Handler(self),
+                    str(folder),
+                    recursive=False,
+                    event_filter=_EVENT_FILTER,
+                )
+            except OSError as error:  # inotify limits: the periodic refresh still works
+                logger.debug("cannot watch %s: %s", folder, error)
 
     def close(self) -> None:
         """Stop the observer thread; idempotent."""

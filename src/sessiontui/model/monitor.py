@@ -28,6 +28,7 @@ from sessiontui.model.reply import (
 )
 from sessiontui.model.service import AttachPlan
 from sessiontui.model.store import SessionStore
+from sessiontui.model.streaming import STREAM_POLL_S, StreamingFiles
 from sessiontui.model.targets import resolve_target
 from sessiontui.model.types import Session, Snapshot, SnapshotChange, Status, pane_key
 from sessiontui.mux.base import CAP_RESURRECT, check_text
@@ -152,6 +153,10 @@ class Monitor:
         self._transcripts_due = 0.0  # monotonic time the pending appends are read at
         self._transcript_watcher: FolderWatcher | None = None
         """Watches the followed sessions' project folders, so appends are read at once."""
+        self._streaming = StreamingFiles()
+        """Transcripts appended to at every read (worker thread only)."""
+        self._paused: frozenset[Path] = frozenset()
+        """Project folders not watched because a transcript there streams; read on a timer."""
         if self.store.transcripts:
             # Imported here (as RegistryWatcher in start()): a one-shot read such as
             # ``sessiontui status`` never loads watchdog.
@@ -284,6 +289,15 @@ class Monitor:
             self._exited |= pids
             self._cond.notify_all()
 
+    @property
+    def polled_transcript_folders(self) -> frozenset[Path]:
+        """Project folders not watched now because a transcript there streams.
+
+        Their transcripts are read every :data:`~sessiontui.model.streaming.STREAM_POLL_S`
+        seconds instead (set by the worker thread; read it from any thread).
+        """
+        return self._paused
+
     def _on_transcript_change(self, path: Path) -> None:
         """Transcript watcher callback (observer thread): queue the file.
 
@@ -305,6 +319,7 @@ class Monitor:
         next_poll = now + self.timing.tmux_poll_s
         next_servers = now + self.timing.servers_s if self.muxes.watching else float("inf")
         next_flush = float("inf")  # held transcript facts are due (store.flush_transcripts)
+        next_stream = float("inf")  # the paused folders' transcripts are read again
         while True:
             with self._cond:
                 while not (
@@ -315,7 +330,7 @@ class Monitor:
                     or (self._transcripts_pending and time.monotonic() >= self._transcripts_due)
                     or self._exited
                 ):
-                    wake = min(next_sample, next_poll, next_servers, next_flush)
+                    wake = min(next_sample, next_poll, next_servers, next_flush, next_stream)
                     if self._transcripts_pending:
                         wake = min(wake, self._transcripts_due)
                     timeout = wake - time.monotonic()
@@ -348,8 +363,15 @@ class Monitor:
                     self.store.refresh_paths(pending)
                 if self.store.take_new_unmapped():
                     self._poll_tmux()
-                for path in appended:
-                    self.store.refresh_transcript(path)
+                if now >= next_stream:
+                    next_stream = float("inf")
+                    for folder in self._paused:
+                        appended |= self.store.transcript_paths_in(folder) or set()
+                self._read_transcripts(appended, now)
+                if not self._paused:
+                    next_stream = float("inf")
+                elif next_stream == float("inf"):  # other work never postpones the timer
+                    next_stream = now + STREAM_POLL_S
                 self.store.flush_transcripts()
                 sampled = now >= next_sample
                 if sampled:
@@ -363,6 +385,35 @@ class Monitor:
             except Exception:  # the monitor must outlive any one bad event
                 _log.exception("monitor: a batch of work failed; continuing")
                 time.sleep(0.1)
+
+    def _read_transcripts(self, paths: set[Path], now: float) -> None:
+        """Read ``paths`` (appended or due), then pause or resume the watch of their folders.
+
+        A folder with a streaming transcript (:mod:`sessiontui.model.streaming`) is not
+        watched; its transcripts are read every ``STREAM_POLL_S`` instead. A folder some
+        session has no transcript in yet stays watched (its file is found by the event).
+        """
+        grown = self.store.refresh_transcripts(paths)
+        for path in paths:
+            grew = grown.get(path)
+            if grew is None:
+                self._streaming.forget(path)
+            else:
+                self._streaming.note(path, grew=grew, now=now)
+        self._streaming.cool(now)
+        paused = frozenset(
+            folder
+            for folder in {path.parent for path in self._streaming.paths}
+            if self.store.transcript_paths_in(folder)
+        )
+        if paused == self._paused or self._transcript_watcher is None:
+            return
+        resumed, self._paused = self._paused - paused, paused
+        self._transcript_watcher.pause(paused)
+        # Appends between the last timed read and the new watch: read once more.
+        for folder in resumed:
+            for path in self.store.transcript_paths_in(folder) or ():
+                self.store.refresh_transcript(path)
 
     def _poll_tmux(self) -> None:
         """One ``list-panes`` per server; problems become health notes, never exceptions."""

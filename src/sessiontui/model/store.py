@@ -57,7 +57,7 @@ SETTLED_RESTAT_EVERY = 12
 #: Seconds a session's transcript facts stay unshown when only their slow part changed (output
 #: totals, activity buckets, last activity; not :attr:`TranscriptFacts.headline`): an agent at
 #: work writes records many times a second, and each shown change costs a snapshot and a repaint.
-TRANSCRIPT_SLOW_S = 1.0
+TRANSCRIPT_SLOW_S = 2.0
 
 
 @dataclass(slots=True, eq=False, init=False)
@@ -436,15 +436,47 @@ class SessionStore:
         :attr:`transcript_slow_s` per session (the first one at once, later ones are held until
         :meth:`flush_transcripts`).
         """
+        return self._refresh_transcript(path, {})[0]
+
+    def refresh_transcripts(self, paths: Iterable[Path]) -> dict[Path, bool]:
+        """Read several transcripts like :meth:`refresh_transcript` (one batch of work).
+
+        Returns:
+            For each path some session follows (after the read): whether the read consumed
+            new bytes (the file grew, or was rewritten and read again). Paths no session
+            follows are left out.
+        """
+        rows: dict[str, _Row] = {}
+        return {
+            path: grew
+            for path in paths
+            if (grew := self._refresh_transcript(path, rows)[1]) is not None
+        }
+
+    def _refresh_transcript(self, path: Path, rows: dict[str, _Row]) -> tuple[bool, bool | None]:
+        """Read ``path``; return (a row's facts changed, the read moved the offset or None).
+
+        Args:
+            path: The transcript.
+            rows: Live rows by key, filled on first need (shared by one batch of reads).
+        """
         changed = False
+        grew: bool | None = None
         for tracker in self.transcripts.values():
-            if not tracker.update(path):
+            before = tracker.offset(path)
+            updated = tracker.update(path)
+            after = tracker.offset(path)
+            if after is not None:
+                grew = bool(grew) or after != before
+            if not updated:
                 continue
-            keys = set(tracker.keys_for(path))
-            for row in self._live_rows():
-                if row.key in keys:
-                    changed = self._take_facts(row, tracker.facts(row.key)) or changed
-        return changed
+            if not rows:
+                rows.update((row.key, row) for row in self._live_rows())
+            for key in tracker.keys_for(path):
+                row = rows.get(key)
+                if row is not None:
+                    changed = self._take_facts(row, tracker.facts(key)) or changed
+        return changed, grew
 
     def transcripts_held_s(self) -> float | None:
         """Seconds until held transcript facts are due (0.0: now), or None when none are held.
@@ -509,6 +541,20 @@ class SessionStore:
         out: set[Path] = set()
         for tracker in self.transcripts.values():
             out |= tracker.folders()
+        return out
+
+    def transcript_paths_in(self, folder: Path) -> set[Path] | None:
+        """The followed transcripts in project folder ``folder``.
+
+        Returns:
+            Their paths, or None when a session of that folder has no transcript yet.
+        """
+        out: set[Path] = set()
+        for tracker in self.transcripts.values():
+            paths = tracker.paths_in(folder)
+            if paths is None:
+                return None
+            out |= paths
         return out
 
     def names_changed(self) -> None:

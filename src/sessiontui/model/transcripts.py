@@ -866,6 +866,9 @@ class TranscriptTracker:
         self._sessions: dict[str, _Tracked] = {}
         self._readers: dict[Path, TranscriptReader] = {}
         self._refreshes = 0
+        # Session keys by transcript, transcripts by folder (None: a session there has no file
+        # yet); rebuilt on use after a session or its path changed (see _indexed).
+        self._index: tuple[dict[Path, list[str]], dict[Path, set[Path] | None]] | None = None
 
     def track(
         self, key: str, *, cwd: str | None, session_id: str | None, started_at_ms: int | None
@@ -896,6 +899,7 @@ class TranscriptTracker:
             return False
         folder = self.projects_dir / encode_project_dir(cwd)
         self._sessions[key] = _Tracked(cwd, session_id, started_at_ms, folder)
+        self._index = None
         changed = self._locate(key)
         return changed or (current is not None and current.path is not None)
 
@@ -904,6 +908,7 @@ class TranscriptTracker:
         tracked = self._sessions.pop(key, None)
         if tracked is None:
             return False
+        self._index = None
         self._drop_unused(tracked.path)
         return True
 
@@ -967,7 +972,38 @@ class TranscriptTracker:
 
     def keys_for(self, path: Path) -> list[str]:
         """Keys of the sessions that follow ``path``."""
-        return [key for key, tracked in self._sessions.items() if tracked.path == path]
+        return list(self._indexed()[0].get(path, ()))
+
+    def offset(self, path: Path) -> int | None:
+        """Bytes of ``path`` read so far (see :attr:`TranscriptReader.offset`), None if unread."""
+        reader = self._readers.get(path)
+        return None if reader is None else reader.offset
+
+    def paths_in(self, folder: Path) -> set[Path] | None:
+        """The transcripts followed in project folder ``folder``.
+
+        Returns:
+            Their paths (a new set), or None when a session of that folder has no transcript
+            yet (it is looked for when a file appears there: the folder must stay watched).
+        """
+        paths = self._indexed()[1].get(folder, set())
+        return None if paths is None else set(paths)
+
+    def _indexed(self) -> tuple[dict[Path, list[str]], dict[Path, set[Path] | None]]:
+        """Session keys by transcript and transcripts by folder (see ``_index``)."""
+        if self._index is None:
+            keys: dict[Path, list[str]] = {}
+            folders: dict[Path, set[Path] | None] = {}
+            for key, tracked in self._sessions.items():
+                if tracked.path is None:
+                    folders[tracked.folder] = None
+                    continue
+                keys.setdefault(tracked.path, []).append(key)
+                paths = folders.setdefault(tracked.folder, set())
+                if paths is not None:
+                    paths.add(tracked.path)
+            self._index = (keys, folders)
+        return self._index
 
     def folders(self) -> set[Path]:
         """Project folders of the followed sessions (to watch, non-recursively)."""
@@ -984,6 +1020,7 @@ class TranscriptTracker:
             self.projects_dir, tracked.cwd, tracked.session_id, tracked.started_at_ms
         )
         tracked.path = path
+        self._index = None
         if old != path:
             self._drop_unused(old)
         if path is None:
