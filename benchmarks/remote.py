@@ -75,6 +75,8 @@ TARGET_LOCAL_PERCENT = 1.0
 TARGET_SERVE_PERCENT = 0.5
 TARGET_RESTORE_S = 5.0
 TIMEOUT_S = 5.0
+#: Rows of h1 the 160x72 app shows above its detail pane (at least).
+SHOWN_ROWS = 25
 
 
 def start_agents(cleanup: Cleanup, host: RemoteHost) -> list[Agent]:
@@ -132,10 +134,17 @@ async def latency_and_restore(
     timeouts = 0
     restores: list[tuple[float, float]] = []
     async with app.run_test(size=SIZE):
+        # The detail pane under the table leaves room for ~30 rows: every row in the
+        # snapshot, and the screen full of them (a written row moves to the top: shown).
         await wait(
-            lambda: all(probe.terminal.shows(a.name, label("idle")) for a in agents),
+            lambda: (
+                len(h1_rows(app)) == len(agents)
+                and all(getattr(s, "health", None) is None for s in h1_rows(app))
+                and sum(probe.terminal.shows(a.name, label("idle")) for a in agents)
+                >= min(len(agents), SHOWN_ROWS)
+            ),
             60.0,
-            "every h1 row on screen",
+            "every h1 row listed and the screen full of them",
         )
         await asyncio.sleep(0.5)
         for i in range(writes + 5):
