@@ -34,6 +34,8 @@ import asyncio
 import contextlib
 import os
 import random
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -97,6 +99,44 @@ def start_agents(cleanup: Cleanup, host: RemoteHost) -> list[Agent]:
         write_like_claude(agent.path, agent.entry())
         agents.append(agent)
     return agents
+
+
+def start_codex_daemons(cleanup: Cleanup, root: Path, count: int) -> None:
+    """``count`` stand-ins for Codex ``app-server`` daemons, seen by every host's scan.
+
+    Each is a copy of bash named ``codex`` under ``<CODEX_HOME>/packages/app-server-daemon``
+    with the daemon's argv, holding 2 rollouts and 36 other files open (a real daemon held
+    ~40 when measured): what each host's (and the TUI's) Codex scan meets on a machine where
+    Codex runs. The benchmark's hosts share this machine's processes.
+    """
+    for i in range(count):
+        home = root / f"codex-{i}"
+        exe = home / "packages" / "app-server-daemon" / "bin" / "codex"
+        exe.parent.mkdir(parents=True)
+        shutil.copy("/bin/bash", exe)
+        day = home / "sessions" / "2026" / "12" / "01"
+        day.mkdir(parents=True)
+        paths = [
+            day / f"rollout-2026-12-01T10-00-0{n}-01a23276-0000-7000-8000-00000000000{n}.jsonl"
+            for n in (1, 2)
+        ]
+        for path in paths:
+            path.write_text("")
+        fds = [os.open(path, os.O_RDONLY) for path in paths]
+        fds += [os.open(os.devnull, os.O_RDONLY) for _ in range(36)]
+        try:
+            proc = subprocess.Popen(
+                [str(exe), "-c", "sleep 3600; :", "app-server", "--listen", "unix://"],
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "CODEX_HOME": str(home)},
+                pass_fds=fds,
+            )
+        finally:
+            for fd in fds:
+                os.close(fd)
+        cleanup.track_pid(proc.pid)
+        with contextlib.suppress(psutil.Error):
+            cleanup.track_pid(psutil.Process(proc.pid).children()[0].pid)
 
 
 def h1_rows(app: SessionTUI) -> list[object]:
@@ -320,6 +360,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writes", type=int, default=None, help="measured writes (default 200)")
     parser.add_argument("--seconds", type=float, default=None, help="idle window (default 60)")
     parser.add_argument(
+        "--codex-daemons",
+        type=int,
+        default=0,
+        help="also run N stand-in Codex daemons on the machine (default 0)",
+    )
+    parser.add_argument(
         "--idle-only", action="store_true", help="only part 3 (idle CPU), e.g. to profile it"
     )
     args = parser.parse_args(argv)
@@ -337,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             hosts = [world.add_host(alias) for alias in HOSTS]
             agents = {host.alias: start_agents(cleanup, host) for host in hosts}
+            start_codex_daemons(cleanup, root, args.codex_daemons)
+            codex = sum(1 for p in psutil.process_iter(["name"]) if p.info["name"] == "codex")
+            print(f"codex processes on the machine: {codex} ({args.codex_daemons} of ours)")
             if not args.idle_only:
                 latency_and_restore_report(world, hosts[0], agents["h1"], writes, outages)
             banner(f"idle CPU, {len(hosts)} hosts x {N_SESSIONS} sessions, real TUI in tmux")
