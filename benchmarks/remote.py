@@ -16,15 +16,19 @@ by ``tests/fakes/sshd.py``; each host has 50 live ``sleep`` processes with a reg
    stopped; once every h1 row is marked unreachable, the outage lasts 1, 3, 6 and 20 s in turn
    (``--quick``: 2 s), then sshd starts again on the same port. The clock starts when sshd
    accepts connections again and stops when every h1 row in the app's snapshot is live again
-   (health cleared: the local snapshot, not the screen). The link's reconnection backoff (1 s
-   doubling to 30 s) is the main term, so it grows with the outage.
+   (health cleared: the local snapshot, not the screen). The link's reconnection schedule
+   (1 s, 2 s, then every 3 s for the first 10 minutes of an outage) is the main term.
 3. Idle CPU, 3 hosts x 50 sessions: the real ``sessiontui`` TUI (``[[hosts]]`` h1..h3 in its
    config, no local sessions, no tmux to watch) in a 140x220 pane of a private tmux server; after
    every host's 50 rows are on its screen and a settling pause, CPU over S seconds (60;
    ``--quick`` 10) of the TUI process with its children (the 3 ``ssh`` clients), and of each
    host's ``serve`` process; the per-connection ``sshd`` processes are printed apart.
 
-Run: ``/work/venv/bin/python benchmarks/remote.py [--quick] [--writes N] [--seconds S]``.
+``--codex-daemons N`` also runs N stand-in Codex daemons on the machine (every host's Codex
+scan meets them, as on a machine where Codex runs); ``--idle-only`` runs part 3 alone.
+
+Run: ``/work/venv/bin/python benchmarks/remote.py [--quick] [--writes N] [--seconds S]
+[--codex-daemons N] [--idle-only]``.
 """
 
 from __future__ import annotations
@@ -126,8 +130,16 @@ def start_codex_daemons(cleanup: Cleanup, root: Path, count: int) -> None:
         fds += [os.open(os.devnull, os.O_RDONLY) for _ in range(36)]
         try:
             proc = subprocess.Popen(
-                [str(exe), "-c", "sleep 3600; :", "app-server", "--listen", "unix://"],
-                stdin=subprocess.DEVNULL,
+                [
+                    str(exe),
+                    "-c",
+                    "read -r -t 3600 line",
+                    "app-server",
+                    "--listen",
+                    "unix://",
+                    "--managed-daemon",
+                ],
+                stdin=subprocess.PIPE,  # held open: bash's own read keeps it one process
                 env={**os.environ, "CODEX_HOME": str(home)},
                 pass_fds=fds,
             )
@@ -135,8 +147,6 @@ def start_codex_daemons(cleanup: Cleanup, root: Path, count: int) -> None:
             for fd in fds:
                 os.close(fd)
         cleanup.track_pid(proc.pid)
-        with contextlib.suppress(psutil.Error):
-            cleanup.track_pid(psutil.Process(proc.pid).children()[0].pid)
 
 
 def h1_rows(app: SessionTUI) -> list[object]:
