@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -298,7 +299,9 @@ def idle_cpu(
     deadline = time.monotonic() + 90
     while True:
         text = ui.cmd("capture-pane", "-p", check=False)
-        shown = [h.alias for h in hosts if text.count(f"{h.alias}-s") >= N_SESSIONS]
+        # The header counts each host's rows ("h1 50"): the screen may not hold them all.
+        counts = {m[1]: int(m[2]) for m in re.finditer(r"\b(h\d) (\d+)\b", text)}
+        shown = [h.alias for h in hosts if counts.get(h.alias, 0) >= N_SESSIONS]
         if len(shown) == len(hosts) and all(serve_processes(h) for h in hosts):
             break
         if time.monotonic() > deadline:
