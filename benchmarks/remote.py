@@ -242,6 +242,10 @@ async def latency_and_restore(
                 "h1 rows live again",
             )
             restores.append((outage, t1 - t0))
+    # Part 3 measures idle sessions: the writes above left a third busy, a third waiting.
+    for agent in agents:
+        agent.status = "idle"
+        write_like_claude(agent.path, agent.entry())
     return screen_ms, cell_ms, timeouts, restores
 
 
