@@ -6,8 +6,9 @@ by ``tests/fakes/sshd.py``; each host has 50 live ``sleep`` processes with a reg
 (status idle). The remote side is the real ``sessiontui serve --stdio`` that sshd starts for
 ``ssh -F CONFIG -T hN -- sessiontui serve --stdio`` (the link's own command line).
 
-1. Status write → local screen: a headless app (160x72) over the real ``Hub`` of an empty local
-   ``Monitor`` and one ``HostLink`` to ``h1`` (the CLI's path, ``SshTransport``). Each write
+1. Status write → local screen: a headless app (160x110: every row above the detail pane)
+   over the real ``Hub`` of an empty local ``Monitor`` and one ``HostLink`` to ``h1`` (the
+   CLI's path, ``SshTransport``). Each write
    rewrites one of h1's registry files as Claude Code does (open "w", compact JSON); the clock
    stops at the first frame Textual hands to the terminal driver whose output, applied to a
    virtual terminal, shows the row with the new status (``status_latency.py``'s probe). The time
@@ -69,7 +70,7 @@ from sessiontui.remote.hosts import HostSpec
 from sessiontui.remote.hub import Hub
 from sessiontui.remote.link import UNREACHABLE, HostLink, SshTransport
 from sessiontui.ui.app import make_app
-from status_latency import CYCLE, SIZE, Agent, Armed, Probe, label
+from status_latency import CYCLE, Agent, Armed, Probe, VirtualTerminal, label
 
 if TYPE_CHECKING:
     from sessiontui.ui.app import SessionTUI
@@ -82,8 +83,10 @@ TARGET_LOCAL_PERCENT = 1.0
 TARGET_SERVE_PERCENT = 0.5
 TARGET_RESTORE_S = 5.0
 TIMEOUT_S = 5.0
-#: Rows of h1 the 160x72 app shows above its detail pane (at least).
-SHOWN_ROWS = 25
+#: The headless app: tall enough for all 50 rows of h1 above the detail pane.
+SIZE = (160, 110)
+#: Rows of h1 the app must show before the writes start.
+SHOWN_ROWS = 50
 
 
 def start_agents(cleanup: Cleanup, host: RemoteHost) -> list[Agent]:
@@ -184,9 +187,9 @@ async def latency_and_restore(
     cell_ms: list[float] = []
     timeouts = 0
     restores: list[tuple[float, float]] = []
+    probe.terminal = VirtualTerminal(*SIZE)
     async with app.run_test(size=SIZE):
-        # The detail pane under the table leaves room for ~30 rows: every row in the
-        # snapshot, and the screen full of them (a written row moves to the top: shown).
+        # Every row in the snapshot, and on the screen (above the detail pane).
         await wait(
             lambda: (
                 len(h1_rows(app)) == len(agents)
