@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from tests.helpers import wait_until
 
 from sessiontui.model.codex import (
+    FULL_PASS_EVERY,
     CodexProcess,
     CodexSession,
     CodexSource,
@@ -848,3 +849,36 @@ def test_kill_targets_spare_the_daemon_the_tui_started(tmp_path: Path) -> None:
 
 def _session_fields(session: CodexSession) -> dict[str, Any]:
     return {name: getattr(session, name) for name in CodexSession.__dataclass_fields__}
+
+
+def test_a_shell_that_execs_codex_in_place_is_found_within_a_full_pass(tmp_path: Path) -> None:
+    """A PID first seen as a shell is read again: found once it has become ``codex``."""
+    tui_exe = tmp_path / "npm" / "codex"
+    tui_exe.parent.mkdir()
+    shutil.copy("/bin/bash", tui_exe)
+    env = {**os.environ, "CODEX_HOME": str(tmp_path / "home")}
+    shell = subprocess.Popen(
+        ["sh", "-c", f'read -r go; exec "{tui_exe}" -c "read -r -t 60 line" codex'],
+        env=env,
+        stdin=subprocess.PIPE,
+    )
+    scanner = ProcessScanner()
+    try:
+        wait_until(lambda: psutil.Process(shell.pid).name() == "sh", 5.0, "the shell")
+        assert shell.pid not in {p.pid for p in scanner.scan()}  # seen as "sh"
+        assert shell.stdin is not None
+        shell.stdin.write(b"go\n")
+        shell.stdin.flush()
+        wait_until(lambda: psutil.Process(shell.pid).name() == "codex", 5.0, "the exec")
+        found = [shell.pid in {p.pid for p in scanner.scan()} for _ in range(FULL_PASS_EVERY)]
+        assert any(found), found
+        newcomer = subprocess.Popen([str(tui_exe), "-c", "read -r -t 60 line", "codex"], env=env)
+        try:
+            # A new PID is read at once, full pass or not.
+            assert newcomer.pid in {p.pid for p in scanner.scan()}
+        finally:
+            newcomer.kill()
+            newcomer.wait(5)
+    finally:
+        shell.kill()
+        shell.wait(5)

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from sessiontui.model.transcripts import (
     DEFAULT_CONTEXT_WINDOW,
     LARGE_CONTEXT_WINDOW,
+    LOCATE_BACKOFF_MAX,
     TranscriptFacts,
     TranscriptReader,
     TranscriptSettings,
@@ -788,6 +789,24 @@ def test_tracker_follows_sessions(tmp_path: Path, clock: Clock) -> None:
     assert not tracker.track("k1", cwd=CWD, session_id=SID, started_at_ms=started_ms)
     assert tracker.forget("k2")
     assert not tracker.forget("k2")
+
+
+def test_a_missing_transcript_is_looked_for_on_the_refresh_backoff_not_on_each_track(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """The store's rescan tracks every live session again: that costs no look for a file."""
+    projects = tmp_path / "projects"
+    tracker = TranscriptTracker(projects, clock=clock)
+    started_ms = int(T0 * 1000)
+    assert not tracker.track("k", cwd=CWD, session_id=SID, started_at_ms=started_ms)
+    path = projects / encode_project_dir(CWD) / f"{SID}.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(lines(user("hi", T0)))  # no watcher event reports it
+    assert not tracker.track("k", cwd=CWD, session_id=SID, started_at_ms=started_ms)
+    assert tracker.facts("k") is None
+    found = [tracker.refresh() for _ in range(LOCATE_BACKOFF_MAX)]
+    assert {"k"} in found
+    assert tracker.facts("k").last_prompt == "hi"  # type: ignore[union-attr]
 
 
 def test_tracker_uses_the_configured_context_windows(tmp_path: Path, clock: Clock) -> None:

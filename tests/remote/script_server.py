@@ -2,13 +2,14 @@
 
 ``python script_server.py STATE.json``: the file holds ``{"clock_skew_s": float,
 "sessions": [session_json objects], "version": int, "continued": [session_json objects]}``
-(``continued``: sent in a ``change`` 50 ms after the snapshot). It sends hello (its clock is ours
-plus ``clock_skew_s``) and a snapshot, then answers each call: ``attach_plan`` with
-``{"argv": ["tmux", "attach", "-t", "=a b"]}``, ``rename`` by sending a change with the new
-name, ``detach`` with ``{"detached": 2}``, any other verb with a ``TargetNotFound`` error.
-``{"t": "call", "verb": "preview"}`` whose key is ``"garbage"`` makes it print a
-non-JSON line. It exits when stdin closes. The real server (``sessiontui serve --stdio``)
-is tested against the link in test_link_serve.py.
+(``continued``: sent in a ``change`` 50 ms after the snapshot; ``"pings": N`` then sends N
+pings 10 ms apart, and ``"after_pings"``, a list of session objects, in a ``change`` after
+them). It sends hello (its clock is ours plus ``clock_skew_s``) and a snapshot, then
+answers each call: ``attach_plan`` with ``{"argv": ["tmux", "attach", "-t", "=a b"]}``,
+``rename`` by sending a change with the new name, ``detach`` with ``{"detached": 2}``, any
+other verb with a ``TargetNotFound`` error. ``{"t": "call", "verb": "preview"}`` whose key
+is ``"garbage"`` makes it print a non-JSON line. It exits when stdin closes. The real server
+(``sessiontui serve --stdio``) is tested against the link in test_link_serve.py.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ def main() -> None:
     if more:
         time.sleep(0.05)
         send(protocol.change(more, [], None))
+    for _ in range(state.get("pings", 0)):
+        time.sleep(0.01)
+        send(protocol.ping())
+    if "after_pings" in state:
+        send(protocol.change(state["after_pings"], [], None))
     for line in sys.stdin.buffer:
         message = protocol.decode(line)
         call_id = message["id"]

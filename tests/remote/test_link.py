@@ -213,3 +213,21 @@ def test_a_malformed_row_costs_that_row_only(tmp_path: Path) -> None:
         assert any("malformed session object" in note for note in link.remote_health)
     finally:
         link.close()
+
+
+def test_pings_keep_the_link_alive_without_telling_anyone(tmp_path: Path) -> None:
+    """A ping is not a change: no ``on_change`` call (the hub does not merge, nothing repaints)."""
+    state = state_file(tmp_path)
+    data = json.loads(state.read_text())
+    renamed = {**data["sessions"][0], "name": "after-pings"}
+    state.write_text(json.dumps({**data, "pings": 20, "after_pings": [renamed]}))
+    calls: list[float] = []
+    link = make_link(state, on_change=lambda: calls.append(time.monotonic()))
+    link.start()
+    try:
+        wait_until(
+            lambda: [s.name for s in link.sessions] == ["after-pings"], 15.0, "the last change"
+        )
+        assert len(calls) == 2, calls  # the snapshot and the change after 20 pings
+    finally:
+        link.close()

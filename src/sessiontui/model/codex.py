@@ -750,18 +750,39 @@ def default_codex_home(environ: Mapping[str, str] | None = None) -> Path:
     return Path(value) if value else Path.home() / ".codex"
 
 
+#: True where ``/proc/<pid>/fd`` lists a process's open files (Linux).
+_PROC_FDS: Final = os.path.isdir("/proc/self/fd")  # noqa: PTH112
+
+
 def _rollouts_of(proc: psutil.Process, codex_home: Path) -> tuple[Path, ...]:
-    """Return the rollout files under ``<codex_home>/sessions`` that ``proc`` holds open."""
-    try:
-        files = proc.open_files()
-    except (psutil.Error, OSError):
-        return ()
+    """Return the rollout files under ``<codex_home>/sessions`` that ``proc`` holds open.
+
+    On Linux the targets of ``/proc/<pid>/fd/*`` are read (one ``readlink`` each):
+    ``psutil``'s ``open_files`` also reads every file's ``fdinfo`` (position, flags), ~5x the
+    cost, and this runs for every Codex process on every sample. Elsewhere ``open_files``.
+    """
+    if _PROC_FDS:
+        fd_dir = f"/proc/{proc.pid}/fd"
+        try:
+            names = os.listdir(fd_dir)  # noqa: PTH208 - hot path, names only
+        except OSError:
+            return ()
+        targets: list[str] = []
+        for name in names:
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"{fd_dir}/{name}")  # noqa: PTH115 - hot path
+                targets.append(target.removesuffix(" (deleted)"))  # as psutil reports it
+    else:
+        try:
+            targets = [f.path for f in proc.open_files()]
+        except (psutil.Error, OSError):
+            return ()
     sessions = str(codex_home / "sessions") + os.sep
     found = {
-        Path(f.path)
-        for f in files
-        if ROLLOUT_NAME_RE.match(Path(f.path).name)
-        and (f.path.startswith(sessions) or "/sessions/" in f.path)
+        Path(target)
+        for target in targets
+        if ROLLOUT_NAME_RE.match(target.rpartition("/")[2])
+        and (target.startswith(sessions) or "/sessions/" in target)
     }
     return tuple(sorted(found))
 
@@ -777,15 +798,25 @@ class _ProcInfo:
     launcher_pid: int | None
 
 
+#: Every this many scans each process's name is read again; in between only the names of
+#: processes not seen before (see :class:`ProcessScanner`).
+FULL_PASS_EVERY = 5
+
+
 class ProcessScanner:
     """Finds native ``codex`` processes; caches argv and environment per process identity.
 
     Each :meth:`scan` lists processes (one pass over ``/proc``: name and exe), inspects argv and
     environment only of processes not seen before, and reads the open files of TUIs and daemons.
+    The name (``/proc/<pid>/comm``) of a process already seen as something else is read again
+    only every :data:`FULL_PASS_EVERY` scans: a new ``codex`` process is found by the next
+    scan, one that a shell ``exec``'d in place (its PID kept) within that many scans.
     """
 
     def __init__(self) -> None:
         self._known: dict[tuple[int, float], _ProcInfo] = {}
+        self._others: set[str] = set()  # /proc entries whose name was not codex's
+        self._scans = 0
 
     def scan(self) -> list[CodexProcess]:
         """Return the running Codex TUIs, ``exec`` runs and daemons.
@@ -795,7 +826,10 @@ class ProcessScanner:
         """
         found: list[CodexProcess] = []
         alive: set[tuple[int, float]] = set()
-        for proc in _candidates():
+        self._scans += 1
+        if self._scans % FULL_PASS_EVERY == 1:
+            self._others.clear()
+        for proc in _candidates(self._others):
             try:
                 info = proc.info
                 name = info.get("name") or ""
@@ -868,24 +902,33 @@ class ProcessScanner:
 _INFO_ATTRS: Final = ["name", "exe", "create_time"]
 
 
-def _candidates() -> Iterator[psutil.Process]:
+def _candidates(others: set[str] | None = None) -> Iterator[psutil.Process]:
     """Processes that may be native ``codex`` ones, with ``info`` as ``process_iter`` sets it.
 
     On Linux only those whose ``/proc/<pid>/comm`` is ``codex`` (the executable's name, set at
     ``exec``): one small read per process instead of psutil's stat and ``exe`` look-ups, which
     made a scan ~10x dearer (it runs every sample). Elsewhere every process.
+
+    Args:
+        others: ``/proc`` entries (PIDs as text) known not to be ``codex``: not read again.
+            Updated in place: entries gone are dropped, entries read and found to be
+            something else are added (Linux only).
     """
     try:
         entries = os.listdir("/proc")  # noqa: PTH208 - hot path, names only
     except OSError:
         yield from psutil.process_iter(_INFO_ATTRS)
         return
+    if others is not None:
+        others.intersection_update(entries)
     for entry in entries:
-        if not entry.isdigit():
+        if not entry.isdigit() or (others is not None and entry in others):
             continue
         try:
             with open(f"/proc/{entry}/comm", "rb") as handle:  # noqa: PTH123 - hot path
                 if handle.read(16).rstrip(b"\n") not in (b"codex", b"codex.exe"):
+                    if others is not None:
+                        others.add(entry)
                     continue
             proc = psutil.Process(int(entry))
             proc.info = proc.as_dict(_INFO_ATTRS)

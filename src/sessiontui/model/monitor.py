@@ -346,10 +346,17 @@ class Monitor:
                 exited, self._exited = self._exited, set()
             try:
                 now = time.monotonic()
+                # Woken only to look at the socket directory (twice a second): unless a
+                # server came or went, there is nothing to do and nothing to publish.
+                servers_only = not (pending or rescan or poll or appended or exited) and now < min(
+                    next_sample, next_poll, next_flush
+                )
                 if now >= next_servers:
                     next_servers = now + self.timing.servers_s
                     if self.muxes.servers_may_have_changed() and self.muxes.refresh_servers():
                         poll = True
+                if servers_only and not poll:
+                    continue
                 if now >= next_poll:
                     self.muxes.refresh_servers()  # the safety net for servers too
                 if poll or now >= next_poll:

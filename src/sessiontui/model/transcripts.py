@@ -875,8 +875,10 @@ class TranscriptTracker:
     ) -> bool:
         """Start (or keep) following the transcript of session ``key``, and read it.
 
-        Cheap when nothing changed: an unchanged ``(cwd, session_id, started_at_ms)`` whose file
-        is known does nothing.
+        Cheap when nothing changed: an unchanged ``(cwd, session_id, started_at_ms)`` does
+        nothing, whether its file is known or not found yet: a missing file is looked for by
+        :meth:`refresh` on its backoff, and at once by :meth:`update` on a watcher event (the
+        store calls this on every rescan, for every live session).
 
         Args:
             key: The store's stable session key.
@@ -891,10 +893,8 @@ class TranscriptTracker:
             return self.forget(key)
         current = self._sessions.get(key)
         wanted = (cwd, session_id, started_at_ms)
-        if (
-            current is not None
-            and current.path is not None
-            and (current.cwd, current.session_id, current.started_at_ms) == wanted
+        if current is not None and (current.cwd, current.session_id, current.started_at_ms) == (
+            wanted
         ):
             return False
         folder = self.projects_dir / encode_project_dir(cwd)
