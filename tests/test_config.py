@@ -303,7 +303,7 @@ def test_syntax_error_at_end_of_file(cfg: Path) -> None:
         ("sort = 1", "'sort' must be one of \"urgency\""),
         (
             'group = "byproject"',
-            """'group' must be one of "none", "project", "mux" (did you mean 'project'?)""",
+            """'group' must be one of "none", "project", "mux", "host" (did you mean 'project'?)""",
         ),
     ],
 )

@@ -349,7 +349,7 @@ class Monitor:
                 # Woken only to look at the socket directory (twice a second): unless a
                 # server came or went, there is nothing to do and nothing to publish.
                 servers_only = not (pending or rescan or poll or appended or exited) and now < min(
-                    next_sample, next_poll, next_flush
+                    next_sample, next_poll, next_flush, next_stream
                 )
                 if now >= next_servers:
                     next_servers = now + self.timing.servers_s
