@@ -995,11 +995,13 @@ class SessionTUI(App[None]):
             verb = self.monitor.approve if approve else self.monitor.deny
             answer = verb(key)
         except SessiontuiError as error:
-            self._report(str(error), error=True)
+            message, failed = str(error), True
         else:
-            self._report(f"{answer.decision} {name}: {answer.option}")
+            message, failed = f"{answer.decision} {name}: {answer.option}", False
         finally:
+            # The keys answer again before the echo shows: a key pressed on seeing it acts.
             self.call_from_thread(self._answered, key)
+        self._report(message, error=failed)
         self.call_from_thread(self._refresh_preview)
 
     def _answered(self, key: str) -> None:
