@@ -306,7 +306,7 @@ def test_demo_keeps_names_out_of_the_users_state(server: libtmux.Server):
     from sessiontui.model.names import default_names_path
 
     session = server.new_session(
-        "demo", window_command=f"{sys.executable} -m sessiontui --demo", x=120, y=40
+        "demo", window_command=f"{sys.executable} -m sessiontui --demo --no-zellij", x=120, y=40
     )
     pane = session.active_window.active_pane
     assert pane is not None
