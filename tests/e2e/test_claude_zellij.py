@@ -23,6 +23,7 @@ from tests.mux.test_zellij_in_the_list import use_world
 
 from sessiontui.cli import make_muxset, parse_args
 from sessiontui.config import Config
+from sessiontui.errors import MuxError
 from sessiontui.model.monitor import Monitor, MonitorTiming
 
 if TYPE_CHECKING:
@@ -232,7 +233,15 @@ def test_claude_in_zellij_detach_a_real_client_keeps_it_running(
     server = claude.world.server()
     client = attach_client(claude.world, SESSION)
     try:
-        wait_until(lambda: len(server.list_clients(SESSION)) == 1, 15, "the attached client")
+
+        def attached() -> bool:
+            # While the client attaches, Zellij can briefly not list the session as live.
+            try:
+                return len(server.list_clients(SESSION)) == 1
+            except MuxError:
+                return False
+
+        wait_until(attached, 15, "the attached client")
         with _monitor(claude) as monitor:
             monitor.refresh()
             row = _wait_row(monitor, claude, "the Zellij row", lambda s: s.mux is not None)
