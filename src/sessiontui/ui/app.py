@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import subprocess
 import time
 from functools import partial
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from textual.app import ComposeResult
+    from textual.driver import Driver
     from textual.events import Resize
     from textual.notifications import SeverityLevel
     from textual.screen import Screen
@@ -180,6 +182,18 @@ class SessionTUI(App[None]):
         return dict(THEME_VARIABLE_DEFAULTS)
 
     # -- layout -------------------------------------------------------------------------
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, except :class:`~sessiontui.ui.driver.QuietDriver` on POSIX terminals.
+
+        ``$TEXTUAL_DRIVER`` and Windows keep Textual's choice; tests run headless anyway.
+        """
+        chosen = super().get_driver_class()
+        if os.name == "posix" and not os.environ.get("TEXTUAL_DRIVER"):
+            from sessiontui.ui.driver import QuietDriver
+
+            return QuietDriver
+        return chosen
 
     def compose(self) -> ComposeResult:
         """Header line, table, filter input, detail panel, reply input (``s``), footer."""
