@@ -7,7 +7,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sessiontui.model.text import printable
+from sessiontui.model.text import age_label_lasts, format_age, printable
 
 _UNSAFE = ("Cc", "Cf", "Cs", "Co", "Cn")
 
@@ -43,3 +43,11 @@ def test_separators_other_than_space_are_kept_and_controls_escaped() -> None:
     assert printable("a\u00a0b\u2028c\u200bd\x1b") == "a\u00a0b\u2028c\\u200bd\\x1b"
     assert printable("claude-opus-4-8") == "claude-opus-4-8"
     assert printable("x" * 10, max_len=4) == "xxx…"
+
+
+@given(st.floats(min_value=-120, max_value=400 * 86400, allow_nan=False))
+def test_an_age_label_lasts_exactly_until_it_changes(seconds: float) -> None:
+    lasts = age_label_lasts(seconds)
+    assert 0 < lasts <= 86400
+    assert format_age(seconds + lasts * 0.999) == format_age(seconds)
+    assert format_age(seconds + lasts + 1e-6) != format_age(seconds)

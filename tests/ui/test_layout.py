@@ -173,6 +173,10 @@ async def test_age_ticks_while_nothing_else_changes(tmp_path):
         assert str(table.get_cell(key, "row"))[:2] == number  # the tick keeps the number
         assert table.get_cell(other, "row") is before  # "3h" still: that row is not touched
         assert table.tick_ages(NOW + 3.5) == 0  # same text: nothing repainted
+        # Ticks before the next label change skip the rows; the one after it repaints.
+        assert table.tick_ages(NOW + 3.9) == 0
+        assert table.tick_ages(NOW + 10.0) >= 1
+        assert re.search(r"\b1m\b", str(table.get_cell(key, "row")))
 
 
 async def test_help_screen_holds_notifications_until_it_closes(tmp_path):

@@ -107,6 +107,21 @@ def format_age(seconds: float | None) -> str:
     return f"{int(seconds // 86400)}d"
 
 
+def age_label_lasts(seconds: float) -> float:
+    """Seconds until :func:`format_age` of an age of ``seconds`` gives another label.
+
+    ``45.2`` → ``0.8`` (``45s`` turns ``46s``), ``150`` → ``30`` (``2m`` turns ``3m``); a
+    negative age reads ``0s`` until it reaches 1 s.
+
+    >>> age_label_lasts(45.25), age_label_lasts(150), age_label_lasts(-2)
+    (0.75, 30.0, 3.0)
+    """
+    if seconds < 0:
+        return 1.0 - seconds
+    unit = 1 if seconds < 60 else 60 if seconds < 3600 else 3600 if seconds < 86400 else 86400
+    return float((seconds // unit + 1) * unit - seconds)
+
+
 def parse_timestamp(value: object) -> float | None:
     """Parse an ISO-8601 timestamp with a zone (``2026-12-01T16:35:34.195Z``).
 

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.renderables.sparkline import Sparkline
 
 from sessiontui.model.summary import GLYPHS  # one table for the TUI and ``sessiontui status``
-from sessiontui.model.text import format_age, printable, shorten_home
+from sessiontui.model.text import age_label_lasts, format_age, printable, shorten_home
 from sessiontui.model.types import HOST_UNREACHABLE, Status
 from sessiontui.ui.themes import DEFAULT_THEME, THEMES
 
@@ -175,6 +175,13 @@ def session_status_cell(session: Session, *, word: bool = True) -> Text:
 def age(session: Session, now: float) -> str:
     """Time since the session started (``""`` when unknown)."""
     return format_age(now - session.started_at if session.started_at else None)
+
+
+def age_due(session: Session, now: float) -> float:
+    """Wall-clock seconds when :func:`age` of ``session`` next reads differently (inf: never)."""
+    if not session.started_at:
+        return float("inf")
+    return now + age_label_lasts(now - session.started_at)
 
 
 def cwd(session: Session) -> str:

@@ -348,6 +348,7 @@ class SessionTable(DataTable[RowLine]):
         self._lines: dict[str, RowLine] = {}
         self._order: list[str] = []
         self._now = 0.0
+        self._age_due = float("-inf")  # no AGE text changes before this time (wall clock, s)
         self._numbers: Mapping[str, int] = {}
         self._pinned: Collection[str] = frozenset()
         self._sorted_by: tuple[str, ...] = ()
@@ -422,6 +423,7 @@ class SessionTable(DataTable[RowLine]):
             pinned: Keys of the pinned sessions (marked with :data:`PIN_GLYPH`).
         """
         keep = keep or self.selected_key
+        self._age_due = float("-inf")  # rows may have changed: the next tick walks them all
         old_row = self.cursor_row
         old_marks = {k: self._mark_of(k) for k in {*self._numbers, *self._pinned}}
         self._numbers, self._pinned = numbers or {}, pinned
@@ -484,8 +486,12 @@ class SessionTable(DataTable[RowLine]):
         """
         if not any(column.key == "age" for column in self._columns_spec):
             return 0
+        if now < self._age_due:  # no label changes yet: skip the walk over every row
+            self._now = now
+            return 0
         self._now = now
         repainted = 0
+        due = float("inf")
         for key, line in self._lines.items():
             if line.age_changed(now):
                 fresh = self._lines[key] = RowLine(
@@ -493,6 +499,9 @@ class SessionTable(DataTable[RowLine]):
                 )
                 self._replace_line(key, fresh)
                 repainted += 1
+            if not isinstance(line.session, GroupHeader):
+                due = min(due, render.age_due(line.session, now))
+        self._age_due = due
         return repainted
 
     def _reorder(self, current: list[str], order: list[str]) -> None:
