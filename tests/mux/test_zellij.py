@@ -906,7 +906,9 @@ def test_real_change_trigger(zenv: ZellijEnv, tmp_path: Path) -> None:
     """Start, change, rename and kill each ask for a poll within 1 s; polls do not loop."""
     server = zenv.server()
     fired: list[float] = []
-    trigger = ZellijChangeTrigger(server, lambda: fired.append(time.monotonic()), rearm_s=0.2)
+    trigger = ZellijChangeTrigger(
+        server, lambda: fired.append(time.monotonic()), rearm_s=0.2, rearm_max_s=0.2
+    )
     trigger.start()
     try:
 
@@ -949,11 +951,18 @@ def test_real_change_trigger(zenv: ZellijEnv, tmp_path: Path) -> None:
     trigger.close()  # idempotent
 
 
+def test_missing_directories_are_looked_for_less_and_less_often(tmp_path: Path) -> None:
+    environ = {"ZELLIJ_SOCKET_DIR": str(tmp_path / "none"), "XDG_CACHE_HOME": str(tmp_path)}
+    trigger = ZellijChangeTrigger(ZellijServer(environ=environ, binary="/nonexistent"), print)
+    waits = [trigger._next_rearm_s() for _ in range(5)]
+    assert waits == [1.0, 2.0, 4.0, 5.0, 5.0]
+
+
 class _RecordingTrigger(ZellijChangeTrigger):
     """The real trigger, recording every event that reaches Python (kind and file name)."""
 
     def __init__(self, server: ZellijServer) -> None:
-        super().__init__(server, lambda: None, rearm_s=0.2)
+        super().__init__(server, lambda: None, rearm_s=0.2, rearm_max_s=0.2)
         self.seen: list[tuple[str, str]] = []
 
     def _event(self, paths: list[str], kind: str, *, is_directory: bool) -> None:

@@ -2037,16 +2037,19 @@ class ZellijChangeTrigger:
     (``serialization_interval``): only its creation for a session that has no socket (an
     exited session appearing), or its removal, asks for a poll.
 
-    Directories that do not exist yet (no session ever ran) are looked for every
-    ``rearm_s`` seconds, and watched (with one ``on_change``) once they appear or after
-    they are replaced; while both are watched, a replacement is looked for every
-    ``watched_rearm_s`` seconds only (a wake-up of a thread is not free on a small machine).
+    Directories that do not exist yet (no session ever ran) are looked for after
+    ``rearm_s`` seconds, then after twice the last wait up to ``rearm_max_s`` (on a
+    machine where Zellij never ran, one look every 5 s instead of every second), and
+    watched (with one ``on_change``) once they appear or after they are replaced; while
+    both are watched, a replacement is looked for every ``watched_rearm_s`` seconds only (a
+    wake-up of a thread is not free on a small machine).
 
     Args:
         server: The backend whose directories to watch.
         on_change: Called from the trigger's threads when a poll may find something new;
             it must return quickly.
-        rearm_s: How often missing directories are looked for, in seconds.
+        rearm_s: First wait before missing directories are looked for again, in seconds.
+        rearm_max_s: Longest wait between two looks for missing directories, in seconds.
         watched_rearm_s: How often watched directories are checked for a replacement, seconds.
     """
 
@@ -2056,12 +2059,15 @@ class ZellijChangeTrigger:
         on_change: Callable[[], None],
         *,
         rearm_s: float = 1.0,
+        rearm_max_s: float = 5.0,
         watched_rearm_s: float = 5.0,
     ) -> None:
         self._server = server
         self._on_change = on_change
         self._rearm_s = rearm_s
         self._watched_rearm_s = watched_rearm_s
+        self._rearm_max_s = max(rearm_s, rearm_max_s)
+        self._missing_wait_s = 0.0  # the last wait while a directory was missing
         self._lock = threading.Lock()
         self._digests: dict[str, bytes] = {}
         self._watched: dict[str, tuple[int, int]] = {}
@@ -2107,7 +2113,12 @@ class ZellijChangeTrigger:
         """Seconds until the next :meth:`_rearm`: short while a directory is not watched."""
         with self._lock:
             watching_both = len(self._watched) == 2  # the socket and the cache directories
-        return self._watched_rearm_s if watching_both else self._rearm_s
+        if watching_both:
+            self._missing_wait_s = 0.0
+            return self._watched_rearm_s
+        wait = self._rearm_s if not self._missing_wait_s else self._missing_wait_s * 2
+        self._missing_wait_s = min(wait, self._rearm_max_s)
+        return self._missing_wait_s
 
     def _rearm(self) -> None:
         """Watch the directories that exist; re-watch replaced ones; fire when one changed."""
