@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import subprocess
@@ -80,8 +79,11 @@ NARROW_WIDTH = 60
 PREVIEW_LINES = 8
 #: Lines captured from a waiting agent's pane to find its question (a whole screen).
 QUESTION_CAPTURE_LINES = 60
-#: How often the AGE column is brought up to date, seconds (it shows whole seconds at first).
+#: Shortest wait between two updates of the AGE column, seconds (it shows whole seconds at
+#: first); rows whose ages read ``3h`` wait for the next label change, up to AGE_MAX_WAIT_S.
 AGE_TICK_S = 1.0
+#: Longest wait between two AGE updates, seconds (bounds a wall-clock jump, e.g. a resume).
+AGE_MAX_WAIT_S = 30.0
 #: Longest reply the input takes, in characters (what a multiplexer types at once).
 REPLY_MAX_CHARS = 4096
 
@@ -140,6 +142,8 @@ class SessionTUI(App[None]):
         """Running as the ``--bg`` monitor: ``q``/``ctrl+c`` send the client back, not quit."""
         self.notifier = WaitingNotifier(self.config.waiting_notify_delay_s)
         self._notify_timer: Timer | None = None
+        self._age_timer: Timer | None = None
+        self._age_tick_at = 0.0  # monotonic time _age_timer fires at
         self.desktop = DesktopNotifier(time.monotonic)
         """Coalesces waiting sessions into desktop notifications (``notify`` has "desktop")."""
         self._transport: Transport | None = None
@@ -233,7 +237,7 @@ class SessionTUI(App[None]):
         self.monitor.subscribe(self._on_change)
         self._show()
         self.set_interval(30.0, self._show)
-        self.set_interval(AGE_TICK_S, self._tick_ages)
+        self._arm_age_tick(AGE_TICK_S)
         if self.start_monitor:
             self._start_monitor()
 
@@ -460,12 +464,33 @@ class SessionTUI(App[None]):
                 self._header = header  # screen: the line's size is fixed (height 1, full width)
                 self.query_one("#summary", Static).update(header, layout=False)
             self.query_one(DetailPanel).show(table.session_at_cursor(), now)
+        self._arm_age_tick(AGE_TICK_S)  # rows may have come whose ages change sooner
         self._refresh_bindings_if_changed()
 
+    def _arm_age_tick(self, delay_s: float) -> None:
+        """Run :meth:`_tick_ages` in ``delay_s`` seconds unless it is already due sooner."""
+        at = time.monotonic() + delay_s
+        if self._age_timer is not None:
+            if self._age_tick_at <= at:
+                return
+            self._age_timer.stop()
+        self._age_timer, self._age_tick_at = self.set_timer(delay_s, self._tick_ages), at
+
     def _tick_ages(self) -> None:
-        """Timer: repaint the AGE cells whose text moved (status and CPU may not have)."""
-        with contextlib.suppress(NoMatches):  # the app is shutting down
-            self.query_one(MainTable).tick_ages(self.clock())
+        """Timer: repaint the AGE cells whose text moved, then wait for the next change.
+
+        One-shot, re-armed for the next label change (``45s`` every second, ``3h`` once
+        an hour) within AGE_TICK_S..AGE_MAX_WAIT_S: an idle list of old sessions does not
+        wake the app every second.
+        """
+        self._age_timer = None
+        now = self.clock()
+        try:
+            table = self.query_one(MainTable)
+        except NoMatches:  # the app is shutting down
+            return
+        table.tick_ages(now)
+        self._arm_age_tick(min(AGE_MAX_WAIT_S, max(AGE_TICK_S, table.age_due - now)))
 
     def _action_context(self) -> actions.ActionContext:
         """What decides which actions apply now."""

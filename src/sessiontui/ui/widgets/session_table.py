@@ -475,6 +475,11 @@ class SessionTable(DataTable[RowLine]):
         else:
             self.move_cursor(row=min(max(old_row, 0), len(order) - 1), animate=False)
 
+    @property
+    def age_due(self) -> float:
+        """Wall-clock seconds of the next AGE label change (``-inf``: unknown until a tick)."""
+        return self._age_due
+
     def tick_ages(self, now: float) -> int:
         """Show the AGE column at ``now`` (wall-clock seconds): repaint only rows it changes.
 
@@ -485,6 +490,7 @@ class SessionTable(DataTable[RowLine]):
             How many rows were repainted.
         """
         if not any(column.key == "age" for column in self._columns_spec):
+            self._age_due = float("inf")  # until the layout (or the rows) change
             return 0
         if now < self._age_due:  # no label changes yet: skip the walk over every row
             self._now = now
