@@ -72,9 +72,9 @@ class MonitorTiming:
     """
 
     debounce_s: float = 0.005
-    rescan_s: float = 10.0
+    rescan_s: float = 30.0
     sample_s: float = 2.0
-    tmux_poll_s: float = 30.0
+    tmux_poll_s: float = 60.0
     servers_s: float = 0.5
 
 

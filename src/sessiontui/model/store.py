@@ -46,9 +46,10 @@ if TYPE_CHECKING:
 CPU_BUSY_PERCENT = 5.0
 
 #: Idle rows (not busy, CPU under :data:`CPU_BUSY_PERCENT`, status from the registry, exit
-#: watched by a pidfd) are sampled only on every this many samples (10 s at the default 2 s);
+#: watched by a pidfd) are sampled only on every this many samples (30 s at the default 2 s:
+#: an idle row's CPU column lags by up to 30 s; its status comes from the registry);
 #: busy rows, and rows whose status or liveness depends on sampling, on every sample.
-IDLE_SAMPLE_EVERY = 5
+IDLE_SAMPLE_EVERY = 15
 
 #: On an unchanged registry directory, files of settled (dead) rows are ``lstat``-ed only on
 #: every this many rescans (two minutes at the default 10 s); watcher events cover them anyway.
@@ -384,7 +385,7 @@ class SessionStore:
         }
         for pane in panes:
             if not every and self._bg_cpu.get(pane.pane_pid, 0.0) < CPU_BUSY_PERCENT:
-                continue  # an idle background pane: tmux reports its end, CPU every 10 s
+                continue  # an idle background pane: tmux reports its end, CPU every 30 s
             cpu = float(round(self.processes.cpu_percent(pane.pane_pid)))
             self._bg_cpu[pane.pane_pid] = cpu
             key = _bg_key(pane)

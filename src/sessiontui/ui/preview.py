@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 #: selection or a status change is captured at the next tick of the preview timer).
 PREVIEW_INTERVAL_S = 5.0
 #: Longest wait between captures of a quiet pane (its text unchanged, its agent not busy).
-PREVIEW_MAX_INTERVAL_S = 30.0
+PREVIEW_MAX_INTERVAL_S = 60.0
 
 
 @dataclass(slots=True)
@@ -17,7 +17,7 @@ class PreviewPacer:
 
     The preview is a ``capture-pane`` (or Zellij ``dump-screen``) every few seconds, the
     largest share of an idle sessiontui's tmux commands. A pane whose text did not change
-    since the last capture is asked again after twice the last wait (5, 10, 20, 30 s); a new
+    since the last capture is asked again after twice the last wait (5, 10, 20, 40, 60 s); a new
     selection, a status change, a busy agent or a changed text go back to ``base_s``.
 
     Args:
