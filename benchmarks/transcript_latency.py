@@ -235,19 +235,19 @@ WRITER = textwrap.dedent(
                            "usage": {"input_tokens": 9000, "output_tokens": 30,
                                      "cache_read_input_tokens": 90000}}}
         return (json.dumps(rec) + "\\n").encode()
-    size = len(line(0))
-    per_tick = max(1, round(rate / 10 / size))
-    n, start, ticks, written = 0, time.monotonic(), 0, 0
+    n, start, ticks, done = 0, time.monotonic(), 0, dict.fromkeys(paths, 0)
     while time.monotonic() - start < seconds:
-        for path in paths:
-            chunk = b"".join(line(n + k) for k in range(per_tick))
-            n += per_tick
+        ticks += 1
+        for path in paths:  # whole records, as many as keep each file at `rate` bytes/s
+            chunk = b""
+            while done[path] + len(chunk) < rate * ticks / 10:
+                chunk += line(n)
+                n += 1
             with open(path, "ab") as f:
                 f.write(chunk)
-            written += len(chunk)
-        ticks += 1
+            done[path] += len(chunk)
         time.sleep(max(0.0, start + ticks * 0.1 - time.monotonic()))
-    print(written / (time.monotonic() - start) / len(paths))
+    print(sum(done.values()) / (time.monotonic() - start) / len(paths))
     """
 )
 
