@@ -872,10 +872,16 @@ def test_a_shell_that_execs_codex_in_place_is_found_within_a_full_pass(tmp_path:
         wait_until(lambda: psutil.Process(shell.pid).name() == "codex", 5.0, "the exec")
         found = [shell.pid in {p.pid for p in scanner.scan()} for _ in range(FULL_PASS_EVERY)]
         assert any(found), found
-        newcomer = subprocess.Popen([str(tui_exe), "-c", "read -r -t 60 line", "codex"], env=env)
+        newcomer = subprocess.Popen(  # stdin a pipe: `read` must wait, not see end of file
+            [str(tui_exe), "-c", "read -r -t 60 line", "codex"], env=env, stdin=subprocess.PIPE
+        )
         try:
-            # A new PID is read at once, full pass or not; a PID that a non-Codex process
-            # had at the last scan (reused since: seen once in CI) waits for the full pass.
+            # Popen can return before the child's exec shows in /proc ("python" still, or
+            # "codex" with no command line yet while the kernel loads it; a scan then reads
+            # it again later). Once it is there, a new PID is found by the next scan, full
+            # pass or not; one that a non-Codex process had at the last scan (reused since)
+            # waits for the full pass.
+            wait_until(lambda: psutil.Process(newcomer.pid).cmdline(), 5.0, "the newcomer")
             reused = str(newcomer.pid) in scanner._others
             scans = FULL_PASS_EVERY if reused else 1
             found = [newcomer.pid in {p.pid for p in scanner.scan()} for _ in range(scans)]
@@ -886,3 +892,26 @@ def test_a_shell_that_execs_codex_in_place_is_found_within_a_full_pass(tmp_path:
     finally:
         shell.kill()
         shell.wait(5)
+
+
+def test_a_codex_process_without_a_command_line_is_read_again_not_remembered(
+    tmp_path: Path,
+) -> None:
+    """An empty ``cmdline`` (inside its exec, or a zombie) is not cached as "not Codex".
+
+    Cached, it would hide a TUI for the whole life of its PID.
+    """
+    tui_exe = tmp_path / "npm" / "codex"
+    tui_exe.parent.mkdir()
+    shutil.copy("/bin/bash", tui_exe)
+    gone = subprocess.Popen([str(tui_exe), "-c", "exit 0"], stdin=subprocess.DEVNULL)
+    try:
+        wait_until(
+            lambda: psutil.Process(gone.pid).status() == psutil.STATUS_ZOMBIE, 5.0, "a zombie"
+        )
+        assert psutil.Process(gone.pid).name() == "codex"
+        scanner = ProcessScanner()
+        assert gone.pid not in {p.pid for p in scanner.scan()}
+        assert not [key for key in scanner._known if key[0] == gone.pid]
+    finally:
+        gone.wait(5)

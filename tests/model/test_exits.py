@@ -135,3 +135,41 @@ def test_a_sigkilled_agent_turns_dead_long_before_the_next_sample(registry: Path
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_the_monitor_samples_less_often_while_every_agent_is_idle(registry: Path):
+    timing = MonitorTiming(
+        debounce_s=0.005, rescan_s=60.0, sample_s=0.1, idle_sample_s=0.5, tmux_poll_s=60.0
+    )
+    proc = subprocess.Popen(["sleep", "300"])
+    try:
+        write_entry(registry, proc.pid, name="agent", status="idle")
+        with Monitor(sessions_dir=registry, timing=timing) as monitor:
+            samples: list[float] = []
+            sample = monitor.store.sample
+
+            def counted() -> None:
+                samples.append(time.monotonic())
+                sample()
+
+            monitor.store.sample = counted  # type: ignore[method-assign]
+            monitor.refresh()
+            monitor.start()
+            wait_until(lambda: monitor.exits.watching(proc.pid), what="the agent watched")
+            time.sleep(0.6)
+            idle = len(samples)
+            time.sleep(2.0)
+            idle = len(samples) - idle
+            assert idle <= 5, f"{idle} samples in 2 s while idle (every 0.5 s: 4)"
+            assert monitor.store.wants_fast_sampling() is False
+
+            write_entry(registry, proc.pid, name="agent", status="busy")
+            wait_until(lambda: monitor.store.wants_fast_sampling(), what="busy: fast samples")
+            time.sleep(0.6)
+            busy = len(samples)
+            time.sleep(2.0)
+            busy = len(samples) - busy
+            assert busy >= 12, f"{busy} samples in 2 s while busy (every 0.1 s: 20)"
+    finally:
+        proc.kill()
+        proc.wait()

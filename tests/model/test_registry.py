@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tests.helpers import wait_until
 
 from sessiontui.errors import InvalidName, SessiontuiError
@@ -25,6 +27,7 @@ from sessiontui.model.registry import (
     RegistryParseError,
     RegistryReader,
     child_path_maker,
+    decode_json_object,
     default_sessions_dir,
     is_session_file,
     parse_entry,
@@ -928,3 +931,45 @@ def test_remove_dead_entry_refuses_directory(reg: Path):
 def test_remove_dead_entry_missing_file(reg: Path):
     with pytest.raises(FileNotFoundError):
         remove_dead_entry(reg / f"{dead_pid()}.json", None)
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _strict_json(data: bytes) -> object:
+    """The reference: strict ``json`` (NaN and Infinity refused), as the reader documents."""
+
+    def refuse(name: str) -> object:
+        raise ValueError(name)
+
+    return json.loads(data.decode("utf-8"), parse_constant=refuse)
+
+
+@given(
+    st.one_of(
+        _JSON_VALUES.map(lambda v: json.dumps(v).encode()),
+        _JSON_VALUES.map(lambda v: json.dumps(v, ensure_ascii=False).encode()),
+        st.binary(max_size=40),
+        st.sampled_from(
+            [b'{"a": "\\ud800"}', b'{"a": 1e999}', b"\xef\xbb\xbf{}", b'{"a":1,"a":2}', b"[1e400]"]
+        ),
+    )
+)
+def test_decoding_gives_what_strict_json_gives(data: bytes) -> None:
+    try:
+        expected: object = ("value", _strict_json(data))
+    except (ValueError, RecursionError):
+        expected = ("error",)
+    if not data.strip():
+        expected = ("error",)
+    try:
+        got: object = ("value", decode_json_object(data))
+    except RegistryParseError:
+        got = ("error",)
+    if expected[0] == "value" and not isinstance(expected[1], dict):  # type: ignore[index]
+        expected = ("error",)
+    assert repr(got) == repr(expected)

@@ -842,7 +842,8 @@ class ProcessScanner:
                 cached = self._known.get(key)
                 if cached is None:
                     cached = self._inspect(proc, exe)
-                    self._known[key] = cached
+                    if cached.argv:  # none yet: caught inside its exec, read it again next time
+                        self._known[key] = cached
                 if cached.role is None:
                     continue
                 try:

@@ -63,7 +63,11 @@ class MonitorTiming:
         debounce_s: Quiet time per registry file before it is re-read.
         rescan_s: Safety rescan of the registry directory (catches missed events).
         sample_s: CPU sampling, activity history and PID liveness (a SIGKILLed agent turns
-            dead within this time).
+            dead within this time), while some session needs it (see
+            :meth:`SessionStore.wants_fast_sampling`).
+        idle_sample_s: The same while none does (every live session idle, with a registry
+            status and a watched exit, no Codex session); ``None``: twice ``sample_s``. A new
+            Codex TUI, a late transcript or an idle row's CPU then show within this time.
         tmux_poll_s: Periodic ``list-panes`` poll of every server: a slow safety net, since
             control-mode notifications, our own actions and a new agent outside every known
             pane ask for a poll at once.
@@ -74,6 +78,7 @@ class MonitorTiming:
     debounce_s: float = 0.005
     rescan_s: float = 30.0
     sample_s: float = 2.0
+    idle_sample_s: float | None = None
     tmux_poll_s: float = 60.0
     servers_s: float = 0.5
 
@@ -133,6 +138,8 @@ class Monitor:
         """Every multiplexer server in view; actions go to the row's own server."""
         self.muxes.on_change = self.request_poll
         self.timing = timing or MonitorTiming()
+        idle_s = self.timing.idle_sample_s
+        self._idle_sample_s = 2 * self.timing.sample_s if idle_s is None else idle_s
         self.grace_s = grace_s
         self.exits = ExitWatcher(self._on_exits)
         """Reports agent exits at once (started by :meth:`start`)."""
@@ -383,7 +390,8 @@ class Monitor:
                 sampled = now >= next_sample
                 if sampled:
                     self.store.sample()
-                    next_sample = now + self.timing.sample_s
+                    fast = self.store.wants_fast_sampling()
+                    next_sample = now + (self.timing.sample_s if fast else self._idle_sample_s)
                 if self._transcript_watcher is not None and (sampled or rescan or pending):
                     self._transcript_watcher.set_folders(self.store.transcript_folders())
                 self.store.publish()

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from sessiontui.errors import InvalidName, SessiontuiError
 from sessiontui.model.files import UnreadableFile, read_small_file
 from sessiontui.model.processes import PID_MAX, is_alive
@@ -121,16 +123,26 @@ def _reject_constant(name: str) -> object:
 
 #: One strict decoder for every file (``json.loads`` with options builds a new one per call).
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+#: msgspec's decoder, tried first: about three times faster (10,000 files are read at start-up).
+_FAST_DECODER = msgspec.json.Decoder()
 
 
 def _decode(data: bytes) -> object:
-    """Decode strict JSON (no NaN/Infinity); raise RegistryParseError with a short reason."""
+    """Decode strict JSON (no NaN/Infinity); raise RegistryParseError with a short reason.
+
+    The result is what :data:`_DECODER` gives: what msgspec refuses (a lone surrogate escape,
+    a number beyond the double range, ``NaN``, a byte-order mark) is decided by it.
+    """
     if not data.strip():
         raise RegistryParseError("empty file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise RegistryParseError("invalid UTF-8") from None
+    try:
+        return _FAST_DECODER.decode(data)
+    except (msgspec.MsgspecError, RecursionError):
+        pass
     try:
         return _DECODER.decode(text)
     except (ValueError, RecursionError):

@@ -46,9 +46,10 @@ if TYPE_CHECKING:
 CPU_BUSY_PERCENT = 5.0
 
 #: Idle rows (not busy, CPU under :data:`CPU_BUSY_PERCENT`, status from the registry, exit
-#: watched by a pidfd) are sampled only on every this many samples (30 s at the default 2 s:
-#: an idle row's CPU column lags by up to 30 s; its status comes from the registry);
-#: busy rows, and rows whose status or liveness depends on sampling, on every sample.
+#: watched by a pidfd) are sampled only on every this many samples (30 s at the default 2 s,
+#: 60 s while every row is idle and the monitor samples every 4 s: an idle row's CPU column
+#: lags; its status comes from the registry); busy rows, and rows whose status or liveness
+#: depends on sampling, on every sample.
 IDLE_SAMPLE_EVERY = 15
 
 #: On an unchanged registry directory, files of settled (dead) rows are ``lstat``-ed only on
@@ -394,6 +395,17 @@ class SessionStore:
         if every:
             keep = [row.file_pid for row in self._live_rows()]
             self.processes.prune([*keep, *(pane.pane_pid for pane in panes)])
+
+    def wants_fast_sampling(self) -> bool:
+        """True while a sample every ``sample_s`` matters (else the monitor samples less often).
+
+        That is while a live row needs sampling (:meth:`_needs_sampling`: busy, using CPU,
+        status or liveness from sampling), a background pane is busy, or a Codex session is
+        listed (its status comes from rollout lines read at each scan).
+        """
+        if self._codex_sessions or any(c >= CPU_BUSY_PERCENT for c in self._bg_cpu.values()):
+            return True
+        return any(self._needs_sampling(row) for row in self._live_rows())
 
     def _needs_sampling(self, row: _Row) -> bool:
         """True for a row sampled on every :meth:`sample`, not only every IDLE_SAMPLE_EVERY.
