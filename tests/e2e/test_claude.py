@@ -193,3 +193,37 @@ def test_ls_lists_claude_background_session(claude_home: ClaudeHome, tmp_path: P
 
     assert stopped.returncode == 0, stopped.stderr
     wait_until(lambda: bg_entry() is None, 15.0, "the stopped bg session to leave ls")
+
+
+def test_newer_registry_fields_of_the_real_claude(claude_in_tmux: ClaudePane) -> None:
+    """2.1.332's ``tmux``, ``pidDomain`` and ``<pid>.<hex>.key`` on a real file (SPEC 2.1).
+
+    On 2.1.197, which writes none of them, this checks that nothing else changes.
+    """
+    from sessiontui.model.processes import local_pid_domain
+
+    claude = claude_in_tmux
+    registry = claude.wait_for_registry("idle")
+    version = tuple(int(part) for part in str(registry["version"]).split(".")[:3])
+    newer = version >= (2, 1, 332)
+    keys = sorted(p.name for p in claude.registry_dir.glob("*.key"))
+    if newer:
+        assert "tmux" in registry, registry
+        assert "pidDomain" in registry, registry
+        assert keys, "no <pid>.<hex>.key beside the .json"
+        assert all(k.startswith(f"{claude.pid}.") for k in keys), keys
+    if "pidDomain" in registry:  # this machine's: the PID is judged here as usual
+        assert registry["pidDomain"] == local_pid_domain()
+    if "tmux" in registry:  # "session:@window.%pane" of the pane Claude runs in
+        window = claude.pane.window
+        expected = f"claude-e2e:{window.window_id}.{claude.pane.pane_id}"
+        assert registry["tmux"] == expected
+
+    rows = [row for row in ls_json(claude) if row.get("pid") == claude.pid]
+
+    assert len(rows) == 1, rows  # the .key sibling is not a session
+    (entry,) = rows
+    assert entry["alive"] is True
+    assert entry["health"] is None
+    assert entry["mux"]["pane"] == claude.pane.pane_id
+    assert sorted(p.name for p in claude.registry_dir.glob("*.key")) == keys  # left alone

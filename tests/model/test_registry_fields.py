@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from dataclasses import replace
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.helpers import wait_until, write_entry
 
+from sessiontui.errors import KillRefused, NotApplicable
 from sessiontui.model.job_state import (
     MAX_STATE_BYTES,
     JobStateReader,
@@ -28,8 +30,9 @@ from sessiontui.model.job_state import (
     state_path,
 )
 from sessiontui.model.monitor import Monitor, MonitorTiming
+from sessiontui.model.processes import local_pid_domain
 from sessiontui.model.registry import parse_entry, parse_tmux_field
-from sessiontui.model.store import SessionStore
+from sessiontui.model.store import FOREIGN_PID, SessionStore
 from sessiontui.model.types import PaneInfo, Status
 from sessiontui.model.wire import session_json
 from sessiontui.mux.tmux import TmuxBackend
@@ -456,3 +459,54 @@ def test_real_tmux_pane_with_a_stale_or_wrong_hint(registry: Path, server: libtm
         shell.wait()
     where = {s.pid: s.mux.pane if s.mux else None for s in snapshot.sessions}
     assert where == {**placed, shell.pid: None}
+
+
+# -- pidDomain (2.1.332): a PID from another machine or PID namespace ----------------------
+
+
+@pytest.mark.skipif(local_pid_domain() is None, reason="no machine id or PID namespace here")
+def test_our_pid_domain_is_what_claude_writes() -> None:
+    domain = local_pid_domain()
+    assert domain is not None
+    machine, namespace = domain.split(":", 2)[1:]
+    assert re.fullmatch(r"[0-9a-f]{32}", machine), domain
+    assert re.fullmatch(r"pid:\[\d+\]", namespace), domain
+    assert namespace == str(Path("/proc/self/ns/pid").readlink())
+
+
+@pytest.mark.skipif(local_pid_domain() is None, reason="no machine id or PID namespace here")
+def test_a_foreign_pid_is_never_judged_signalled_or_deleted_here(
+    registry: Path, child: subprocess.Popen[bytes]
+) -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    foreign = "linux:0123456789abcdef0123456789abcdef:pid:[4026531999]"
+    # The same PID as a live local process, and a PID that is dead here.
+    write_entry(registry, child.pid, status="busy", name="remote-live", pidDomain=foreign)
+    write_entry(registry, gone.pid, status="idle", name="remote-gone", pidDomain=foreign)
+    with Monitor(sessions_dir=registry) as monitor:
+        monitor.refresh()
+        rows = {s.name: s for s in monitor.snapshot.sessions}
+        for name in ("remote-live", "remote-gone"):
+            row = rows[name]
+            assert row.status is Status.UNKNOWN, row  # neither alive nor dead
+            assert not row.alive
+            assert row.health == FOREIGN_PID
+            assert row.status_why == FOREIGN_PID
+        with pytest.raises(KillRefused, match="another machine"):
+            monitor.kill(rows["remote-live"].key, grace_s=0.1)
+        assert child.poll() is None  # never signalled
+        with pytest.raises(NotApplicable):
+            monitor.dismiss(rows["remote-gone"].key)
+        assert (registry / f"{gone.pid}.json").exists()  # never deleted as dead
+
+
+@pytest.mark.skipif(local_pid_domain() is None, reason="no machine id or PID namespace here")
+def test_our_own_pid_domain_is_judged_as_usual(
+    registry: Path, child: subprocess.Popen[bytes]
+) -> None:
+    write_entry(registry, child.pid, status="busy", name="here", pidDomain=local_pid_domain())
+    (session,) = _store(registry).build().sessions
+    assert session.alive
+    assert session.status is Status.BUSY
+    assert session.health is None

@@ -11,13 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sessiontui.errors import NotApplicable, PromptNotShown, SessiontuiError, TargetNotFound
+from sessiontui.errors import (
+    KillRefused,
+    NotApplicable,
+    PromptNotShown,
+    SessiontuiError,
+    TargetNotFound,
+)
 from sessiontui.model import registry
 from sessiontui.model.exits import ExitWatcher
 from sessiontui.model.muxset import MuxSet
 from sessiontui.model.names import is_user_name
 from sessiontui.model.navigation import JumpHistory
-from sessiontui.model.processes import KillReport, is_alive, kill_tree
+from sessiontui.model.processes import KillReport, foreign_pid_domain, is_alive, kill_tree
 from sessiontui.model.prompts import PERMISSION_WAITS
 from sessiontui.model.reply import (
     Answer,
@@ -30,6 +36,7 @@ from sessiontui.model.service import AttachPlan
 from sessiontui.model.store import SessionStore
 from sessiontui.model.streaming import STREAM_POLL_S, StreamingFiles
 from sessiontui.model.targets import resolve_target
+from sessiontui.model.text import printable
 from sessiontui.model.types import Session, Snapshot, SnapshotChange, Status, pane_key
 from sessiontui.mux.base import CAP_RESURRECT, check_text
 
@@ -948,12 +955,18 @@ class Monitor:
             What was signalled.
 
         Raises:
-            KillRefused: PID <= 1, ourselves, an ancestor, another user's, or a reused PID.
+            KillRefused: PID <= 1, ourselves, an ancestor, another user's, a reused PID, or a
+                PID of another machine or PID namespace (``pidDomain``).
             NotApplicable: An exited multiplexer session (nothing runs; dismiss it).
             MuxError, MuxUnavailable: The processes ended but the resurrection data could
                 not be deleted (the message says so).
         """
         session = self.session(key)
+        if (domain := foreign_pid_domain(session.extra)) is not None:
+            raise KillRefused(
+                f"{session.name!r} runs on another machine or in another PID namespace "
+                f"({printable(domain)}): PID {session.pid} is not this machine's to signal"
+            )
         try:
             if session.agent == "codex":
                 return self._kill_codex(session, grace_s)

@@ -8,6 +8,7 @@ for hundreds of PIDs every couple of seconds. Elsewhere the same functions fall 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import time
@@ -23,7 +24,7 @@ from sessiontui.model.procstat import proc_stat as _proc_stat
 from sessiontui.model.procstat import read_proc_start as read_proc_start
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable
+    from collections.abc import Callable, Collection, Iterable, Mapping
 
 #: Seconds to wait for processes to vanish after SIGKILL.
 KILL_WAIT_S: float = 2.0
@@ -52,6 +53,47 @@ def _psutil_start_matches(proc: psutil.Process, proc_start: str) -> bool:
         actual = read_proc_start(proc.pid)
         return actual is not None and _same_start(proc_start, actual)
     return _same_start(proc_start, _lstart(proc.create_time()))
+
+
+#: Files naming the machine's id (systemd's, then D-Bus's), for :func:`local_pid_domain`.
+_MACHINE_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id")
+
+
+@functools.cache
+def local_pid_domain() -> str | None:
+    """This process's PID domain as Claude Code 2.1.332 writes it in ``pidDomain``.
+
+    ``linux:<machine-id>:pid:[<inode>]``: the machine id and the PID namespace of
+    ``/proc/self/ns/pid`` (SPEC 2.1). ``None`` where either cannot be read (not Linux, no
+    machine id): then no file is judged foreign.
+    """
+    try:
+        namespace = str(Path("/proc/self/ns/pid").readlink())
+    except OSError:
+        return None
+    for name in _MACHINE_ID_FILES:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            machine = Path(name).read_text(encoding="ascii").strip()
+            if machine:
+                return f"linux:{machine}:{namespace}"
+    return None
+
+
+def foreign_pid_domain(extra: Mapping[str, object]) -> str | None:
+    """The ``pidDomain`` of a registry entry's extra fields when it is not this one's.
+
+    A file written in another PID namespace or on another machine (a shared home directory)
+    names a PID that means nothing here: it is never checked against local processes,
+    signalled or deleted as dead.
+
+    Returns:
+        The foreign domain, or ``None`` (ours, absent, not a string, or ours unknown).
+    """
+    domain = extra.get("pidDomain")
+    local = local_pid_domain()
+    if not isinstance(domain, str) or local is None or domain == local:
+        return None
+    return domain
 
 
 def is_alive(pid: int, proc_start: str | None) -> bool:

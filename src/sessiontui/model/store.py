@@ -19,7 +19,13 @@ from sessiontui.model.codex import BUCKET_S as CODEX_BUCKET_S
 from sessiontui.model.job_state import JobStateReader, state_path
 from sessiontui.model.muxset import UNREACHABLE, server_key
 from sessiontui.model.names import name_to_apply
-from sessiontui.model.processes import ProcessTable, is_alive, parent_chain, read_proc_start
+from sessiontui.model.processes import (
+    ProcessTable,
+    foreign_pid_domain,
+    is_alive,
+    parent_chain,
+    read_proc_start,
+)
 from sessiontui.model.registries import RegistrySet
 from sessiontui.model.registry import RegistryReader, write_name
 from sessiontui.model.types import (
@@ -41,6 +47,10 @@ if TYPE_CHECKING:
     from sessiontui.model.exits import ExitWatcher
     from sessiontui.model.names import NameStore
     from sessiontui.model.transcripts import TranscriptFacts, TranscriptTracker
+
+#: Health note and status reason of a row whose ``pidDomain`` is not this machine's PID
+#: namespace (SPEC 2.1): its PID is not looked at here.
+FOREIGN_PID = "written on another machine or in another PID namespace: its PID is not checked"
 
 #: CPU use (percent of one core) above which a session without a registry status is busy.
 CPU_BUSY_PERCENT = 5.0
@@ -88,6 +98,7 @@ class _Row:
     name_override: str | None = None  # a sticky name shown but not written (read-only mode)
     transcript: TranscriptFacts | None = None  # the transcript's facts (live rows only)
     job: JobState | None = None  # the background job's state.json (jobId or parkedJobId)
+    foreign: str | None = None  # its pidDomain when another machine's or PID namespace's
     dirty: bool = True
     sink: set[Path] | None = field(default=None, repr=False)
 
@@ -649,7 +660,9 @@ class SessionStore:
                 row.key = row_key(path, file_pid, proc_start)
             row.entry = entry
             was_alive = row.alive
-            row.alive = self._alive(file_pid, row.proc_start)
+            row.foreign = foreign_pid_domain(entry.extra) if entry is not None else None
+            # A foreign PID means nothing here: never checked (nor watched, nor signalled).
+            row.alive = row.foreign is None and self._alive(file_pid, row.proc_start)
             if self.exits is not None and row.alive:
                 self.exits.watch(file_pid, row.proc_start)
             if not row.alive:
@@ -782,7 +795,9 @@ class SessionStore:
     def _update_status(self, row: _Row, now: float) -> None:
         """Apply SPEC 3 precedence: dead > registry status > transcript tail > CPU."""
         entry = self.reader.entry(row.path)
-        if not row.alive:
+        if row.foreign is not None:
+            status = Status.UNKNOWN  # neither alive nor dead as far as this machine can tell
+        elif not row.alive:
             status = Status.DEAD
         elif (reg := registry_status(entry)) is not None:
             status = reg
@@ -800,7 +815,9 @@ class SessionStore:
         """Build the immutable :class:`Session` for one row."""
         entry = self.reader.entry(row.path)
         unreadable = self.reader.problem(row.path)
-        if not row.alive:
+        if row.foreign is not None:
+            source = StatusSource.NONE
+        elif not row.alive:
             source = StatusSource.PROCESS
         elif registry_status(entry) is not None:
             source = StatusSource.REGISTRY
@@ -851,7 +868,8 @@ class SessionStore:
             unreadable=unreadable if entry is None or unreadable else None,
             extra=entry.extra if entry else {},
             proc_start=row.proc_start,
-            health=self._pane_health(row.pane),
+            health=FOREIGN_PID if row.foreign is not None else self._pane_health(row.pane),
+            status_why=FOREIGN_PID if row.foreign is not None else None,
             spare=entry.spare if entry else False,
             parked_job_id=entry.parked_job_id if entry else None,
             former_names=entry.former_names if entry else (),
