@@ -51,7 +51,7 @@ from sessiontui.ui.screens.rename import RenameScreen
 from sessiontui.ui.themes import THEME_VARIABLE_DEFAULTS, theme_named
 from sessiontui.ui.widgets.detail import DetailPanel
 from sessiontui.ui.widgets.footer import InputKey, SessionFooter
-from sessiontui.ui.widgets.session_table import SessionTable
+from sessiontui.ui.widgets.session_table import AGE_WALK_MAX_S, SessionTable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -82,8 +82,9 @@ QUESTION_CAPTURE_LINES = 60
 #: Shortest wait between two updates of the AGE column, seconds (it shows whole seconds at
 #: first); rows whose ages read ``3h`` wait for the next label change, up to AGE_MAX_WAIT_S.
 AGE_TICK_S = 1.0
-#: Longest wait between two AGE updates, seconds (bounds a wall-clock jump, e.g. a resume).
-AGE_MAX_WAIT_S = 30.0
+#: Longest wait between two AGE updates, seconds: how stale a row scrolled into view may
+#: show its age (rows not drawn do not arm the timer), and a wall-clock jump (a resume).
+AGE_MAX_WAIT_S = AGE_WALK_MAX_S
 #: Longest reply the input takes, in characters (what a multiplexer types at once).
 REPLY_MAX_CHARS = 4096
 

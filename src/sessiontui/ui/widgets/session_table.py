@@ -222,6 +222,11 @@ def _line_text(columns: Sequence[Column], row: Row, now: float, mark: Mark) -> T
     return row_text(columns, row, now, mark[0], pinned=mark[1])
 
 
+#: Longest time, in seconds, between two looks of :meth:`SessionTable.tick_ages` at every
+#: row: how stale the AGE of a row scrolled into view (not drawn before) may be.
+AGE_WALK_MAX_S = 5.0
+
+
 class RowLine:
     """One table line, formatted only when the table first draws or measures it.
 
@@ -247,6 +252,11 @@ class RowLine:
         self._text: Text | None = None
         self._segments: tuple[int, list[Segment]] | None = None  # (max width, rendered)
         self.session = session
+
+    @property
+    def drawn(self) -> bool:
+        """True once the line was formatted (drawn or measured); until then it costs nothing."""
+        return self._text is not None
 
     @property
     def text(self) -> Text:
@@ -349,6 +359,7 @@ class SessionTable(DataTable[RowLine]):
         self._order: list[str] = []
         self._now = 0.0
         self._age_due = float("-inf")  # no AGE text changes before this time (wall clock, s)
+        self._walked_at = float("-inf")  # when tick_ages last looked at every row
         self._numbers: Mapping[str, int] = {}
         self._pinned: Collection[str] = frozenset()
         self._sorted_by: tuple[str, ...] = ()
@@ -484,7 +495,10 @@ class SessionTable(DataTable[RowLine]):
         """Show the AGE column at ``now`` (wall-clock seconds): repaint only rows it changes.
 
         Costs one age formatting per drawn row; rows never drawn just take the new time.
-        The changed rows go through the same one-row patch as any other update.
+        The changed rows go through the same one-row patch as any other update. Until the
+        first drawn row's label changes (:attr:`age_due`), a tick does nothing; rows not drawn
+        yet do not count (at 10,000 rows one of them turns a day older every few seconds):
+        every row is looked at again after :data:`AGE_WALK_MAX_S` at the latest.
 
         Returns:
             How many rows were repainted.
@@ -492,10 +506,10 @@ class SessionTable(DataTable[RowLine]):
         if not any(column.key == "age" for column in self._columns_spec):
             self._age_due = float("inf")  # until the layout (or the rows) change
             return 0
-        if now < self._age_due:  # no label changes yet: skip the walk over every row
-            self._now = now
+        if now < min(self._age_due, self._walked_at + AGE_WALK_MAX_S):
+            self._now = now  # no drawn row's label changes yet: skip the walk over every row
             return 0
-        self._now = now
+        self._now = self._walked_at = now
         repainted = 0
         due = float("inf")
         for key, line in self._lines.items():
@@ -505,7 +519,7 @@ class SessionTable(DataTable[RowLine]):
                 )
                 self._replace_line(key, fresh)
                 repainted += 1
-            if not isinstance(line.session, GroupHeader):
+            if line.drawn and not isinstance(line.session, GroupHeader):
                 due = min(due, render.age_due(line.session, now))
         self._age_due = due
         return repainted
