@@ -8,6 +8,7 @@ local Monitor (a real tmux server too) and one HostLink per host, shown by the T
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import subprocess
@@ -84,7 +85,12 @@ def row_text(app: SessionTUI, key: str) -> str:
 
 def ssh_links() -> list[psutil.Process]:
     """The ``ssh`` processes this test process started (the hosts' links)."""
-    return [p for p in psutil.Process().children(recursive=True) if p.name() == "ssh"]
+    links = []
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):  # a short-lived child ended meanwhile
+            if child.name() == "ssh":
+                links.append(child)
+    return links
 
 
 async def wait_row(pilot: Pilot[None], app: SessionTUI, name: str, **want: object) -> Session:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import psutil
 from textual.widgets import Checkbox
 
+from sessiontui.errors import SessiontuiError
 from sessiontui.model.monitor import Monitor
 from sessiontui.model.muxset import MuxSet
 from sessiontui.model.types import Status
@@ -72,6 +73,17 @@ def agent_in_new_session(server: ZellijServer, name: str, tmp_path: Path) -> int
     pid_file = tmp_path / f"{name}.pid"
     server.new_session(name, command=[sys.executable, "-c", AGENT, str(pid_file)])
     return int(wait_until(lambda: pid_file.exists() and pid_file.read_text(), 15, "agent pid"))
+
+
+def client_panes(server: ZellijServer, session: str) -> list[str] | None:
+    """Panes of ``session``'s clients; ``None`` while Zellij cannot tell.
+
+    Mid-switch, ``zellij list-clients`` once printed its session list instead (CI).
+    """
+    try:
+        return [c.pane_id for c in server.list_clients(session)]
+    except SessiontuiError:
+        return None
 
 
 def gone(pid: int) -> bool:
@@ -134,11 +146,7 @@ async def test_enter_inside_zellij_switches_our_client(
         async with app.run_test(size=(120, 30)) as pilot:
             await select(pilot, "in-zellij")
             await pilot.press("enter")
-            await wait_for(
-                pilot,
-                lambda: [c.pane_id for c in probe.list_clients("zwork")] == [agent_pane],
-                20,
-            )
+            await wait_for(pilot, lambda: client_panes(probe, "zwork") == [agent_pane], 20)
             assert probe.list_clients("home") == []
             assert client.poll() is None  # switched, not detached
     finally:
