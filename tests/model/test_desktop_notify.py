@@ -116,11 +116,11 @@ def test_strip_controls_caps_and_collapses():
 
 
 def test_a_remote_session_is_named_with_its_host():
-    from dataclasses import replace
+    from sessiontui.model.types import with_changes
 
     clock = Clock()
     notifier = DesktopNotifier(clock, burst_s=1.5)
-    remote = replace(session("box/a", "api", "permission prompt"), host="box\x1b]0;x\x07")
+    remote = with_changes(session("box/a", "api", "permission prompt"), host="box\x1b]0;x\x07")
     notifier.offer([remote])
     clock.now += 1.5
     notice = notifier.flush()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from tests.helpers import wait_until
 
@@ -38,7 +38,7 @@ from sessiontui.model.registry import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 EXAMPLE = (
     '{"pid":25673,"sessionId":"534ded02-9aa5-4594-8426-d954ad357ae6","cwd":"/tmp/ccproj/my.proj_dir",'
@@ -973,3 +973,51 @@ def test_decoding_gives_what_strict_json_gives(data: bytes) -> None:
     if expected[0] == "value" and not isinstance(expected[1], dict):  # type: ignore[index]
         expected = ("error",)
     assert repr(got) == repr(expected)
+
+
+_KNOWN_KEYS = (
+    "pid",
+    "sessionId",
+    "cwd",
+    "startedAt",
+    "procStart",
+    "status",
+    "updatedAt",
+    "tmux",
+    "spare",
+    "formerNames",
+    "name",
+)
+_FIELD_VALUES = st.one_of(
+    _JSON_VALUES,
+    st.integers(min_value=-2, max_value=253_402_300_800_001),
+    st.sampled_from(["busy", "waiting", "nope", "w:@1.%2", "w:1.2", 77, 1 << 70, True, None]),
+    st.lists(st.one_of(st.text(max_size=150), st.integers()), max_size=25),
+)
+
+
+@settings(max_examples=150)
+@given(
+    st.dictionaries(
+        st.one_of(st.sampled_from(_KNOWN_KEYS), st.text(max_size=6)), _FIELD_VALUES, max_size=8
+    )
+)
+def test_schema_decoding_gives_what_the_field_by_field_checks_give(obj: dict[str, object]) -> None:
+    """The msgspec schema (the fast path) and the Python checks agree on every object."""
+    from sessiontui.model.registry import _parse_object
+
+    path = Path("/reg/77.json")
+    try:
+        data = json.dumps(obj, allow_nan=False).encode()
+    except ValueError:
+        assume(False)  # NaN and Infinity are not JSON; other tests cover their refusal
+
+    def outcome(parse: Callable[[], object]) -> object:
+        try:
+            return ("entry", parse())
+        except RegistryParseError as error:
+            return ("error", str(error))
+
+    assert outcome(lambda: parse_entry(path, data)) == outcome(
+        lambda: _parse_object(path, 77, json.loads(data))
+    )

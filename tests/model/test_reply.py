@@ -21,7 +21,7 @@ from tests.helpers import recorded, recorder_argv, spawn_in_pane, wait_until, wr
 from sessiontui.errors import NotApplicable, PromptNotShown, SessiontuiError
 from sessiontui.model.monitor import Monitor
 from sessiontui.model.reply import ReplyTiming, answer_prompt
-from sessiontui.model.types import Status
+from sessiontui.model.types import Status, with_changes
 from sessiontui.mux.tmux import TmuxBackend
 
 if TYPE_CHECKING:
@@ -116,9 +116,7 @@ def test_deny_types_the_no_digit_of_that_version(stage) -> None:
 def test_codex_box_gets_its_digit_once(stage) -> None:
     s = stage("codex-0171-approval-120x40.txt", status="idle")
     # A Codex row: the agent and the wait come from its rollout; here they are set directly.
-    codex = dataclasses.replace(
-        s.session(), agent="codex", status=Status.WAITING, waiting_for="approval"
-    )
+    codex = with_changes(s.session(), agent="codex", status=Status.WAITING, waiting_for="approval")
 
     with pytest.raises(SessiontuiError, match="still shows"):
         answer_prompt(s.monitor.muxes, codex, approve=False, timing=QUICK)
@@ -191,10 +189,10 @@ def test_keys_go_only_to_the_pane_of_the_verified_process(stage) -> None:
     session = s.session()
     assert session.mux is not None
     other = stage(None, status="idle")
-    elsewhere = dataclasses.replace(session, mux=dataclasses.replace(session.mux, pane=other.pane))
+    elsewhere = with_changes(session, mux=dataclasses.replace(session.mux, pane=other.pane))
     with pytest.raises(NotApplicable, match="no longer runs in pane"):
         answer_prompt(s.monitor.muxes, elsewhere, approve=True, timing=QUICK)
-    reused = dataclasses.replace(session, proc_start="1")  # the PID now belongs to another
+    reused = with_changes(session, proc_start="1")  # the PID now belongs to another
     with pytest.raises(NotApplicable, match="not running"):
         answer_prompt(s.monitor.muxes, reused, approve=True, timing=QUICK)
     assert recorded(s.record) == b""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from sessiontui.model.summary import (
@@ -13,7 +11,7 @@ from sessiontui.model.summary import (
     render_summary,
     tmux_literal,
 )
-from sessiontui.model.types import Session, Snapshot, SnapshotChange, Status
+from sessiontui.model.types import Session, Snapshot, SnapshotChange, Status, with_changes
 from sessiontui.model.wire import ChangeFeed, event_line, session_json
 
 
@@ -115,13 +113,13 @@ def test_feed_announces_live_sessions_then_changes_deaths_and_removals():
     assert start[0]["session"] == session_json(a)
     assert start[0]["at"] == "2026-11-21T14:27:40.500Z"
 
-    busier = replace(a, cpu_percent=80.0)  # a CPU sample alone is no change
+    busier = with_changes(a, cpu_percent=80.0)  # a CPU sample alone is no change
     assert feed.update(SnapshotChange(snap(busier, stale), changed=frozenset({"a"}))) == []
-    waiting = replace(busier, status=Status.WAITING, waiting_for="permission prompt")
+    waiting = with_changes(busier, status=Status.WAITING, waiting_for="permission prompt")
     (changed,) = feed.update(SnapshotChange(snap(waiting, stale), changed=frozenset({"a"})))
     assert changed["event"] == "changed"
     assert changed["fields"] == ["cpu_percent", "status", "waiting_for"]
-    dead = replace(waiting, status=Status.DEAD, alive=False)
+    dead = with_changes(waiting, status=Status.DEAD, alive=False)
     (died,) = feed.update(SnapshotChange(snap(dead, stale), changed=frozenset({"a"})))
     assert died["session"]["status"] == "dead"
     gone = feed.update(SnapshotChange(snap(), removed=frozenset({"a", "stale"})))
@@ -150,11 +148,11 @@ def test_event_lines_for_people():
     feed = ChangeFeed()
     (added,) = feed.start(snap(a))
     assert event_line(added) == "14:27:40 added   a\\x1b[31m (claude pid 100)  busy"
-    tokens = replace(a, tokens_output=10)
+    tokens = with_changes(a, tokens_output=10)
     (only_tokens,) = feed.update(SnapshotChange(snap(tokens), changed=frozenset({a.key})))
     assert only_tokens["fields"] == ["tokens"]
     assert event_line(only_tokens) is None  # nothing a reader follows changed
-    asks = replace(tokens, status=Status.WAITING, waiting_for="dialog open")
+    asks = with_changes(tokens, status=Status.WAITING, waiting_for="dialog open")
     (changed,) = feed.update(SnapshotChange(snap(asks), changed=frozenset({a.key})))
     assert (
         event_line(changed)

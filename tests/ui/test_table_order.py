@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import replace
 
 import pyte
 from textual._compositor import CompositorUpdate
 from textual.app import App, ComposeResult
 
-from sessiontui.model.types import Session, Status, StatusSource
+from sessiontui.model.types import Session, Status, StatusSource, with_changes
 from sessiontui.ui.widgets.session_table import SessionTable
 
 STATUSES = (Status.WAITING, Status.BUSY, Status.IDLE, Status.DEAD)
@@ -49,7 +48,7 @@ async def test_random_reorders_additions_and_removals_keep_order_and_cursor():
         next_n = 300
         for step in range(60):
             for n in rng.sample(sorted(sessions), 5):  # status changes: rows move
-                sessions[n] = replace(
+                sessions[n] = with_changes(
                     sessions[n], status=rng.choice(STATUSES), status_changed_at=1000.0 + step
                 )
             if step % 7 == 3:  # a few come and go
@@ -122,11 +121,11 @@ async def test_the_screen_shows_every_reorder_and_update_painted_in_place():
             top = [s.pid for s in table_sessions(table)[:20]] or [0, 1]
             for n in rng.sample(sorted(sessions), 2) + rng.sample(top, 2):
                 if step % 2:  # a status change: the row moves
-                    sessions[n] = replace(
+                    sessions[n] = with_changes(
                         sessions[n], status=rng.choice(STATUSES), status_changed_at=1e3 + step
                     )
                 else:  # a line that changes in place (its name)
-                    sessions[n] = replace(sessions[n], agent=f"a{step}")
+                    sessions[n] = with_changes(sessions[n], agent=f"a{step}")
             shown = sorted(
                 sessions.values(),
                 key=lambda s: (s.status.sort_rank, -(s.status_changed_at or 0.0), s.key),
@@ -157,7 +156,7 @@ async def test_group_headers_numbers_and_pins_are_painted_through_the_fast_path(
     rng = random.Random(11)
     width, height = 100, 40
     sessions = {
-        n: replace(session(n, rng.choice(STATUSES[:3]), float(n)), cwd=f"/p/g{n % 4}")
+        n: with_changes(session(n, rng.choice(STATUSES[:3]), float(n)), cwd=f"/p/g{n % 4}")
         for n in range(24)
     }
     numbers = StableNumbers()
@@ -169,7 +168,7 @@ async def test_group_headers_numbers_and_pins_are_painted_through_the_fast_path(
         first: dict[str, int] = {}
         for step in range(30):
             for n in rng.sample(sorted(sessions), 3):
-                sessions[n] = replace(
+                sessions[n] = with_changes(
                     sessions[n], status=rng.choice(STATUSES[:3]), status_changed_at=1e3 + step
                 )
             urgency = sorted(

@@ -38,6 +38,7 @@ from sessiontui.model.types import (
     SnapshotChange,
     Status,
     StatusSource,
+    with_changes,
 )
 
 if TYPE_CHECKING:
@@ -878,7 +879,7 @@ class SessionStore:
         )
         if facts is None:
             return session
-        return replace(
+        return with_changes(
             session,
             status_why=facts.status_reason if source is StatusSource.TRANSCRIPT else None,
             activity=activity,
@@ -1202,7 +1203,7 @@ class SessionStore:
         sessions += self._codex_rows(now)
         if len({s.mux.socket for s in sessions if s.mux is not None and s.mux.type == "tmux"}) > 1:
             sessions = [  # several tmux servers in view: WHERE names the server
-                replace(s, mux=replace(s.mux, show_server=True)) if s.mux is not None else s
+                with_changes(s, mux=replace(s.mux, show_server=True)) if s.mux is not None else s
                 for s in sessions
             ]
         self.activity.forget({s.key for s in sessions})  # settled rows have no history

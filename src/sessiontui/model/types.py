@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from sessiontui.model.status import Status as Status
 
 if TYPE_CHECKING:
@@ -32,8 +34,7 @@ class StatusSource(enum.StrEnum):
     NONE = "none"
 
 
-@dataclass(frozen=True, slots=True)
-class RegistryEntry:
+class RegistryEntry(msgspec.Struct, frozen=True, gc=False):
     """One parsed ``<pid>.json`` file of the Claude Code session registry (SPEC 2.1).
 
     Field types are already validated: a field of the wrong type in the file is ``None`` here.
@@ -82,7 +83,7 @@ class RegistryEntry:
     updated_at_ms: int | None = None
     status_updated_at_ms: int | None = None
     job_id: str | None = None
-    extra: Mapping[str, object] = field(default_factory=dict)
+    extra: Mapping[str, object] = msgspec.field(default_factory=dict)
     tmux: str | None = None
     spare: bool = False
     parked_job_id: str | None = None
@@ -277,9 +278,11 @@ class MuxLocation:
 HOST_UNREACHABLE = "host unreachable"
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
+class Session(msgspec.Struct, frozen=True):
     """Everything the sources say about one agent process (SPEC 3).
+
+    A frozen :class:`msgspec.Struct` (10,000 are built at start-up, about ten times faster
+    than a frozen dataclass); copy one with changes by :func:`with_changes`.
 
     Attributes:
         key: Stable identity for the lifetime of the process: ``"<agent>:<pid>:<start>"``.
@@ -359,7 +362,7 @@ class Session:
     version: str | None = None
     job_id: str | None = None
     unreadable: str | None = None
-    extra: Mapping[str, object] = field(default_factory=dict)
+    extra: Mapping[str, object] = msgspec.field(default_factory=dict)
     proc_start: str | None = None
     health: str | None = None
     status_why: str | None = None
@@ -390,6 +393,15 @@ class Session:
     def is_background(self) -> bool:
         """True for ``bg`` sessions, which are detached, never ended, when the user leaves."""
         return self.kind == "bg" or (self.mux is not None and self.mux.session_kind == "bg")
+
+
+def with_changes(session: Session, **changes: object) -> Session:
+    """A copy of ``session`` with the given fields changed (``dataclasses.replace`` for it).
+
+    Raises:
+        TypeError: A name in ``changes`` is not a field.
+    """
+    return msgspec.structs.replace(session, **changes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 
 from sessiontui import errors
 from sessiontui.errors import ProtocolError, SessiontuiError
-from sessiontui.model.types import HOST_UNREACHABLE
+from sessiontui.model.types import HOST_UNREACHABLE, with_changes
 from sessiontui.model.wire import session_from_json
 from sessiontui.remote import protocol
 
@@ -656,7 +656,7 @@ class HostLink:
         """Rebuild :attr:`sessions` from the received ones (caller holds the lock)."""
         down = not self._connected
         self._sessions = tuple(
-            dataclasses.replace(s, health=UNREACHABLE) if down else s for s in self._remote.values()
+            with_changes(s, health=UNREACHABLE) if down else s for s in self._remote.values()
         )
 
     def _set_down(self, reason: str) -> None:
@@ -717,7 +717,7 @@ def _shifted(session: Session, offset_s: float) -> Session:
     def move(value: float | None) -> float | None:
         return None if value is None else value + offset_s
 
-    return dataclasses.replace(
+    return with_changes(
         session,
         started_at=move(session.started_at),
         updated_at=move(session.updated_at),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -16,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Sparkline, Static
 
 from sessiontui.model.text import format_age, printable
-from sessiontui.model.types import StatusSource
+from sessiontui.model.types import StatusSource, with_changes
 from sessiontui.ui import render
 
 if TYPE_CHECKING:
@@ -110,7 +109,7 @@ class DetailPanel(Vertical):
             spark.data = []
             return
         spark.data = render.quantize(session.activity)
-        state = (replace(session, activity=()), int(now // 10))
+        state = (with_changes(session, activity=()), int(now // 10))
         if state == self._fields:
             return  # the fields would read the same: no update, no re-layout of the screen
         self._fields = state
