@@ -637,6 +637,7 @@ class SessionStore:
                 self._untrack(self._rows.pop(path))
                 self._touched.add(path)
         todo = paths if only is None else (only & paths) | (paths - self._rows.keys())
+        now = self._clock()
         for path in todo:
             entry = self.reader.entry(path)
             row = self._rows.get(path)
@@ -651,9 +652,11 @@ class SessionStore:
                     proc_start=start,
                     alive=False,
                 )
-                row.sink = self._touched
                 self._touched.add(path)
                 self._rows[path] = row
+                if self._add_stale(row, entry, now):
+                    continue
+                row.sink = self._touched
             elif proc_start is not None and proc_start != row.proc_start:
                 # The file now names another process start: a new identity.
                 self._untrack(row)
@@ -678,7 +681,30 @@ class SessionStore:
                 self._sticky_name(row, entry)
             row.job = self._job_state(row)
             self._track(row, entry)
-            self._update_status(row, self._clock())
+            self._update_status(row, now)
+
+    def _add_stale(self, row: _Row, entry: RegistryEntry | None, now: float) -> bool:
+        """Fill in a new row whose process is verifiably dead (a stale file); else do nothing.
+
+        The start-up path for thousands of stale files: what :meth:`_sync_rows` would set,
+        stored without the change tracking a new (dirty) row does not need.
+
+        Returns:
+            True when the row was filled in (dead, not foreign); False to sync it in full.
+        """
+        if entry is not None and foreign_pid_domain(entry.extra) is not None:
+            return False
+        if self._alive(row.file_pid, row.proc_start):
+            return False
+        store = object.__setattr__
+        store(row, "entry", entry)
+        if entry is not None and entry.session_id:
+            store(row, "session_id", entry.session_id)
+        store(row, "status", Status.DEAD)
+        store(row, "status_changed_at", now)
+        store(row, "job", self._job_state(row))
+        store(row, "sink", self._touched)
+        return True
 
     def _tracker(self, row: _Row) -> TranscriptTracker | None:
         """The transcript tracker of the row's registry directory, if any."""

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from textual.app import ComposeResult
     from textual.events import Resize
+    from textual.screen import Screen
     from textual.widget import Widget
 
 #: One key a text input's footer shows: ``(key, description)``, e.g. ``("enter", "Send")``.
@@ -86,6 +87,8 @@ class SessionFooter(Footer):
     """
 
     _width = 0
+    #: What the last compose drew from (:meth:`_state`), or ``None`` before the first one.
+    _composed: tuple[object, ...] | None = None
 
     def __init__(
         self,
@@ -101,6 +104,7 @@ class SessionFooter(Footer):
         """The keys that fit, a gap, then the pinned keys."""
         if not self._bindings_ready:
             return
+        self._composed = self._state()
         width = self.size.width or self.app.size.width
         compact = width < COMPACT_WIDTH
         self.set_reactive(Footer.compact, compact)
@@ -174,13 +178,15 @@ class SessionFooter(Footer):
 
     def _hint(self, binding: Binding) -> FooterKey:
         """A footer key that is no binding of ours: clicking it presses the key."""
-        return FooterKey(
-            binding.key,
-            self.app.get_key_display(binding),
-            binding.description,
-            "",
-            tooltip=binding.description,
-        ).data_bind(compact=Footer.compact)
+        return self._sized(
+            FooterKey(
+                binding.key,
+                self.app.get_key_display(binding),
+                binding.description,
+                "",
+                tooltip=binding.description,
+            )
+        )
 
     def _palette(self, binding: Binding, enabled: bool, _tooltip: str) -> FooterKey:
         return FooterKey(
@@ -197,14 +203,26 @@ class SessionFooter(Footer):
         return key_width(self.app.get_key_display(binding), binding.description, compact=compact)
 
     def _key(self, binding: Binding, enabled: bool, tooltip: str) -> FooterKey:
-        return FooterKey(
-            binding.key,
-            self.app.get_key_display(binding),
-            binding.description,
-            binding.action,
-            disabled=not enabled,
-            tooltip=tooltip,
-        ).data_bind(compact=Footer.compact)
+        return self._sized(
+            FooterKey(
+                binding.key,
+                self.app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                disabled=not enabled,
+                tooltip=tooltip,
+            )
+        )
+
+    def _sized(self, key: FooterKey) -> FooterKey:
+        """``key`` in the footer's compact style (a width change recomposes the footer).
+
+        Set before it mounts, not data-bound: a binding costs every key a watcher and a
+        second restyle each time the footer is composed.
+        """
+        key.set_reactive(FooterKey.compact, self.compact)
+        key.set_class(self.compact, "-compact")  # what the watcher set_reactive skips does
+        return key
 
     def _palette_key(self) -> tuple[Binding, bool, str] | None:
         """The command palette's binding, when the app shows it."""
@@ -215,6 +233,33 @@ class SessionFooter(Footer):
             return None
         _node, binding, enabled, tooltip = found
         return binding, enabled, tooltip
+
+    def _state(self) -> tuple[object, ...]:
+        """What :meth:`compose` draws from: the width, the focused input, the screen's keys."""
+        focused = self.screen.focused
+        return (
+            self.size.width or self.app.size.width,
+            focused.id if isinstance(focused, Input) else None,
+            tuple(
+                (binding, enabled, tooltip)
+                for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
+            ),
+        )
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        """Recompose only when what the footer shows changed.
+
+        The screen signals after every focus change and cursor move, and each recompose
+        mounts every key again (about 15 ms; three times while the app starts).
+        """
+        if (
+            self._composed is not None
+            and screen is self.screen
+            and self.is_attached
+            and self._state() == self._composed
+        ):
+            return
+        super().bindings_changed(screen)
 
     def on_resize(self, event: Resize) -> None:
         """Lay the keys out again for a new width."""
