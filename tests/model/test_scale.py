@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from typing import TYPE_CHECKING
 
+import psutil
 from tests.helpers import write_entry
 
 from sessiontui.model import registry as registry_module
 from sessiontui.model import store as store_module
 from sessiontui.model.monitor import Monitor
 from sessiontui.model.names import NameStore
+from sessiontui.model.processes import running_pids
 from sessiontui.model.store import SessionStore
-from sessiontui.model.types import Status
+from sessiontui.model.types import Status, with_changes
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -141,3 +144,47 @@ def test_settled_files_are_restated_once_every_few_rescans(registry, monkeypatch
     edited.write_text(edited.read_text().replace('"renamed"', '"again"'))
     store.refresh_paths([edited])
     assert {s.name for s in store.publish().snapshot.sessions} >= {"again"}
+
+
+def _comparable(store: SessionStore) -> dict[str, object]:
+    """The store's sessions by key, without the times the store's clock stamped."""
+    return {
+        s.key: with_changes(s, status_changed_at=None)
+        for s in store.snapshot.sessions  # the clocks of two stores differ
+    }
+
+
+def test_stale_rows_added_in_bulk_are_what_a_full_sync_makes(registry, sleeper, monkeypatch):
+    """Many new files (one /proc listing, no change tracking) are synced as a few are.
+
+    A few new files take every step of a sync and a ``kill(pid, 0)`` each; the rows agree.
+    """
+    pids = [pid for pid in range(40_000, 40_400) if not psutil.pid_exists(pid)][:90]
+    for pid in pids[:80]:
+        write_entry(registry, pid, procStart="99999999999", status="idle", sessionId=f"s{pid}")
+    for pid in pids[80:85]:
+        write_entry(registry, pid, status="busy", name="no procStart")
+    for pid in pids[85:88]:
+        write_entry(registry, pid, pidDomain="linux:other-machine:pid:[4026531836]")
+    (registry / f"{pids[88]}.json").write_bytes(b"{not json")
+    write_entry(registry, sleeper.pid, status="waiting", name="live")
+    bulk = SessionStore(registry, clock=time.time)
+    bulk.rescan()
+    bulk.publish()
+    monkeypatch.setattr(store_module, "RUNNING_PIDS_AFTER", 10**9)
+    one_by_one = SessionStore(registry, clock=time.time)
+    one_by_one.rescan()
+    one_by_one.publish()
+    assert len(bulk.snapshot.sessions) == 90
+    assert _comparable(bulk) == _comparable(one_by_one)
+    statuses = {s.status for s in bulk.snapshot.sessions}
+    assert statuses == {Status.DEAD, Status.UNKNOWN, Status.WAITING}
+
+
+def test_running_pids_lists_this_process_and_not_a_reaped_child() -> None:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    running = running_pids()
+    assert running is not None  # Linux with its own /proc
+    assert {1, os.getpid()} <= running
+    assert child.pid not in running

@@ -99,6 +99,37 @@ async def test_footer_drops_dimmed_keys_before_keys_that_apply(tmp_path):
         assert not any(key.has_class("-disabled") for key in keys.values())  # no room for them
 
 
+async def test_footer_is_recomposed_only_when_what_it_shows_changed(tmp_path):
+    app = fixed_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await show_fixed(pilot)
+        await select(pilot, "flaky-tests")
+        await pilot.pause()
+        before = footer_keys(app)
+        app.screen.refresh_bindings()  # the screen signals; nothing the footer shows changed
+        await pilot.pause()
+        await pilot.pause()
+        assert footer_keys(app) == before  # the same widgets: not mounted again
+        await select(pilot, "old-spike")  # a dead row: D appears, other keys are dimmed
+        await wait_for(pilot, lambda: "D" in {k.key_display for k in footer_keys(app)})
+        assert footer_keys(app) != before
+
+
+async def test_footer_keys_follow_the_compact_style_across_a_resize(tmp_path):
+    def compact() -> set[bool]:  # the palette key is always compact, as in Textual's Footer
+        keys = footer_keys(app)
+        return {k.has_class("-compact") for k in keys if not k.has_class("-command-palette")}
+
+    app = fixed_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await show_fixed(pilot)
+        assert compact() == {False}
+        await pilot.resize_terminal(40, 30)
+        await wait_for(pilot, lambda: compact() == {True})
+        await pilot.resize_terminal(120, 30)
+        await wait_for(pilot, lambda: compact() == {False})
+
+
 async def test_dismiss_key_is_shown_only_on_dead_rows(tmp_path):
     app = fixed_app(tmp_path)
     async with app.run_test(size=(120, 30)) as pilot:

@@ -78,8 +78,11 @@ def read_small_file(path: Path, max_bytes: int) -> tuple[bytes, os.stat_result]:
     try:
         if st.st_size > max_bytes:
             raise UnreadableFile(f"too large ({st.st_size / (1 << 20):.1f} MB)")
-        chunks: list[bytes] = []
-        size = 0
+        first = os.read(fd, st.st_size) if st.st_size else b""
+        if first and len(first) == st.st_size:
+            return first, st  # all fstat promised, in one read (the common case)
+        chunks = [first]
+        size = len(first)
         while size <= max_bytes:
             # Ask for what fstat promised (one read, then the break below), or a page more
             # once past it: asking for ``max_bytes`` allocates that much on every call, and

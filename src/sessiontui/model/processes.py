@@ -96,6 +96,27 @@ def foreign_pid_domain(extra: Mapping[str, object]) -> str | None:
     return domain
 
 
+def running_pids() -> frozenset[int] | None:
+    """Every PID that exists now, from one listing of ``/proc`` (``psutil.pids``).
+
+    Much cheaper than a ``kill(pid, 0)`` each for thousands of PIDs. A PID not in the set did
+    not exist when it was taken; one in it may still have exited or be another program (ask
+    :func:`is_alive`).
+
+    Returns:
+        The PIDs, or ``None`` when ``/proc`` cannot answer for every process of this PID
+        namespace (not Linux, not mounted, another namespace's ``/proc``, or mounted with
+        ``hidepid``, which hides PID 1 and every other user's process).
+    """
+    try:
+        if str(Path("/proc/self").readlink()) != str(os.getpid()):
+            return None
+        pids = frozenset(psutil.pids())
+    except (OSError, psutil.Error):
+        return None
+    return pids if 1 in pids else None
+
+
 def is_alive(pid: int, proc_start: str | None) -> bool:
     """Tell whether a registry entry's process still runs (SPEC 2.1).
 

@@ -212,7 +212,7 @@ def decode_json_object(data: bytes) -> dict[str, object]:
 _decode_object = decode_json_object
 
 
-def parse_entry(path: Path, data: bytes) -> RegistryEntry:
+def parse_entry(path: Path, data: bytes, *, file_pid: int | None = None) -> RegistryEntry:
     """Parse the bytes of a ``<pid>.json`` file.
 
     Optional fields of the wrong type become ``None`` (the file is still accepted); ``bool``
@@ -224,6 +224,8 @@ def parse_entry(path: Path, data: bytes) -> RegistryEntry:
     Args:
         path: The file; its name gives ``file_pid``.
         data: The file's bytes.
+        file_pid: The PID of the file's name when the caller has already checked the name
+            (the reader's listing has); ``None`` to check it here.
 
     Returns:
         The entry.
@@ -233,7 +235,8 @@ def parse_entry(path: Path, data: bytes) -> RegistryEntry:
             "invalid pid" (file name or ``pid`` field not in 1..:data:`PID_MAX`), or
             "pid field N disagrees with file name M".
     """
-    file_pid = _file_pid(path)
+    if file_pid is None:
+        file_pid = _file_pid(path)
     obj = _decode_object(data)
     try:
         known = _KNOWN_DECODER.decode(data)
@@ -409,6 +412,7 @@ class _FileState:
     """What the reader knows about one session file."""
 
     spath: str  # the path as a string (for cheap lstat calls)
+    file_pid: int | None  # the PID its name gives; None when out of range (parse_entry says so)
     entry: RegistryEntry | None = None  # the last good entry
     key: tuple[int, int, int] | None = None  # stat key of the last good read, if trustworthy
     error: str | None = None  # the last failure, while reads keep failing
@@ -571,25 +575,27 @@ class RegistryReader:
             self._directory_problem = f"cannot list {self.directory}: {error.strerror}"
             return changed
         self._directory_problem = None
+        session_file = _SESSION_FILE.fullmatch
+        paths, files, refresh = self._paths, self._files, self._refresh
         for dir_entry in listing:
             name = dir_entry.name
-            if not is_session_file(name):
+            if session_file(name) is None:
                 continue
-            path = self._paths.get(name)
+            path = paths.get(name)
             if path is None:
-                path = self._paths[name] = self._child(name)
+                path = paths[name] = self._child(name)
             try:
                 if dir_entry.is_symlink():
                     continue
                 # A file seen for the first time is read whatever its stat says (the read's
                 # own fstat keys it), so it costs no lstat here.
-                st = dir_entry.stat(follow_symlinks=False) if path in self._files else None
+                st = dir_entry.stat(follow_symlinks=False) if path in files else None
             except FileNotFoundError:
                 continue
             except OSError:
                 st = None
             seen.add(path)
-            if self._refresh(path, st):
+            if refresh(path, st):
                 changed.add(path)
         for path in set(self._files) - seen:
             self._forget(path)
@@ -663,7 +669,9 @@ class RegistryReader:
         state = self._files.get(path)
         known = state is not None
         if state is None:
-            state = self._files[path] = _FileState(str(path))
+            spath = str(path)
+            pid = int(spath[spath.rindex("/") + 1 : -len(".json")])  # a session file's name
+            state = self._files[path] = _FileState(spath, pid if 0 < pid <= PID_MAX else None)
         elif st is not None and state.key is not None and state.key == _stat_key(st):
             return False
         old_entry = state.entry
@@ -671,7 +679,7 @@ class RegistryReader:
         try:
             read_start_ns = time.time_ns()
             data, fst = _read_bytes(path, self._max_bytes)
-            entry = parse_entry(path, data)
+            entry = parse_entry(path, data, file_pid=state.file_pid)
         except FileNotFoundError:
             self._forget(path)
             return known
@@ -685,8 +693,9 @@ class RegistryReader:
             racy = read_start_ns - fst.st_mtime_ns < _RACY_NS
             state.key = None if racy else _stat_key(fst)
             state.entry = self._entries[path] = entry
-            state.error = state.failing_since = None
-            self._failing.discard(path)
+            if state.failing_since is not None or state.error is not None:
+                state.error = state.failing_since = None
+                self._failing.discard(path)
         visible = self._visible_problem(state)
         problem_changed = visible != state.reported
         state.reported = visible

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import dataclasses
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -25,6 +24,7 @@ from sessiontui.model.processes import (
     is_alive,
     parent_chain,
     read_proc_start,
+    running_pids,
 )
 from sessiontui.model.registries import RegistrySet
 from sessiontui.model.registry import RegistryReader, write_name
@@ -63,6 +63,10 @@ CPU_BUSY_PERCENT = 5.0
 #: depends on sampling, on every sample.
 IDLE_SAMPLE_EVERY = 15
 
+#: A sync that adds more new rows than this lists ``/proc`` once (:func:`running_pids`)
+#: instead of asking the kernel about each PID (10,000 stale files at start-up).
+RUNNING_PIDS_AFTER = 64
+
 #: On an unchanged registry directory, files of settled (dead) rows are ``lstat``-ed only on
 #: every this many rescans (two minutes at the default 10 s); watcher events cover them anyway.
 SETTLED_RESTAT_EVERY = 12
@@ -73,7 +77,7 @@ SETTLED_RESTAT_EVERY = 12
 TRANSCRIPT_SLOW_S = 2.0
 
 
-@dataclass(slots=True, eq=False, init=False)
+@dataclass(eq=False, init=False)
 class _Row:
     """Mutable per-file state kept between snapshots (worker thread only).
 
@@ -81,6 +85,9 @@ class _Row:
     ``sink`` (the store's set of touched rows): the next :meth:`SessionStore.build` rebuilds
     this row's :class:`Session`; untouched rows reuse the last one, and untouched settled rows
     (dead from the start) are not even visited.
+
+    No ``__slots__``: the defaults stay class attributes, so a new row (10,000 are made at
+    start-up) stores only what differs from them, in one ``__dict__`` update.
     """
 
     path: Path
@@ -106,15 +113,10 @@ class _Row:
     def __init__(
         self, *, path: Path, file_pid: int, key: str, proc_start: str | None, alive: bool
     ) -> None:
-        # Plain slot stores: 10,000 rows are made at start-up, and __setattr__ is not cheap.
-        store = object.__setattr__
-        for name, value in _ROW_DEFAULTS:
-            store(self, name, value)
-        store(self, "path", path)
-        store(self, "file_pid", file_pid)
-        store(self, "key", key)
-        store(self, "proc_start", proc_start)
-        store(self, "alive", alive)
+        # Bypasses __setattr__: a new row is dirty anyway, and it is not cheap.
+        self.__dict__.update(
+            path=path, file_pid=file_pid, key=key, proc_start=proc_start, alive=alive
+        )
 
     def __setattr__(self, name: str, value: object) -> None:
         # A dirty row is already in its sink (build() cleans what it takes from the sink).
@@ -123,11 +125,6 @@ class _Row:
             if self.sink is not None:
                 self.sink.add(self.path)
         object.__setattr__(self, name, value)
-
-
-_ROW_DEFAULTS: tuple[tuple[str, object], ...] = tuple(
-    (f.name, f.default) for f in dataclasses.fields(_Row) if f.default is not dataclasses.MISSING
-)
 
 
 def session_key(agent: str, pid: int, proc_start: str | None) -> str:
@@ -638,6 +635,8 @@ class SessionStore:
                 self._touched.add(path)
         todo = paths if only is None else (only & paths) | (paths - self._rows.keys())
         now = self._clock()
+        # Taken after the reads: an agent whose file was read, if alive, is in it.
+        running = running_pids() if len(todo) - len(self._rows) > RUNNING_PIDS_AFTER else None
         for path in todo:
             entry = self.reader.entry(path)
             row = self._rows.get(path)
@@ -654,7 +653,7 @@ class SessionStore:
                 )
                 self._touched.add(path)
                 self._rows[path] = row
-                if self._add_stale(row, entry, now):
+                if self._add_stale(row, entry, now, running):
                     continue
                 row.sink = self._touched
             elif proc_start is not None and proc_start != row.proc_start:
@@ -683,27 +682,36 @@ class SessionStore:
             self._track(row, entry)
             self._update_status(row, now)
 
-    def _add_stale(self, row: _Row, entry: RegistryEntry | None, now: float) -> bool:
+    def _add_stale(
+        self, row: _Row, entry: RegistryEntry | None, now: float, running: frozenset[int] | None
+    ) -> bool:
         """Fill in a new row whose process is verifiably dead (a stale file); else do nothing.
 
         The start-up path for thousands of stale files: what :meth:`_sync_rows` would set,
         stored without the change tracking a new (dirty) row does not need.
+
+        Args:
+            row: The new row.
+            entry: Its registry entry, or ``None`` (unreadable).
+            now: The store's clock.
+            running: :func:`running_pids` taken after the file was read, or ``None``: a PID
+                not in it is dead without asking the kernel.
 
         Returns:
             True when the row was filled in (dead, not foreign); False to sync it in full.
         """
         if entry is not None and foreign_pid_domain(entry.extra) is not None:
             return False
-        if self._alive(row.file_pid, row.proc_start):
+        if running is not None and row.file_pid not in running:
+            if row.proc_start:
+                self._dead.add((row.file_pid, row.proc_start))
+        elif self._alive(row.file_pid, row.proc_start):
             return False
-        store = object.__setattr__
-        store(row, "entry", entry)
+        fields = row.__dict__  # no change tracking: the new row is dirty
+        fields.update(entry=entry, status=Status.DEAD, status_changed_at=now, sink=self._touched)
         if entry is not None and entry.session_id:
-            store(row, "session_id", entry.session_id)
-        store(row, "status", Status.DEAD)
-        store(row, "status_changed_at", now)
-        store(row, "job", self._job_state(row))
-        store(row, "sink", self._touched)
+            fields["session_id"] = entry.session_id
+        fields["job"] = self._job_state(row)
         return True
 
     def _tracker(self, row: _Row) -> TranscriptTracker | None:
