@@ -252,30 +252,41 @@ class SessionTUI(App[None]):
         # The first read of a large registry allocates ~11 long-lived objects per file, and
         # the main thread builds the table from them meanwhile: the automatic collector
         # would trace the young heap again and again (0.2-0.6 s of CPU at 10,000 files).
-        # It waits for the one full collection of _freeze_startup_objects, and is on again
-        # afterwards whatever happens.
+        # It waits for the one full collection of _freeze_startup_objects, after the first
+        # frame that shows the table, and is on again afterwards whatever happens.
         collecting = gc.isenabled()
         gc.disable()
+        handed_over = False
         try:
             try:
                 self.monitor.refresh()
             except Exception as error:
                 self._report(f"first read failed: {error}", error=True)
             self.monitor.start()
-            self.call_from_thread(self._freeze_startup_objects)
+            self.call_from_thread(self.call_after_refresh, self._freeze_startup_objects, collecting)
+            handed_over = True
         finally:
-            if collecting:
+            if collecting and not handed_over:
                 gc.enable()
 
-    def _freeze_startup_objects(self) -> None:
+    def _freeze_startup_objects(self, collecting: bool = True) -> None:
         """Move everything alive after start-up out of the collector's way (``gc.freeze``).
 
         The app allocates a large, long-lived object graph while starting (Textual, Rich,
         the first table); without this, every full collection walks it again, and those
         pauses were the slowest status updates (p95) in ``benchmarks/status_latency.py``.
+        Runs after the first frame that shows the table (the collection takes ~0.1 s at
+        10,000 rows).
+
+        Args:
+            collecting: Turn automatic collection on afterwards (it was on before start-up).
         """
-        gc.collect()
-        gc.freeze()
+        try:
+            gc.collect()
+            gc.freeze()
+        finally:
+            if collecting:
+                gc.enable()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Nothing is fatal: a worker that raised becomes an error notification.
