@@ -58,6 +58,13 @@ async def show_fixed(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+async def show_fixed_on(pilot: Pilot[None], name: str) -> None:
+    """The fixed snapshot, with the cursor on the row named ``name``."""
+    await show_fixed(pilot)
+    await select(pilot, name)
+    await pilot.pause()
+
+
 def footer_keys(app: SessionTUI) -> list[FooterKey]:
     return list(app.screen.query_one(SessionFooter).query(FooterKey))
 
@@ -102,9 +109,7 @@ async def test_footer_drops_dimmed_keys_before_keys_that_apply(tmp_path):
 async def test_footer_is_recomposed_only_when_what_it_shows_changed(tmp_path):
     app = fixed_app(tmp_path)
     async with app.run_test(size=(120, 30)) as pilot:
-        await show_fixed(pilot)
-        await select(pilot, "flaky-tests")
-        await pilot.pause()
+        await show_fixed_on(pilot, "flaky-tests")
         before = footer_keys(app)
         app.screen.refresh_bindings()  # the screen signals; nothing the footer shows changed
         await pilot.pause()
@@ -133,9 +138,7 @@ async def test_footer_keys_follow_the_compact_style_across_a_resize(tmp_path):
 async def test_dismiss_key_is_shown_only_on_dead_rows(tmp_path):
     app = fixed_app(tmp_path)
     async with app.run_test(size=(120, 30)) as pilot:
-        await show_fixed(pilot)
-        await select(pilot, "flaky-tests")
-        await pilot.pause()
+        await show_fixed_on(pilot, "flaky-tests")
         assert "D" not in {k.key_display for k in footer_keys(app)}
         await select(pilot, "old-spike")
         await wait_for(pilot, lambda: "D" in {k.key_display for k in footer_keys(app)})

@@ -633,7 +633,9 @@ class SessionStore:
             for path in [p for p in self._rows if p not in paths]:
                 self._untrack(self._rows.pop(path))
                 self._touched.add(path)
-        todo = paths if only is None else (only & paths) | (paths - self._rows.keys())
+        rows = self._rows
+        # Not ``paths - rows.keys()``: that makes a set of every row's path (10,000 hashes).
+        todo = paths if only is None else (only & paths) | {p for p in paths if p not in rows}
         now = self._clock()
         # Taken after the reads: an agent whose file was read, if alive, is in it.
         running = running_pids() if len(todo) - len(self._rows) > RUNNING_PIDS_AFTER else None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import io
+import operator
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -304,20 +306,21 @@ def header_line(
     return line
 
 
+_HOST_OF = operator.attrgetter("host")
+
+
 def host_counts(snapshot: Snapshot) -> Text:
     """``  here 2 · build 3 · gpu 1`` when remote rows are in view (rows per host), else empty.
 
     A host whose rows are only last-known (unreachable) is dimmed.
     """
-    counts: dict[str | None, int] = {}
-    down: set[str] = set()
-    for session in snapshot.sessions:
-        counts[session.host] = counts.get(session.host, 0) + 1
-        if session.host is not None and session.health == HOST_UNREACHABLE:
-            down.add(session.host)
+    counts = Counter(map(_HOST_OF, snapshot.sessions))  # in C: called for every snapshot
     text = Text()
     if set(counts) <= {None}:
         return text
+    down = {
+        s.host for s in snapshot.sessions if s.host is not None and s.health == HOST_UNREACHABLE
+    }
     text.append(" ")
     parts = [("here", counts[None], False)] if None in counts else []
     parts += [(host, counts[host], host in down) for host in sorted(h for h in counts if h)]
