@@ -452,6 +452,8 @@ def run_agent(zenv: ZellijEnv, session: str, pid_file: Path) -> tuple[str, int]:
     assert result.returncode == 0, result.stderr
     pane = result.stdout.strip()
     pid = int(wait_until(lambda: pid_file.exists() and pid_file.read_text(), 15, "agent pid"))
+    if not pane:  # `zellij run` printed no pane id (seen on a loaded machine): the pane's own
+        pane = f"terminal_{psutil.Process(pid).environ()['ZELLIJ_PANE_ID']}"
     return pane, pid
 
 
