@@ -245,8 +245,14 @@ def test_verbs_on_a_tmux_pane(
     assert json.loads((registry / f"{pane_agent}.json").read_text())["name"] == (
         "renamed over the wire"
     )
-    change = serve.next(lambda m: m["t"] == "change" and any(s["key"] == key for s in m["upsert"]))
-    assert change["upsert"][0]["name"] == "renamed over the wire"
+    # A change sent before the rename (the detach's) may still be on its way: wait for this one.
+    change = serve.next(
+        lambda m: (
+            m["t"] == "change"
+            and any(s["key"] == key and s["name"] == "renamed over the wire" for s in m["upsert"])
+        )
+    )
+    assert [s["name"] for s in change["upsert"] if s["key"] == key] == ["renamed over the wire"]
 
     agent = psutil.Process(pane_agent)
     killed = serve.call("kill", key, grace_s=2)
