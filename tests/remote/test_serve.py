@@ -240,19 +240,27 @@ def test_verbs_on_a_tmux_pane(
         client.kill()
         client.wait()
 
+    sent_before = len(serve.raw)
     renamed = serve.call("rename", key, name="renamed over the wire")
     assert renamed["ok"] is True, renamed
     assert json.loads((registry / f"{pane_agent}.json").read_text())["name"] == (
         "renamed over the wire"
     )
-    # A change sent before the rename (the detach's) may still be on its way: wait for this one.
-    change = serve.next(
-        lambda m: (
+
+    def new_name_sent() -> bool:
+        """A change with the new name came after the call was sent.
+
+        It may come before the call's result (``call`` drops what precedes the result) or
+        after it, behind an older change (the detach's) still on its way.
+        """
+        changes = (protocol.decode(line) for line in serve.raw[sent_before:])
+        return any(
             m["t"] == "change"
             and any(s["key"] == key and s["name"] == "renamed over the wire" for s in m["upsert"])
+            for m in changes
         )
-    )
-    assert [s["name"] for s in change["upsert"] if s["key"] == key] == ["renamed over the wire"]
+
+    wait_until(new_name_sent, 15, "a change carrying the new name")
 
     agent = psutil.Process(pane_agent)
     killed = serve.call("kill", key, grace_s=2)
