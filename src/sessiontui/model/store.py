@@ -638,7 +638,7 @@ class SessionStore:
         todo = paths if only is None else (only & paths) | {p for p in paths if p not in rows}
         now = self._clock()
         # Taken after the reads: an agent whose file was read, if alive, is in it.
-        running = running_pids() if len(todo) - len(self._rows) > RUNNING_PIDS_AFTER else None
+        running = running_pids() if len(todo) - len(rows) > RUNNING_PIDS_AFTER else None
         for path in todo:
             entry = self.reader.entry(path)
             row = self._rows.get(path)
