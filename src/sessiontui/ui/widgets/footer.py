@@ -221,7 +221,7 @@ class SessionFooter(Footer):
         second restyle each time the footer is composed.
         """
         key.set_reactive(FooterKey.compact, self.compact)
-        key.set_class(self.compact, "-compact")  # set_reactive skips the watcher that would
+        key.set_class(self.compact, "-compact")  # set_reactive skips the watcher that sets it
         return key
 
     def _palette_key(self) -> tuple[Binding, bool, str] | None:
